@@ -1,0 +1,38 @@
+"""Fixtures shared by every tier. Kept import-light: the unit tier also runs
+under Debian's python3 with python3-bottle 0.12 and python3-pytest."""
+
+import sqlite3
+
+import pytest
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "likes.db"
+
+
+def count_rows(path):
+    """Rows in the likes table, read straight from the file with sqlite3.
+
+    A database the app never wrote to (no file, or no table yet) has 0 rows.
+    """
+    if not path.exists():
+        return 0
+    conn = sqlite3.connect(str(path))
+    try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'likes'").fetchone():
+            return 0
+        return conn.execute("SELECT COUNT(*) FROM likes").fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def rows(db_path):
+    return lambda: count_rows(db_path)
+
+
+def pytest_report_header(config):
+    import bottle
+
+    return f"bottle {bottle.__version__} from {bottle.__file__}"
