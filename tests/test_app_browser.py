@@ -1,0 +1,107 @@
+"""The likes page in Debian's headless Chromium, through nginx and gunicorn."""
+
+import pytest
+
+from tests.support.localservers import Gunicorn, Nginx
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    work = tmp_path_factory.mktemp("browser-stack")
+    with Gunicorn(work / "gunicorn", work / "likes.db", workers=2) as app_server:
+        with Nginx(work / "nginx", [f"127.0.0.1:{app_server.port}"]) as proxy:
+            yield proxy.url
+
+
+def make_browser(profile, javascript=True):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # Headless as root in a container, and no background traffic: this machine
+    # may only talk to 127.0.0.1.
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-quic", f"--user-data-dir={profile}", "--window-size=900,700"):
+        options.add_argument(arg)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    # An explicit driver path: Selenium never tries to download one.
+    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = make_browser(tmp_path / "profile")
+    yield driver
+    driver.quit()
+
+
+def listed(driver):
+    from selenium.webdriver.common.by import By
+
+    return [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#likes li")]
+
+
+def add_like(driver, text):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    field = driver.find_element(By.ID, "like-input")
+    field.clear()
+    field.send_keys(text)
+    driver.find_element(By.CSS_SELECTOR, "#like-form button").click()
+    WebDriverWait(driver, 10).until(lambda d: text in listed(d))
+    WebDriverWait(driver, 10).until(EC.text_to_be_present_in_element((By.ID, "status"), "Added."))
+
+
+def test_adding_a_like_with_the_form_lists_it(site, browser, tmp_path):
+    browser.get(site + "/")
+    assert browser.title == "AJAX ListMaker"
+    logo = browser.find_element("id", "logo")
+    assert browser.execute_script("return arguments[0].naturalWidth", logo) == 64
+    add_like(browser, "fresh bread")
+    assert listed(browser)[-1] == "fresh bread"
+    # The like was stored, not just drawn: a new page load lists it too.
+    browser.get(site + "/")
+    assert "fresh bread" in listed(browser)
+    browser.save_screenshot(str(tmp_path / "likes.png"))
+    assert (tmp_path / "likes.png").stat().st_size > 1000
+
+
+def test_html_in_a_like_shows_as_text(site, browser):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    evil = "<img src=x onerror=alert(1)>"
+    browser.get(site + "/")
+    add_like(browser, evil)
+    for _ in range(2):  # drawn by likes.js, then rendered by the server template
+        assert listed(browser)[-1] == evil
+        assert browser.find_elements(By.CSS_SELECTOR, "#likes img") == []
+        with pytest.raises(NoAlertPresentException):
+            browser.switch_to.alert.text
+        browser.get(site + "/")
+
+
+def test_the_page_works_without_javascript(site, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    driver = make_browser(tmp_path / "nojs", javascript=False)
+    try:
+        driver.get(site + "/")
+        driver.find_element(By.ID, "like-input").send_keys("no script needed")
+        driver.find_element(By.CSS_SELECTOR, "#like-form button").click()
+        # The plain form post is answered with 303 to "/", which lists the like.
+        assert driver.current_url.rstrip("/") == site
+        assert listed(driver)[-1] == "no script needed"
+        assert driver.find_element(By.ID, "status").text == ""
+    finally:
+        driver.quit()
