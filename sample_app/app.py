@@ -7,7 +7,6 @@ with any WSGI server such as gunicorn.
 import json
 import os
 import socket
-from contextlib import closing
 from urllib.parse import parse_qs
 
 from bottle import Bottle, HTTPResponse, SimpleTemplate, request, response, static_file
@@ -45,21 +44,19 @@ def json_response(payload, status=200, **headers):
 
 
 def db():
-    """A connection for this request, closed when the `with` block ends."""
-    return closing(storage.connect(storage.resolve_path(app.config.get("likes.db"))))
+    """This thread's database connection, kept open between requests."""
+    return storage.connection(storage.resolve_path(app.config.get("likes.db")))
 
 
 @app.get("/")
 def index():
-    with db() as conn:
-        likes = storage.list_likes(conn)
+    likes = storage.list_likes(db())
     return INDEX.render(likes=likes, version=__version__)
 
 
 @app.get("/likes")
 def get_likes():
-    with db() as conn:
-        return json_response({"likes": storage.list_likes(conn)})
+    return json_response({"likes": storage.list_likes(db())})
 
 
 @app.post("/likes")
@@ -68,8 +65,8 @@ def post_likes():
         items, from_form = read_likes()
     except BadRequest as exc:
         return json_response({"error": exc.message}, status=exc.status)
-    with db() as conn:
-        likes = storage.add_likes(conn, items) if items else storage.list_likes(conn)
+    conn = db()
+    likes = storage.add_likes(conn, items) if items else storage.list_likes(conn)
     if from_form:
         # A relative Location keeps the browser on whatever host:port it used,
         # even behind a proxy that rewrote the Host header.

@@ -1,8 +1,8 @@
 """SQLite storage for the likes list.
 
-Every request opens its own connection: SQLite connections must not be
-shared between threads, and gunicorn may run the app in several processes
-that all write to the same file.
+Each thread of each process keeps its own connection: SQLite connections must
+not be shared between threads or across gunicorn's fork, and opening one costs
+more than the query it serves.
 """
 
 import os
@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS likes (
 
 _ready = set()
 _ready_lock = threading.Lock()
+_local = threading.local()
 
 
 def resolve_path(configured=None):
@@ -56,6 +57,18 @@ def connect(path):
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute(_SCHEMA)
                 _ready.add(path)
+    return conn
+
+
+def connection(path):
+    """This thread's open connection to path, opened on first use."""
+    # A connection inherited through fork() must never be used by the child.
+    if getattr(_local, "pid", None) != os.getpid():
+        _local.pid = os.getpid()
+        _local.conns = {}
+    conn = _local.conns.get(path)
+    if conn is None:
+        conn = _local.conns[path] = connect(path)
     return conn
 
 
