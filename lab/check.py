@@ -1,0 +1,181 @@
+"""python -m lab.check: grade the lab steps on the guest.
+
+    python -m lab.check step3            one step
+    python -m lab.check step1..step4     a range of steps, in manifest order
+    python -m lab.check all              every step
+    python -m lab.check status           the table of your scores so far
+    python -m lab.check --list           the steps and their checks
+
+Exit codes: 0 every check passed, 1 something failed, 2 could not check
+(the VM is down, vagrant is missing, a port is closed, a bad argument).
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import manifest as manifest_mod
+from .outcomes import CouldNotCheck
+from .results import Report, StepReport
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m lab.check", description=__doc__.split("\n\n")[0],
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("steps", nargs="*", metavar="STEP", help="step1, step1..step4, all, or status")
+    parser.add_argument("--target", metavar="CHECK", help="run one check (name or step.name) and what it needs")
+    parser.add_argument("--list", action="store_true", help="list the steps and their checks")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of text")
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE")
+    parser.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json to FILE")
+    parser.add_argument("--html", metavar="FILE", help="also write a report page to FILE")
+    parser.add_argument("--course", metavar="DIR", default=os.environ.get("LAB_COURSE"),
+                        help="a course folder whose steps.toml adds or replaces steps (default: $LAB_COURSE)")
+    parser.add_argument("--guest", metavar="URL", default=os.environ.get("LAB_GUEST", "vagrant://default"),
+                        help="vagrant://default, ssh://user@host:port?key=PATH or local:// (default: %(default)s)")
+    parser.add_argument("--root", metavar="DIR", type=Path, default=None,
+                        help="the lab folder (default: the nearest folder with a Vagrantfile, else this one)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of crashed checks")
+    return parser.parse_args(argv)
+
+
+def find_lab_root(given):
+    """The lab folder: as given, else the nearest folder above with a Vagrantfile, else the current one."""
+    if given is not None:
+        return given.resolve()
+    here = Path.cwd().resolve()
+    return next((d for d in [here, *here.parents] if (d / "Vagrantfile").is_file()), here)
+
+
+def say(message):
+    print(f"lab.check: {message}", file=sys.stderr, flush=True)
+
+
+def list_steps(manifest):
+    for step in manifest.steps:
+        print(f"{step.id}: {step.title} ({step.max_points} points)")
+        for check in step.checks:
+            needs = f"  [needs {', '.join(d.name for d in check.depends)}]" if check.depends else ""
+            print(f"  {check.name:<32} {check.points:>2}  {check.description}{needs}")
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except manifest_mod.ManifestError as exc:
+        say(str(exc))
+        return 2
+    except CouldNotCheck as exc:
+        say(f"could not check: {exc.one_line()}")
+        return 2
+    except Exception as exc:  # a bug in the checker: one line, and the traceback on request
+        if args.debug:
+            raise
+        say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return 2
+
+
+def _main(args):
+    from .context import Settings
+
+    settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course, debug=args.debug)
+    manifest = manifest_mod.load(course=args.course)
+    if args.list:
+        list_steps(manifest)
+        return 0
+    if args.steps in ([], ["status"]) and not args.target:
+        from .progress import status_table
+
+        print("\n".join(status_table(manifest, settings.state_dir)))
+        if not args.steps:
+            print("\ncheck a step with `python -m lab.check step1`; `--help` shows more")
+        return 0
+
+    if args.target:
+        target = manifest.find_check(args.target)
+        from .runner import closure
+
+        wanted = closure([target])
+        steps = [s for s in manifest.steps if any(c in wanted for c in s.checks)]
+        shown = {s.id: [c for c in s.checks if c in wanted] for s in steps}
+    else:
+        steps = manifest.select(args.steps)
+        wanted = [c for s in steps for c in s.checks]
+        shown = {s.id: list(s.checks) for s in steps}
+    return grade(args, settings, steps, shown, wanted, full_steps=not args.target)
+
+
+def grade(args, settings, steps, shown, wanted, full_steps):
+    from .report.terminal import Terminal
+    from .runner import run_checks
+    from .transports import open_transport
+
+    term = Terminal() if not args.json else None
+    report = Report([], guest=args.guest)
+    transport = None
+    try:
+        transport = open_transport(args.guest, settings)
+        report.guest = transport.describe()
+    except CouldNotCheck as exc:
+        report.fault = exc.one_line()
+
+    if transport is not None:
+        current = {"step": None}
+        by_id = {s.id: s for s in steps}
+
+        def on_result(result):
+            if term is None or result.check not in shown.get(result.check.step, ()):
+                return
+            if current["step"] != result.check.step:
+                current["step"] = result.check.step
+                term.step_header(by_id[result.check.step])
+            term.result(result)
+
+        try:
+            results = run_checks(wanted, transport, settings, on_result=None if term is None else on_result)
+        finally:
+            transport.close()
+        report.steps = [StepReport(s, [results[c] for c in shown[s.id]]) for s in steps]
+        if term is not None:
+            term.write()
+            for step_report in report.steps:
+                term.write(f"{step_report.step.id}: {step_report.score}/{step_report.max_score}")
+        if full_steps:
+            from .progress import record
+
+            record(settings.state_dir, report)
+
+    write_reports(args, report)
+    if term is not None:
+        term.total(report)
+    elif args.json:
+        from .report.formats import to_json
+
+        print(to_json(report))
+    return report.exit_code
+
+
+def write_reports(args, report):
+    from .report import formats
+
+    outputs = [(args.junit, formats.to_junit), (args.gradescope, formats.to_gradescope)]
+    if args.html:
+        from .report.html import to_html
+
+        outputs.append((args.html, to_html))
+    for path, render in outputs:
+        if path:
+            try:
+                Path(path).write_text(render(report), encoding="utf-8")
+            except OSError as exc:
+                raise CouldNotCheck(f"cannot write {path}: {exc.strerror}", "choose another file name") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

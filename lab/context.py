@@ -1,0 +1,51 @@
+"""What a check function receives: the guest, HTTP to it, the settings, a log."""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .guest import Guest
+from .http import Http
+
+
+@dataclass
+class Settings:
+    root: Path  # the lab folder: holds the Vagrantfile and the shared folder's host side
+    guest_url: str = "vagrant://default"
+    course: str = None
+    debug: bool = False
+
+    @property
+    def state_dir(self):
+        """Per-checkout state: progress and cached Vagrant lookups."""
+        return self.root / ".lab"
+
+
+@dataclass
+class Context:
+    guest: Guest
+    http: Http
+    settings: Settings
+    log: list = field(default_factory=list)
+
+    @classmethod
+    def for_check(cls, transport, settings):
+        log = []
+        return cls(Guest(transport, log), Http(transport.http_base, transport.http_unreachable_remedy, log),
+                   settings, log)
+
+    def note(self, message):
+        """Add a line to this check's log, shown in --json and the HTML report."""
+        self.log.append(message)
+
+    def wait_for(self, probe, timeout=10.0, interval=0.5):
+        """Call probe until it returns something true or timeout seconds pass; return its last value.
+
+        For things still settling, such as a service that was just restarted.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            value = probe()
+            if value or time.monotonic() >= deadline:
+                return value
+            time.sleep(interval)

@@ -1,0 +1,256 @@
+"""The ordered list of steps, read from checks/steps.toml and a course's override.
+
+    format_version = 1
+
+    [[steps]]
+    id = "step1"
+    title = "The virtual machine"
+    exercise = "exercises/step01-vm.md"
+    checks = "checks/step01_vm.py"
+    solution = "provision/solutions/step01-vm.sh"
+
+A course folder (--course DIR or $LAB_COURSE) has a steps.toml of its own. Its
+steps replace the kit's steps of the same id, or are added: at the end, or
+after the step named by `after`. With `replace = true` at the top, the course's
+steps are the whole list. Paths are relative to the manifest's folder.
+"""
+
+import importlib
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .registry import Check, Registry
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "steps.toml"
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_MANIFEST = REPO / "checks" / MANIFEST_NAME
+
+_STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after"}
+_REQUIRED = ("id", "title", "exercise", "checks", "solution")
+_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class ManifestError(Exception):
+    """The manifest or a check module is not usable; the message says where and why."""
+
+
+@dataclass
+class Step:
+    id: str
+    title: str
+    exercise: Path
+    checks_path: Path
+    solution: Path
+    root: Path
+    checks: list = field(default_factory=list)
+
+    @property
+    def max_points(self):
+        return sum(c.points for c in self.checks)
+
+
+@dataclass
+class Manifest:
+    steps: list
+
+    def step(self, step_id):
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise ManifestError(f"there is no step {step_id!r}; the steps are {', '.join(self.ids())}")
+
+    def ids(self):
+        return [s.id for s in self.steps]
+
+    def select(self, selectors):
+        """Steps named by selectors such as "step3", "3", "step1..step4" or "all", in manifest order."""
+        wanted = set()
+        for sel in selectors or ["all"]:
+            if sel == "all":
+                wanted.update(self.ids())
+            elif ".." in sel:
+                first, last = (self._resolve(part) for part in sel.split("..", 1))
+                ids = self.ids()
+                lo, hi = ids.index(first), ids.index(last)
+                if lo > hi:
+                    raise ManifestError(f"{sel!r} runs backwards: {first} comes after {last}")
+                wanted.update(ids[lo:hi + 1])
+            else:
+                wanted.add(self._resolve(sel))
+        return [s for s in self.steps if s.id in wanted]
+
+    def _resolve(self, name):
+        name = f"step{name}" if name.isdigit() else name
+        return self.step(name).id
+
+    def all_checks(self):
+        return [c for s in self.steps for c in s.checks]
+
+    def find_check(self, name):
+        """A check by "name" or "step.name"."""
+        found = [c for c in self.all_checks() if name in (c.name, c.id)]
+        if not found:
+            raise ManifestError(f"there is no check {name!r}; `python -m lab.check --list` lists them")
+        if len(found) > 1:
+            raise ManifestError(f"{name!r} names several checks ({', '.join(c.id for c in found)}); "
+                                f"write it as step.name")
+        return found[0]
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ManifestError(f"{path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path} is not valid TOML: {exc}") from None
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ManifestError(f"{path} has format_version {version!r}; this checker reads format_version "
+                            f"{FORMAT_VERSION} (update the kit with `git pull` if the manifest is newer)")
+    unknown = set(data) - {"format_version", "steps", "replace"}
+    if unknown:
+        raise ManifestError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}")
+    entries = data.get("steps", [])
+    if not isinstance(entries, list):
+        raise ManifestError(f"{path}: steps must be a list of [[steps]] tables")
+    root = Path(path).resolve().parent
+    steps, afters = [], {}
+    for n, entry in enumerate(entries, 1):
+        where = f"{path}, step #{n}"
+        unknown = set(entry) - _STEP_KEYS
+        if unknown:
+            raise ManifestError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        missing = [k for k in _REQUIRED if not entry.get(k)]
+        if missing:
+            raise ManifestError(f"{where}: missing {', '.join(missing)}")
+        if not _ID.match(entry["id"]):
+            raise ManifestError(f"{where}: id {entry['id']!r} must be lower case letters, digits, - or _")
+        if any(s.id == entry["id"] for s in steps):
+            raise ManifestError(f"{path}: step id {entry['id']!r} is used twice")
+        steps.append(Step(entry["id"], entry["title"], root / entry["exercise"], root / entry["checks"],
+                          root / entry["solution"], root))
+        if entry.get("after"):
+            afters[entry["id"]] = entry["after"]
+    return steps, afters, bool(data.get("replace", False))
+
+
+def merge(base, course, afters, replace):
+    """Apply a course's steps over the kit's: replace by id, insert after, or append."""
+    if replace:
+        return list(course)
+    merged = list(base)
+    for step in course:
+        ids = [s.id for s in merged]
+        if step.id in ids and step.id not in afters:
+            merged[ids.index(step.id)] = step
+            continue
+        if step.id in ids:
+            merged.pop(ids.index(step.id))
+            ids.remove(step.id)
+        anchor = afters.get(step.id)
+        if anchor is None:
+            merged.append(step)
+        elif anchor in ids:
+            merged.insert(ids.index(anchor) + 1, step)
+        else:
+            raise ManifestError(f"step {step.id!r} is to come after {anchor!r}, which is not a step")
+    return merged
+
+
+def load(path=None, course=None, import_checks=True):
+    """The manifest with its check modules imported and their checks attached to each step."""
+    course = course or os.environ.get("LAB_COURSE") or None
+    if course:
+        course_file = Path(course) / MANIFEST_NAME
+        if not course_file.exists():
+            raise ManifestError(f"the course folder {course} has no {MANIFEST_NAME}")
+        extra, afters, replace = _read(course_file)
+        base = [] if replace else _read(path or DEFAULT_MANIFEST)[0]
+        steps = merge(base, extra, afters, replace)
+    else:
+        steps = _read(path or DEFAULT_MANIFEST)[0]
+    manifest = Manifest(steps)
+    if import_checks:
+        for step in manifest.steps:
+            step.checks = _import_checks(step)
+        _check_graph(manifest)
+    return manifest
+
+
+def _import_checks(step):
+    """Import a step's check module by its dotted name below the manifest's folder.
+
+    Importing by name (not by file) means a module that imports another step's
+    checks to depend on them gets the very same Check objects.
+    """
+    path = step.checks_path
+    if not path.exists():
+        raise ManifestError(f"step {step.id}: its check module {path} does not exist")
+    try:
+        relative = path.resolve().relative_to(step.root).with_suffix("")
+    except ValueError:
+        raise ManifestError(f"step {step.id}: {path} must be inside {step.root}") from None
+    if str(step.root) not in sys.path:
+        sys.path.insert(0, str(step.root))
+    name = ".".join(relative.parts)
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:  # a broken check module is the instructor's to fix: say where
+        raise ManifestError(f"step {step.id}: cannot import {path}: {type(exc).__name__}: {exc}") from exc
+    if Path(module.__file__).resolve() != path.resolve():
+        raise ManifestError(f"step {step.id}: importing {name} found {module.__file__}, not {path}; "
+                            f"give the course's check folder a name of its own")
+    registries = [v for v in vars(module).values() if isinstance(v, Registry)]
+    if len(registries) != 1:
+        raise ManifestError(f"step {step.id}: {path} must define exactly one Registry, found {len(registries)}")
+    checks = list(registries[0])
+    if not checks:
+        raise ManifestError(f"step {step.id}: {path} registers no checks")
+    for check in checks:
+        if check.step not in (None, step.id):
+            raise ManifestError(f"{check.name} in {path} is already part of step {check.step}")
+        check.step = step.id
+    return checks
+
+
+def _check_graph(manifest):
+    known = set(manifest.all_checks())
+    for check in known:
+        for dep in check.depends:
+            if dep not in known:
+                raise ManifestError(f"{check.id} depends on {dep.name}, which is in no step of the manifest")
+    order_checks(list(known))  # raises on a cycle
+
+
+def order_checks(checks):
+    """Checks sorted so that each comes after what it depends on; ties keep the given order."""
+    position = {c: n for n, c in enumerate(checks)}
+    done, ordered, visiting = set(), [], []
+
+    def visit(check):
+        if check in done:
+            return
+        if check in visiting:
+            cycle = " -> ".join(c.id for c in visiting[visiting.index(check):] + [check])
+            raise ManifestError(f"checks depend on each other in a circle: {cycle}")
+        visiting.append(check)
+        for dep in sorted(check.depends, key=lambda d: position.get(d, -1)):
+            visit(dep)
+        visiting.pop()
+        done.add(check)
+        ordered.append(check)
+
+    for check in checks:
+        visit(check)
+    return ordered

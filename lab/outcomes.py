@@ -1,0 +1,33 @@
+"""What a check can conclude besides passing."""
+
+
+class Fail(Exception):
+    """The student's work does not do what the check expects.
+
+    rationale and hint are read by a beginner: say what was expected and what
+    was found, in lower case, and suggest one thing to try.
+    """
+
+    def __init__(self, rationale, hint=None, expected=None, actual=None):
+        super().__init__(rationale)
+        self.rationale = rationale
+        self.hint = hint
+        self.expected = expected
+        self.actual = actual
+
+
+class CouldNotCheck(Exception):
+    """The environment stopped the check, not the student's work: a VM that is
+    down, a missing program, a port nothing forwards. remedy says how to fix it."""
+
+    def __init__(self, reason, remedy=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.remedy = remedy
+
+    def one_line(self):
+        return f"{self.reason}: {self.remedy}" if self.remedy else self.reason
+
+
+class GuestUnreachable(CouldNotCheck):
+    """The connection to the guest is gone; no later check can run either."""

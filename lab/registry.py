@@ -1,0 +1,70 @@
+"""Check functions and the registry each check module keeps them in."""
+
+import inspect
+
+
+class Check:
+    """A check: a function of a context, with points, dependencies and a timeout.
+
+    Its name is the function's name; its description, which the student reads,
+    is the function's docstring.
+    """
+
+    def __init__(self, func, points, depends, timeout):
+        self.func = func
+        self.name = func.__name__
+        self.description = " ".join((inspect.getdoc(func) or "").split("\n\n")[0].split())
+        self.points = points
+        self.depends = depends
+        self.timeout = timeout
+        self.step = None  # set by the manifest loader
+
+    @property
+    def id(self):
+        return f"{self.step}.{self.name}" if self.step else self.name
+
+    def __call__(self, ctx):
+        return self.func(ctx)
+
+    def __repr__(self):
+        return f"<Check {self.id}>"
+
+
+class Registry:
+    """The checks of one module, in the order they are defined.
+
+    Use an instance as the decorator: ``check = Registry()`` then
+    ``@check(points=2, depends=nginx_running, timeout=10)``.
+    """
+
+    def __init__(self):
+        self.checks = []
+
+    def __call__(self, func=None, *, points=1, depends=(), timeout=30):
+        if func is not None:  # used bare, as @check
+            return self._register(func, points, depends, timeout)
+        return lambda f: self._register(f, points, depends, timeout)
+
+    def _register(self, func, points, depends, timeout):
+        where = f"check {func.__module__}.{func.__name__}"
+        if not inspect.getdoc(func):
+            raise TypeError(f"{where} has no docstring: its first line is what the student reads")
+        if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+            raise TypeError(f"{where}: points must be a positive whole number, got {points!r}")
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise TypeError(f"{where}: timeout must be a positive number of seconds, got {timeout!r}")
+        if isinstance(depends, Check):
+            depends = (depends,)
+        depends = tuple(depends)
+        for dep in depends:
+            if not isinstance(dep, Check):
+                raise TypeError(f"{where}: depends must name checks, got {dep!r}")
+        check = Check(func, points, depends, timeout)
+        self.checks.append(check)
+        return check
+
+    def __iter__(self):
+        return iter(self.checks)
+
+    def __len__(self):
+        return len(self.checks)

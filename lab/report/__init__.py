@@ -1,0 +1,1 @@
+"""Renderers of a Report: terminal, JSON, JUnit XML, Gradescope and HTML."""

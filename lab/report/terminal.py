@@ -1,0 +1,64 @@
+"""The report a student reads in their terminal."""
+
+import os
+import sys
+
+from ..results import COULD_NOT_CHECK, ERROR, FAILED, PASSED, SKIPPED
+
+MARKS = {PASSED: "✓", FAILED: "✗", ERROR: "✗", SKIPPED: "–", COULD_NOT_CHECK: "?"}
+ASCII_MARKS = {PASSED: "+", FAILED: "x", ERROR: "x", SKIPPED: "-", COULD_NOT_CHECK: "?"}
+COLOURS = {PASSED: "32", FAILED: "31", ERROR: "31", SKIPPED: "33", COULD_NOT_CHECK: "35"}
+
+
+def use_colour(stream):
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+class Terminal:
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.colour = use_colour(self.stream)
+        encoding = getattr(self.stream, "encoding", None) or "ascii"
+        try:
+            "✓✗–".encode(encoding)
+            self.marks = MARKS
+        except (UnicodeEncodeError, LookupError):  # e.g. a Windows console on cp1252
+            self.marks = ASCII_MARKS
+
+    def paint(self, text, code):
+        return f"\033[{code}m{text}\033[0m" if self.colour else text
+
+    def write(self, line=""):
+        print(line, file=self.stream, flush=True)
+
+    def step_header(self, step):
+        self.write(self.paint(f"{step.id}: {step.title}", "1"))
+
+    def result(self, result):
+        check = result.check
+        mark = self.paint(self.marks[result.status], COLOURS[result.status])
+        points = f"{result.score}/{check.points}"
+        self.write(f"  {mark} {check.description} ({points})")
+        if result.status == PASSED:
+            return
+        if result.status == SKIPPED:
+            self.write(f"      {result.rationale}")
+            return
+        prefix = {COULD_NOT_CHECK: "could not check: ", ERROR: ""}.get(result.status, "")
+        self.write(f"      {prefix}{result.rationale}")
+        if result.hint:
+            self.write(self.paint(f"      hint: {result.hint}", "36"))
+        for line in result.log if result.status == ERROR else ():
+            if "Traceback" in line:  # --debug
+                self.write(line.rstrip())
+
+    def step_total(self, step_report):
+        self.write(f"  score: {step_report.score}/{step_report.max_score}")
+        self.write()
+
+    def total(self, report):
+        if len(report.steps) > 1:
+            self.write(self.paint(f"total: {report.score}/{report.max_score} points", "1"))
+        if report.fault:
+            self.write(self.paint(f"could not check: {report.fault}", COLOURS[COULD_NOT_CHECK]))

@@ -1,0 +1,38 @@
+"""How the checker reaches the machine it grades, chosen by the URL's scheme.
+
+    vagrant://default              the Vagrant machine of the lab folder (the default)
+    ssh://user@host:port?key=PATH  any server reachable over SSH, such as a cloud VM
+    local://                       this machine: run the checker inside the guest itself
+
+Each transport runs shell commands and says where the guest's web server is
+reached; everything a check asserts is built on top, in lab.guest.
+"""
+
+import importlib
+from urllib.parse import urlsplit
+
+from ..outcomes import CouldNotCheck
+
+# scheme -> "module:Class". Imported only when used, so that listing steps
+# never loads paramiko or python-vagrant.
+TRANSPORTS = {
+    "vagrant": "lab.transports.vagrant:VagrantTransport",
+    "ssh": "lab.transports.ssh:SshTransport",
+    "local": "lab.transports.local:LocalTransport",
+}
+
+DEFAULT_GUEST = "vagrant://default"
+
+
+def transport_class(url):
+    scheme = urlsplit(url).scheme
+    if scheme not in TRANSPORTS:
+        raise CouldNotCheck(f"unknown guest address {url!r}",
+                            f"use one of {', '.join(s + '://' for s in TRANSPORTS)}")
+    module, _, name = TRANSPORTS[scheme].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def open_transport(url, settings):
+    """Connect to the guest named by url; raises CouldNotCheck with a remedy if it can't."""
+    return transport_class(url).from_url(url, settings)

@@ -1,0 +1,34 @@
+"""Run probes on this machine: for a checker running inside the guest itself."""
+
+import subprocess
+from urllib.parse import parse_qs, urlsplit
+
+from ..outcomes import CouldNotCheck
+from .base import MAX_OUTPUT, CommandResult, Transport
+
+
+class LocalTransport(Transport):
+    scheme = "local"
+    def __init__(self, http_base="http://127.0.0.1"):
+        self.http_base = http_base
+        self.http_unreachable_remedy = "is the web server running? try `sudo systemctl status nginx`"
+
+    @classmethod
+    def from_url(cls, url, settings):
+        """local:// or local://?http=http://127.0.0.1:8080 to grade a web server on another port."""
+        http = parse_qs(urlsplit(url).query).get("http")
+        return cls(http[0]) if http else cls()
+
+    def describe(self):
+        return "this machine (local://)"
+
+    def run_command(self, command, timeout):
+        try:
+            proc = subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise CouldNotCheck(f"`{command}` did not finish within {timeout:g} s",
+                                "something in the guest is stuck; run the check again") from None
+        return CommandResult(command, proc.returncode,
+                             proc.stdout[:MAX_OUTPUT].decode("utf-8", "replace"),
+                             proc.stderr[:MAX_OUTPUT].decode("utf-8", "replace"))

@@ -1,0 +1,148 @@
+"""The lab's own Vagrant machine, reached over one SSH connection.
+
+`vagrant ssh-config` and `vagrant port` take seconds each, so their answers
+are cached in .lab/vagrant.json, keyed by the machine's id in .vagrant/: a new
+`vagrant up` or `vagrant destroy` makes a new id and a fresh lookup. When the
+cached address stops working, it is looked up again once.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..outcomes import CouldNotCheck, GuestUnreachable
+from .ssh import SshTransport
+
+GUEST_HTTP_PORT = 80
+INSTALL_HINT = "install Vagrant (https://developer.hashicorp.com/vagrant/install), then run `vagrant up`"
+
+# What `vagrant status` reports, per provider, and what the student should do.
+STATE_REMEDIES = {
+    "not_created": ("no VM has been created yet", "run `vagrant up`"),
+    "poweroff": ("the VM is halted", "run `vagrant up`"),
+    "shutoff": ("the VM is halted", "run `vagrant up`"),
+    "aborted": ("the VM stopped unexpectedly", "run `vagrant up`"),
+    "saved": ("the VM is suspended", "run `vagrant resume`"),
+    "paused": ("the VM is paused", "run `vagrant resume`"),
+}
+
+
+def find_vagrant_root(start):
+    """The folder holding the Vagrantfile: $VAGRANT_CWD, else start or one of its parents."""
+    if os.environ.get("VAGRANT_CWD"):
+        return Path(os.environ["VAGRANT_CWD"]).resolve()
+    here = Path(start).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "Vagrantfile").is_file():
+            return folder
+    raise CouldNotCheck(f"there is no Vagrantfile in {here} or above it", "run the checker from the lab's folder")
+
+
+def machine_id(root, machine):
+    """The id Vagrant gave the machine, or None when none was created."""
+    folder = root / ".vagrant" / "machines" / machine
+    for id_file in sorted(folder.glob("*/id")):
+        value = id_file.read_text().strip()
+        if value:
+            return value
+    return None
+
+
+class VagrantTransport(SshTransport):
+    scheme = "vagrant"
+
+    def __init__(self, root, machine, cache_file):
+        self.root = root
+        self.machine = machine
+        self.cache_file = cache_file
+        self.id = None
+        super().__init__("127.0.0.1")
+
+    @classmethod
+    def from_url(cls, url, settings):
+        machine = url.split("://", 1)[1].strip("/") or "default"
+        if shutil.which("vagrant") is None:
+            raise CouldNotCheck("vagrant is not installed (no `vagrant` command on PATH)", INSTALL_HINT)
+        root = find_vagrant_root(settings.root)
+        transport = cls(root, machine, settings.state_dir / "vagrant.json")
+        transport.open()
+        return transport
+
+    def describe(self):
+        return f"the Vagrant VM {self.machine!r}"
+
+    def open(self):
+        self.id = machine_id(self.root, self.machine)
+        if self.id is None:
+            raise CouldNotCheck("no VM has been created yet", f"run `vagrant up` in {self.root}")
+        cached = self._load_cache()
+        self._apply(cached or self._discover())
+        try:
+            self.connect()
+        except GuestUnreachable:
+            if cached is None:
+                raise self._explain() from None
+            # The cached address may be stale (a port Vagrant moved): look again once.
+            self._apply(self._discover())
+            try:
+                self.connect()
+            except GuestUnreachable:
+                raise self._explain() from None
+
+    def _apply(self, info):
+        self.host, self.port, self.user, self.key = info["host"], int(info["port"]), info["user"], info["key"]
+        self.http_base = f"http://127.0.0.1:{info['http_port']}"
+        self.http_unreachable_remedy = (f"nothing accepts connections on 127.0.0.1:{info['http_port']}, the port "
+                                        f"forwarded to the guest's port 80; run `vagrant reload` to restore it")
+
+    def _vagrant(self):
+        import vagrant  # python-vagrant; imported here because it is slow and warns when vagrant is missing
+
+        return vagrant.Vagrant(str(self.root), quiet_stdout=True, quiet_stderr=True)
+
+    def _discover(self):
+        """Ask Vagrant for the SSH settings and the forwarded HTTP port, and cache them."""
+        try:
+            conf = self._vagrant().conf(vm_name=self.machine)
+            http_port = self._forwarded_port(GUEST_HTTP_PORT)
+        except subprocess.CalledProcessError:
+            raise self._explain() from None
+        keys = conf.get("IdentityFile", "").split()
+        info = {"id": self.id, "host": conf["HostName"], "port": int(conf.get("Port", 22)),
+                "user": conf.get("User", "vagrant"), "key": keys[0].strip('"') if keys else None,
+                "http_port": http_port}
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        self.cache_file.write_text(json.dumps(info, indent=2))
+        return info
+
+    def _forwarded_port(self, guest_port):
+        # Vagrant may have moved the host port when it was taken (auto_correct),
+        # so ask it instead of assuming 8500. python-vagrant has no call for this.
+        out = subprocess.run(["vagrant", "port", self.machine, "--guest", str(guest_port)], cwd=self.root,
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode != 0 or not out.stdout.strip().isdigit():
+            raise CouldNotCheck(f"Vagrant forwards no host port to the guest's port {guest_port}",
+                                "check the Vagrantfile's forwarded_port lines, then run `vagrant reload`")
+        return int(out.stdout.strip())
+
+    def _load_cache(self):
+        try:
+            info = json.loads(self.cache_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return info if info.get("id") == self.id else None
+
+    def _explain(self):
+        """Why the VM can't be reached, from `vagrant status`."""
+        try:
+            statuses = self._vagrant().status(vm_name=self.machine)
+        except subprocess.CalledProcessError:
+            return CouldNotCheck("`vagrant status` failed", f"run `vagrant status` in {self.root} to see why")
+        state = statuses[0].state if statuses else "unknown"
+        if state in STATE_REMEDIES:
+            reason, remedy = STATE_REMEDIES[state]
+            return CouldNotCheck(reason, remedy)
+        return GuestUnreachable(f"the VM is {state} but does not answer over SSH at {self.host}:{self.port}",
+                                "wait a minute if it is still booting, else run `vagrant reload`")
