@@ -189,26 +189,28 @@ def load(path=None, course=None, import_checks=True):
 
 
 def _import_checks(step):
-    """Import a step's check module by its dotted name below the manifest's folder.
+    """Import a step's check module by its full dotted name.
 
-    Importing by name (not by file) means a module that imports another step's
-    checks to depend on them gets the very same Check objects.
+    The name follows the packages (folders with __init__.py) around the file:
+    checks/step04_proxy.py is `checks.step04_proxy`. Importing by name, not by
+    file, means a module that imports another step's checks to depend on them
+    gets the very same Check objects.
     """
-    path = step.checks_path
+    path = step.checks_path.resolve()
     if not path.exists():
-        raise ManifestError(f"step {step.id}: its check module {path} does not exist")
-    try:
-        relative = path.resolve().relative_to(step.root).with_suffix("")
-    except ValueError:
-        raise ManifestError(f"step {step.id}: {path} must be inside {step.root}") from None
-    if str(step.root) not in sys.path:
-        sys.path.insert(0, str(step.root))
-    name = ".".join(relative.parts)
+        raise ManifestError(f"step {step.id}: its check module {step.checks_path} does not exist")
+    parts, folder = [path.stem], path.parent
+    while (folder / "__init__.py").exists():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    name = ".".join(parts)
     try:
         module = importlib.import_module(name)
     except Exception as exc:  # a broken check module is the instructor's to fix: say where
         raise ManifestError(f"step {step.id}: cannot import {path}: {type(exc).__name__}: {exc}") from exc
-    if Path(module.__file__).resolve() != path.resolve():
+    if Path(module.__file__).resolve() != path:
         raise ManifestError(f"step {step.id}: importing {name} found {module.__file__}, not {path}; "
                             f"give the course's check folder a name of its own")
     registries = [v for v in vars(module).values() if isinstance(v, Registry)]

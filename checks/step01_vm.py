@@ -1,0 +1,95 @@
+"""Step 1: the virtual machine is up, shares the lab folder, and is private to you."""
+
+import ipaddress
+import secrets
+import socket
+from urllib.parse import urlsplit
+
+from lab import Fail, Registry
+
+check = Registry()
+
+# Where the Vagrantfile mounts the lab folder inside the guest.
+SHARED_FOLDER = "/vagrant"
+
+
+@check(points=1)
+def guest_os(ctx):
+    """the guest is up and runs Ubuntu or Debian"""
+    release = ctx.guest.os_release()
+    ctx.note(f"guest OS: {release.get('PRETTY_NAME', 'unknown')}")
+    if release.get("ID") not in ("ubuntu", "debian"):
+        raise Fail(f"expected Ubuntu or Debian in /etc/os-release, found {release.get('PRETTY_NAME', 'nothing')}",
+                   hint="the lab is written for the box in the Vagrantfile; did you change config.vm.box?",
+                   expected="ubuntu or debian", actual=release.get("ID"))
+
+
+@check(points=2, depends=guest_os)
+def shared_folder(ctx):
+    """a file written in the lab folder on your machine shows up in /vagrant in the guest"""
+    nonce = secrets.token_hex(8)
+    name = f"shared-folder-check-{nonce}"
+    host_file = ctx.settings.state_dir / name
+    host_file.parent.mkdir(parents=True, exist_ok=True)
+    host_file.write_text(nonce + "\n")
+    guest_file = f"{SHARED_FOLDER}/.lab/{name}"
+    try:
+        # A shared folder can take a moment to show a new file.
+        seen = ctx.wait_for(lambda: ctx.guest.run("cat %s", guest_file).stdout.strip() == nonce, timeout=5)
+    finally:
+        host_file.unlink()
+    if not seen:
+        raise Fail(f"wrote {host_file} on your machine, but the guest has no {guest_file}",
+                   hint=f"is the folder shared? in the guest, `ls {SHARED_FOLDER}` should list the lab's files; "
+                        "on libvirt the folder is copied with rsync: run `vagrant rsync` (or keep "
+                        "`vagrant rsync-auto` running) after changing files")
+
+
+@check(points=2, depends=guest_os)
+def tree_installed(ctx):
+    """the `tree` program is installed with apt"""
+    if not ctx.guest.package("tree").is_installed:
+        raise Fail("expected the Debian package tree to be installed in the guest, found it missing",
+                   hint="in the guest, run `sudo apt update` and then `sudo apt install tree`")
+    if not ctx.guest.run("tree -L 1 %s", SHARED_FOLDER).ok:
+        raise Fail("tree is installed but `tree -L 1 /vagrant` failed",
+                   hint="try the command yourself in the guest and read its error")
+
+
+def _host_addresses():
+    """This machine's own non-loopback addresses (the ones its network can reach)."""
+    found = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None):
+            found.add(info[4][0])
+    except OSError:
+        pass
+    # Connecting a UDP socket sends nothing; it only asks the kernel which
+    # local address would be used to reach the network.
+    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.connect((probe, 9))
+                found.add(s.getsockname()[0])
+        except OSError:
+            pass
+    return sorted(a for a in found if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
+
+
+@check(points=2, depends=guest_os)
+def forwarded_port_private(ctx):
+    """the forwarded web port accepts connections from your own machine only (127.0.0.1)"""
+    if ctx.guest.transport.scheme != "vagrant":
+        ctx.note("not a Vagrant guest: there is no forwarded port to check")
+        return
+    port = urlsplit(ctx.http.base_url).port
+    for address in _host_addresses():
+        try:
+            with socket.create_connection((address, port), timeout=1):
+                pass
+        except OSError:
+            ctx.note(f"{address}:{port} refuses connections, as it should")
+            continue
+        raise Fail(f"expected port {port} to accept connections on 127.0.0.1 only, but it also accepts them "
+                   f"on {address}, where others on your network can reach your VM",
+                   hint='in the Vagrantfile, forward the port with host_ip: "127.0.0.1", then run `vagrant reload`')
