@@ -111,9 +111,10 @@ class File:
 
     def _stat(self):
         result = self.guest.sudo("stat -L -c '%%F|%%a|%%U|%%G|%%s' %s", self.path)
-        if not result.ok:
+        fields = result.stdout.strip().split("|")
+        if not result.ok or len(fields) != 5:
             return None
-        kind, mode, owner, group, size = result.stdout.strip().split("|")
+        kind, mode, owner, group, size = fields
         return _Stat(kind, int(mode, 8), owner, group, int(size))
 
     @property

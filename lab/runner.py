@@ -82,8 +82,9 @@ def _from_exception(check, exc, tb, debug):
         return Result(check, COULD_NOT_CHECK, rationale=exc.one_line(),
                       guest_lost=exc if isinstance(exc, GuestUnreachable) else None)
     if isinstance(exc, AssertionError):
-        # A bare assert in a check: its message, if any, is the rationale.
-        return Result(check, FAILED, rationale=str(exc) or "an assertion in the check failed")
+        # A bare assert in a check: the first line of its message, if any, is the rationale.
+        message = str(exc).strip().splitlines()
+        return Result(check, FAILED, rationale=message[0] if message else "an assertion in the check failed")
     summary = f"the check itself crashed: {type(exc).__name__}: {exc}".rstrip(": ")
     result = Result(check, ERROR, rationale=summary,
                     hint=None if debug else "run again with --debug to see where; tell your instructor")

@@ -1,0 +1,80 @@
+"""A real OpenSSH server (Debian's openssh-server) on 127.0.0.1, for tests and benchmarks.
+
+It runs as a normal daemon with its own config, host key and pid file, and
+lets the current user in with a freshly generated key.
+"""
+
+import getpass
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from .localservers import free_port, wait_for_port
+
+SSHD = "/usr/sbin/sshd"
+
+
+class Sshd:
+    def __init__(self, workdir, port=None):
+        self.dir = Path(workdir)
+        self.port = port or free_port()
+        self.user = getpass.getuser()
+        self.key = self.dir / "client_key"
+        self.pid_file = self.dir / "sshd.pid"
+        self.config = self.dir / "sshd_config"
+
+    def _keygen(self, path):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+
+    def start(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._keygen(self.dir / "host_key")
+        self._keygen(self.key)
+        (self.dir / "authorized_keys").write_text((self.dir / "client_key.pub").read_text())
+        self.config.write_text(f"""
+Port {self.port}
+ListenAddress 127.0.0.1
+HostKey {self.dir}/host_key
+PidFile {self.pid_file}
+AuthorizedKeysFile {self.dir}/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+# The test's temporary folder is not owned the way sshd insists on for ~/.ssh.
+StrictModes no
+UseDNS no
+""")
+        # sshd needs its privilege separation folder, which systemd normally makes.
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        subprocess.run([SSHD, "-f", str(self.config), "-E", str(self.dir / "sshd.log")], check=True)
+        wait_for_port(self.port)
+        return self
+
+    @property
+    def pid(self):
+        return int(self.pid_file.read_text())
+
+    def stop(self):
+        """Stop the daemon (sessions already open keep their own process)."""
+        if not self.pid_file.exists():
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 10
+        while self.pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def url(self):
+        return f"ssh://{self.user}@127.0.0.1:{self.port}?key={self.key}"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
