@@ -93,6 +93,9 @@ class SshTransport(Transport):
             stderr = _read_all(chan.recv_stderr)
             rc = chan.recv_exit_status()
             chan.close()
+            if rc == -1 and not self.client.get_transport().is_active():
+                # The channel closed without an exit status because the link itself went away.
+                raise EOFError("SSH session not active")
         except (socket.timeout, TimeoutError):
             raise CouldNotCheck(f"`{command}` did not finish within {timeout:g} s",
                                 "something in the guest is stuck; run the check again") from None
