@@ -52,7 +52,11 @@ class SshTransport(Transport):
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         where = f"{self.host}:{self.port}"
         try:
-            client.connect(self.host, port=self.port, username=self.user, key_filename=self.key,
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+            # Probes are many small request/answer exchanges: without NODELAY,
+            # Nagle's algorithm and delayed ACKs add ~40 ms to each one.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            client.connect(self.host, port=self.port, username=self.user, key_filename=self.key, sock=sock,
                            timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
                            auth_timeout=self.connect_timeout, allow_agent=self.key is None,
                            look_for_keys=self.key is None)
@@ -66,7 +70,7 @@ class SshTransport(Transport):
         except (socket.timeout, TimeoutError):
             raise GuestUnreachable(f"connecting to SSH at {where} timed out after {self.connect_timeout} s",
                                    "is the machine running?") from None
-        except (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError):
+        except ConnectionRefusedError:
             raise GuestUnreachable(f"SSH at {where} refused the connection", "is the machine running?") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise GuestUnreachable(f"cannot open an SSH session to {where} ({exc or type(exc).__name__})",

@@ -17,10 +17,10 @@ SSHD = "/usr/sbin/sshd"
 
 
 class Sshd:
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, user=None):
         self.dir = Path(workdir)
         self.port = port or free_port()
-        self.user = getpass.getuser()
+        self.user = user or getpass.getuser()
         self.key = self.dir / "client_key"
         self.pid_file = self.dir / "sshd.pid"
         self.config = self.dir / "sshd_config"
@@ -33,6 +33,7 @@ class Sshd:
         self._keygen(self.dir / "host_key")
         self._keygen(self.key)
         (self.dir / "authorized_keys").write_text((self.dir / "client_key.pub").read_text())
+        os.chmod(self.dir, 0o755)  # another login user must reach authorized_keys
         self.config.write_text(f"""
 Port {self.port}
 ListenAddress 127.0.0.1
@@ -40,6 +41,7 @@ HostKey {self.dir}/host_key
 PidFile {self.pid_file}
 AuthorizedKeysFile {self.dir}/authorized_keys
 PermitRootLogin prohibit-password
+AllowUsers {self.user}
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no

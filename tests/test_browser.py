@@ -1,5 +1,7 @@
 """The likes page in Debian's headless Chromium, through nginx and gunicorn."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.support.localservers import Gunicorn, Nginx
@@ -105,3 +107,28 @@ def test_the_page_works_without_javascript(site, tmp_path):
         assert driver.find_element(By.ID, "status").text == ""
     finally:
         driver.quit()
+
+
+def test_the_checkers_html_report_renders(browser, tmp_path):
+    """The checker's --html page, opened from disk as a student opens it."""
+    import subprocess
+    import sys
+
+    from selenium.webdriver.common.by import By
+
+    course = Path(__file__).parent / "fixtures" / "course"
+    report = tmp_path / "report.html"
+    subprocess.run([sys.executable, "-m", "lab.check", "--course", str(course), "good", "mixed",
+                    "--guest", "local://", "--html", str(report)], cwd=tmp_path, capture_output=True)
+    browser.get(report.as_uri())
+    assert browser.title == "Lab check: 7/12"
+    cards = browser.find_elements(By.CSS_SELECTOR, "section.card")
+    assert [c.find_element(By.TAG_NAME, "h2").text.splitlines()[0] for c in cards] == [
+        "good: Everything passes", "mixed: A failure, a skip and a crash"]
+    bars = [c.find_element(By.CSS_SELECTOR, ".bar span") for c in cards]
+    widths = [b.size["width"] / b.find_element(By.XPATH, "..").size["width"] for b in bars]
+    assert widths[0] == pytest.approx(1.0, abs=0.01)
+    assert widths[1] == pytest.approx(1 / 6, abs=0.01)
+    hint = cards[1].find_element(By.CSS_SELECTOR, ".hint").text
+    assert hint == "hint: create it with `sudo touch /etc/lab-fixture-missing`"
+    browser.save_screenshot(str(tmp_path / "report.png"))
