@@ -33,7 +33,11 @@ def shared_folder(ctx):
     host_file.parent.mkdir(parents=True, exist_ok=True)
     host_file.write_text(nonce + "\n")
     guest_file = f"{SHARED_FOLDER}/.lab/{name}"
+    transport = ctx.guest.transport
     try:
+        if getattr(transport, "synced_by_rsync", lambda: False)():
+            ctx.note("the folder is copied with rsync (libvirt): ran `vagrant rsync` first")
+            transport.rsync()
         # A shared folder can take a moment to show a new file.
         seen = ctx.wait_for(lambda: ctx.guest.run("cat %s", guest_file).stdout.strip() == nonce, timeout=5)
     finally:

@@ -34,7 +34,7 @@ MANIFEST_NAME = "steps.toml"
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = REPO / "checks" / MANIFEST_NAME
 
-_STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after"}
+_STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after", "reboot"}
 _REQUIRED = ("id", "title", "exercise", "checks", "solution")
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -51,6 +51,7 @@ class Step:
     checks_path: Path
     solution: Path
     root: Path
+    reboot: bool = False  # its solution takes effect only after the guest restarts
     checks: list = field(default_factory=list)
 
     @property
@@ -139,7 +140,7 @@ def _read(path):
         if any(s.id == entry["id"] for s in steps):
             raise ManifestError(f"{path}: step id {entry['id']!r} is used twice")
         steps.append(Step(entry["id"], entry["title"], root / entry["exercise"], root / entry["checks"],
-                          root / entry["solution"], root))
+                          root / entry["solution"], root, bool(entry.get("reboot", False))))
         if entry.get("after"):
             afters[entry["id"]] = entry["after"]
     return steps, afters, bool(data.get("replace", False))

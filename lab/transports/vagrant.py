@@ -8,6 +8,7 @@ cached address stops working, it is looked up again once.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,6 +49,21 @@ def machine_id(root, machine):
         if value:
             return value
     return None
+
+
+def configured_http_port(root):
+    """The lab's http_port setting, found as the Vagrantfile finds it: $LAB_HTTP_PORT, lab.yml, lab.default.yml."""
+    if os.environ.get("LAB_HTTP_PORT", "").strip().isdigit():
+        return int(os.environ["LAB_HTTP_PORT"])
+    for name in ("lab.yml", "lab.default.yml"):
+        try:
+            text = (root / name).read_text()
+        except OSError:
+            continue
+        match = re.search(r"^http_port:\s*(\d+)\s*(#.*)?$", text, re.M)
+        if match:
+            return int(match.group(1))
+    return 8500
 
 
 class VagrantTransport(SshTransport):
@@ -91,6 +107,22 @@ class VagrantTransport(SshTransport):
             except GuestUnreachable:
                 raise self._explain() from None
 
+    def synced_by_rsync(self):
+        """Whether /vagrant is a copy made by rsync (libvirt), not a live shared folder."""
+        for path in (self.root / ".vagrant" / "machines" / self.machine).glob("*/synced_folders"):
+            try:
+                return "rsync" in json.loads(path.read_text())
+            except (OSError, ValueError):
+                return False
+        return False
+
+    def rsync(self):
+        """Copy the lab folder into the guest again (`vagrant rsync`), as a student does after editing."""
+        out = subprocess.run(["vagrant", "rsync", self.machine], cwd=self.root, capture_output=True, text=True,
+                             timeout=300)
+        if out.returncode != 0:
+            raise CouldNotCheck("`vagrant rsync` failed", f"run it yourself in {self.root} to see why")
+
     def _apply(self, info):
         self.host, self.port, self.user, self.key = info["host"], int(info["port"]), info["user"], info["key"]
         self.http_base = f"http://127.0.0.1:{info['http_port']}"
@@ -122,10 +154,13 @@ class VagrantTransport(SshTransport):
         # so ask it instead of assuming 8500. python-vagrant has no call for this.
         out = subprocess.run(["vagrant", "port", self.machine, "--guest", str(guest_port)], cwd=self.root,
                              capture_output=True, text=True, timeout=120)
-        if out.returncode != 0 or not out.stdout.strip().isdigit():
-            raise CouldNotCheck(f"Vagrant forwards no host port to the guest's port {guest_port}",
-                                "check the Vagrantfile's forwarded_port lines, then run `vagrant reload`")
-        return int(out.stdout.strip())
+        if out.returncode == 0 and out.stdout.strip().isdigit():
+            return int(out.stdout.strip())
+        if "does not support listing forwarded ports" in out.stdout + out.stderr:
+            # vagrant-libvirt can't list them (and doesn't move them): use the setting the Vagrantfile used.
+            return configured_http_port(self.root)
+        raise CouldNotCheck(f"Vagrant forwards no host port to the guest's port {guest_port}",
+                            "check the Vagrantfile's forwarded_port lines, then run `vagrant reload`")
 
     def _load_cache(self):
         try:

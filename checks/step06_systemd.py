@@ -1,0 +1,126 @@
+"""Step 6: the app as a systemd service: started at boot, restarted when it dies, unprivileged."""
+
+from lab import Fail, Registry
+
+from checks.likes import delete_like, nonce, units
+from checks.step04_proxy import proxies_to_app
+
+check = Registry()
+
+UNIT_HINT = "write /etc/systemd/system/likes.service (see the exercise), then " \
+            "`sudo systemctl daemon-reload && sudo systemctl enable --now likes`"
+
+
+def app_units(ctx):
+    found = units(ctx)
+    if not found:
+        raise Fail("expected a systemd service for the app (likes.service), found none", hint=UNIT_HINT)
+    return found
+
+
+def running_units(ctx):
+    return [u for u in app_units(ctx) if ctx.guest.service(u).is_active]
+
+
+@check(points=2)
+def service_running_and_enabled(ctx):
+    """the app runs as a systemd service that starts at boot"""
+    found = app_units(ctx)
+    active = [u for u in found if ctx.guest.service(u).is_active]
+    if not active:
+        states = ", ".join(f"{u} is {ctx.guest.service(u).state}" for u in found)
+        raise Fail(f"expected the app's service to be active, found {states}",
+                   hint="`sudo systemctl start likes`; if it fails, `journalctl -u likes -n 30` says why")
+    disabled = [u for u in active if not ctx.guest.service(u).is_enabled]
+    if disabled:
+        raise Fail(f"expected {', '.join(disabled)} to start at boot, but it is not enabled",
+                   hint=f"`sudo systemctl enable {disabled[0]}`")
+
+
+@check(points=1, depends=service_running_and_enabled)
+def unit_explained(ctx):
+    """the unit file explains itself with comments"""
+    for unit in running_units(ctx):
+        text = ctx.guest.run("systemctl cat %s", unit).stdout
+        comments = [line for line in text.splitlines()[1:] if line.strip().startswith("#")]
+        if len(comments) < 3:
+            raise Fail(f"expected comments in {unit} explaining its settings, found {len(comments)}",
+                       hint="add a `#` line above each setting saying what it does and why; "
+                            "whoever reads the unit next will thank you")
+
+
+@check(points=1, depends=service_running_and_enabled)
+def restarts_on_failure(ctx):
+    """the service is restarted when the app fails (Restart=on-failure)"""
+    for unit in running_units(ctx):
+        policy = ctx.guest.service(unit).show("Restart")
+        if policy not in ("on-failure", "always", "on-abnormal"):
+            raise Fail(f"expected Restart=on-failure in {unit}, found Restart={policy}",
+                       hint="add `Restart=on-failure` to the [Service] section, then daemon-reload and restart",
+                       expected="on-failure", actual=policy)
+
+
+@check(points=2, depends=service_running_and_enabled)
+def runs_unprivileged(ctx):
+    """the app runs as an unprivileged user, not root"""
+    for unit in running_units(ctx):
+        pid = ctx.guest.service(unit).main_pid
+        user = ctx.guest.output("ps -o user= -p %s", pid)
+        if user in ("root", ""):
+            raise Fail(f"expected {unit} to run as an unprivileged user, found it running as {user or 'nobody'}",
+                       hint="create a system user (`sudo useradd --system likes`) and add `User=likes` "
+                            "to the [Service] section; give it /var/lib/likes with chown")
+
+
+@check(points=1, depends=service_running_and_enabled)
+def database_in_var_lib(ctx):
+    """the service keeps its database under /var/lib/likes"""
+    for unit in running_units(ctx):
+        service = ctx.guest.service(unit)
+        settings = service.show("Environment") + " " + service.show("ExecStart")
+        if "/var/lib/likes" not in settings:
+            raise Fail(f"expected {unit} to use the database in /var/lib/likes, but neither its "
+                       "Environment nor its ExecStart mentions it",
+                       hint="add `Environment=LIKES_DB=/var/lib/likes/likes.db` (or `--db`) to the unit")
+
+
+@check(points=3, depends=(service_running_and_enabled, proxies_to_app), timeout=60)
+def back_after_kill(ctx):
+    """killed with SIGKILL, the app is back within 15 seconds"""
+    unit = running_units(ctx)[0]
+    service = ctx.guest.service(unit)
+    old_pid = service.main_pid
+    ctx.guest.sudo("kill -9 %s", old_pid)
+    ctx.note(f"killed {unit}'s main process {old_pid}")
+
+    def back():
+        pid = service.main_pid
+        return pid not in (0, old_pid) and service.is_active and ctx.http.get("/likes").status == 200
+
+    if not ctx.wait_for(back, timeout=15, interval=1):
+        raise Fail(f"killed {unit}'s main process, and 15 s later the app is still not back",
+                   hint="add `Restart=on-failure` (and `RestartSec=2`) to the [Service] section")
+
+
+@check(points=2, depends=(service_running_and_enabled, proxies_to_app), timeout=90)
+def data_kept_across_restart(ctx):
+    """likes are kept when the service restarts"""
+    thing = nonce()
+    ctx.http.post("/likes", json={"likes": [thing]})
+    try:
+        for unit in running_units(ctx):
+            ctx.guest.sudo("systemctl restart %s", unit, timeout=60)
+        likes = ctx.wait_for(lambda: _likes_or_none(ctx), timeout=30, interval=1)
+        if likes is None:
+            raise Fail("after `systemctl restart`, the app did not answer /likes within 30 s",
+                       hint="`journalctl -u likes -n 30` shows why it doesn't start")
+        if thing not in likes:
+            raise Fail(f"posted the like {thing!r}, restarted the service, and the like was gone",
+                       hint="is the database on disk, at /var/lib/likes/likes.db? (not in /tmp, not in memory)")
+    finally:
+        delete_like(ctx, thing)
+
+
+def _likes_or_none(ctx):
+    res = ctx.http.get("/likes")
+    return res.json().get("likes") if res.status == 200 else None

@@ -1,0 +1,88 @@
+"""Step 7: gunicorn with several workers on a unix socket, behind nginx."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from lab import Fail, Registry
+
+from checks.likes import APP_PORT, app_processes, listeners, nginx_config
+from checks.step04_proxy import proxies_to_app
+
+check = Registry()
+
+
+def gunicorn_masters(ctx):
+    """{master pid: [worker pids]} of the running gunicorn servers."""
+    procs = ctx.guest.run("ps -eo pid=,ppid=,args=").stdout.splitlines()
+    table = []
+    for line in procs:
+        pid, ppid, args = (line.split(None, 2) + ["", "", ""])[:3]
+        if "gunicorn" in args:
+            table.append((int(pid), int(ppid)))
+    pids = {pid for pid, _ in table}
+    return {pid: [child for child, parent in table if parent == pid] for pid, ppid in table if ppid not in pids}
+
+
+@check(points=1)
+def gunicorn_installed(ctx):
+    """gunicorn is installed"""
+    if not ctx.guest.run("gunicorn --version").ok:
+        raise Fail("expected the gunicorn command in the guest, found none",
+                   hint="`sudo apt install gunicorn`")
+
+
+@check(points=3, depends=gunicorn_installed)
+def workers_on_unix_socket(ctx):
+    """gunicorn runs at least 3 workers on a unix socket"""
+    masters = gunicorn_masters(ctx)
+    if not masters:
+        raise Fail("expected gunicorn to be running, found no gunicorn process",
+                   hint="change the service's ExecStart to run gunicorn (see the exercise), then "
+                        "`sudo systemctl daemon-reload && sudo systemctl restart likes`")
+    sockets = {pid: [a for kind, a, owners in listeners(ctx) if kind == "unix" and owners & {pid, *workers}]
+               for pid, workers in masters.items()}
+    for pid, workers in masters.items():
+        if not sockets[pid]:
+            raise Fail(f"expected gunicorn (pid {pid}) to listen on a unix socket, found it on none",
+                       hint="use `--bind unix:/run/likes/gunicorn.sock`")
+        if len(workers) < 3:
+            raise Fail(f"expected at least 3 gunicorn workers on {sockets[pid][0]}, found {len(workers)}",
+                       hint="use `--workers 3`: one worker answers one request at a time",
+                       expected=">= 3", actual=len(workers))
+
+
+@check(points=2, depends=(workers_on_unix_socket, proxies_to_app))
+def nginx_proxies_to_socket(ctx):
+    """nginx passes requests to gunicorn's unix socket"""
+    config = nginx_config(ctx)
+    targets = [" ".join(d.args) for d in config.find("proxy_pass")] + \
+              [d.args[0] for up in config.find("upstream") for d in up.children if d.name == "server" and d.args]
+    if not any("unix:" in t for t in targets):
+        raise Fail("expected nginx to proxy to a unix socket, found it proxying to " + (", ".join(targets) or "nothing"),
+                   hint="`proxy_pass http://unix:/run/likes/gunicorn.sock;` (or a `server unix:...` in an upstream)")
+    server = ctx.http.get("/whoami").json().get("server", "")
+    if not server.startswith("gunicorn"):
+        raise Fail(f"expected gunicorn to answer behind nginx, found {server!r}",
+                   hint="is the old development server still running? `sudo ss -ltnp` shows who listens")
+
+
+@check(points=2, depends=nginx_proxies_to_socket)
+def several_workers_answer(ctx):
+    """requests are answered by more than one gunicorn worker"""
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        pids = set(pool.map(lambda _: ctx.http.get("/whoami").json().get("pid"), range(30)))
+    ctx.note(f"30 requests answered by worker pids {sorted(pids)}")
+    if len(pids) < 2:
+        raise Fail("expected 30 requests to be answered by at least 2 gunicorn workers, all came from one",
+                   hint="run gunicorn with `--workers 3`")
+
+
+@check(points=1, depends=workers_on_unix_socket)
+def nothing_on_8080(ctx):
+    """nothing listens on port 8080 any more"""
+    busy = [(a, o) for kind, a, o in listeners(ctx) if kind == "tcp" and a.endswith(f":{APP_PORT}")]
+    if busy:
+        names = app_processes(ctx)
+        who = ", ".join(names.get(pid, f"pid {pid}") for _, owners in busy for pid in owners)
+        raise Fail(f"expected port {APP_PORT} to be free now that gunicorn uses a socket, "
+                   f"found {who or 'a process'} listening there",
+                   hint="stop the old development server (`pkill -f 'python3 -m sample_app'`)")

@@ -1,0 +1,86 @@
+"""Step 8: several app servers behind one nginx upstream, with failover and gzip."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from lab import Fail, Registry
+
+from checks.likes import nginx_config, unit_of
+from checks.step07_gunicorn import nginx_proxies_to_socket
+
+check = Registry()
+INSTANCES = 3
+
+
+def active_instances(ctx):
+    out = ctx.guest.run("systemctl list-units --plain --no-legend --state=active --type=service 'likes@*'").stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+@check(points=2)
+def three_instances(ctx):
+    """three app servers run from a templated unit (likes@.service)"""
+    running = active_instances(ctx)
+    if len(running) < INSTANCES:
+        raise Fail(f"expected {INSTANCES} active instances of likes@.service, found "
+                   f"{len(running)}{': ' + ', '.join(running) if running else ''}",
+                   hint="write /etc/systemd/system/likes@.service, then "
+                        "`sudo systemctl enable --now likes@1 likes@2 likes@3`", expected=INSTANCES,
+                   actual=len(running))
+
+
+@check(points=2, depends=three_instances)
+def upstream_of_three(ctx):
+    """nginx has an upstream block with the three servers"""
+    upstreams = {" ".join(u.args): [d.args[0] for d in u.children if d.name == "server" and d.args]
+                 for u in nginx_config(ctx).find("upstream")}
+    if not any(len(servers) >= INSTANCES for servers in upstreams.values()):
+        found = "; ".join(f"{name}: {len(s)} server(s)" for name, s in upstreams.items()) or "no upstream block"
+        raise Fail(f"expected an nginx upstream with {INSTANCES} servers, found {found}",
+                   hint="list one `server unix:/run/likes-N/gunicorn.sock;` per instance in an "
+                        "`upstream likes_app { ... }` block, and `proxy_pass http://likes_app;`")
+
+
+def _instances_answering(ctx, count=30):
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: ctx.http.get("/whoami"), range(count)))
+    return answers
+
+
+@check(points=3, depends=(upstream_of_three, nginx_proxies_to_socket), timeout=90)
+def requests_reach_all(ctx):
+    """30 requests reach all three app servers"""
+    pids = {res.json().get("pid") for res in _instances_answering(ctx)}
+    instances = {unit_of(ctx, pid) for pid in pids}
+    ctx.note(f"answered by {sorted(str(i) for i in instances)}")
+    if len([i for i in instances if i]) < INSTANCES:
+        raise Fail(f"expected 30 requests to reach all {INSTANCES} instances, they reached "
+                   f"{len(instances)}: {', '.join(sorted(str(i) for i in instances))}",
+                   hint="are all three sockets listed in the upstream, and all three instances running?")
+
+
+@check(points=1, depends=upstream_of_three)
+def gzip_for_text(ctx):
+    """text answers (CSS, JavaScript, JSON) are gzip-compressed"""
+    for path in ("/static/style.css", "/static/likes.js", "/likes"):
+        res = ctx.http.get(path, headers={"Accept-Encoding": "gzip"})
+        if res.headers.get("Content-Encoding") != "gzip":
+            raise Fail(f"expected {res.url} to come back gzip-compressed, it came back plain",
+                       hint="`gzip on;` plus `gzip_types text/css application/javascript application/json;` "
+                            "(and `gzip_proxied any;` for the app's answers)")
+
+
+@check(points=3, depends=requests_reach_all, timeout=120)
+def survives_one_down(ctx):
+    """with one app server stopped, 30 requests still get no server error"""
+    victim = active_instances(ctx)[-1]
+    ctx.guest.sudo("systemctl stop %s", victim, timeout=60)
+    try:
+        statuses = [res.status for res in _instances_answering(ctx)]
+    finally:
+        ctx.guest.sudo("systemctl start %s", victim, timeout=60)
+    errors = [s for s in statuses if s >= 500]
+    ctx.note(f"with {victim} stopped: {len(statuses) - len(errors)} good answers, {len(errors)} errors")
+    if errors:
+        raise Fail(f"stopped {victim}; then {len(errors)} of 30 requests failed with HTTP {errors[0]}",
+                   hint="nginx should try the next server when one is down: don't set "
+                        "`proxy_next_upstream off;` (the default, `error timeout`, fails over)")

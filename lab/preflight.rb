@@ -1,0 +1,163 @@
+# The host preflight that runs before `vagrant up` (a trigger in the Vagrantfile).
+#
+# It prints a box a student can paste into a forum question: what the host
+# is, which Vagrant and provider versions it runs, and whether the usual
+# obstacles are in the way. Only CRLF line endings stop `vagrant up`: they
+# break every provisioning script in a way nobody recognises later.
+require "etc"
+require "socket"
+
+class LabPreflight
+  # Stops `vagrant up` with our own sentence instead of a Ruby backtrace.
+  class Failed < Vagrant::Errors::VagrantError
+    def initialize(text)
+      @text = text
+      super()
+    end
+
+    def error_message
+      @text
+    end
+  end
+
+  PROVISION_GLOBS = ["Vagrantfile", "provision/**/*.{sh,py,j2,service,conf}", "checks/**/*.toml"].freeze
+
+  def initialize(root, settings, machine)
+    @root = root
+    @settings = settings
+    @machine = machine
+    @rows = []
+    @problems = []
+  end
+
+  def run
+    row("host", "#{RbConfig::CONFIG['host_os']} #{RbConfig::CONFIG['host_cpu']}, #{Etc.nprocessors} CPUs")
+    row("vagrant", Vagrant::VERSION)
+    check_provider
+    row("box", @settings["box"])
+    check_memory
+    check_port("http_port", 80)
+    check_port("https_port", 443)
+    check_line_endings
+    print_box
+    return if @problems.empty?
+
+    crlf = @problems.find { |p| p.start_with?("CRLF") }
+    raise Failed, "lab preflight: #{crlf}" if crlf
+  end
+
+  private
+
+  def row(name, value, verdict = nil)
+    @rows << [name, value, verdict]
+  end
+
+  def print_box
+    width = @rows.map { |name, value, _| name.length + value.length }.max + 12
+    lines = ["+-- lab preflight " + "-" * [width - 17, 4].max]
+    @rows.each do |name, value, verdict|
+      mark = { ok: "[ok]", warn: "[!!]", bad: "[XX]" }.fetch(verdict, "    ")
+      lines << format("| %-13s %-#{width - 22}s %s", name, value, mark)
+    end
+    @problems.each { |problem| lines << "| ! #{problem}" }
+    lines << "+" + "-" * (lines.first.length - 1)
+    @machine.ui.info(lines.join("\n"))
+  end
+
+  def provider_version(name)
+    case name.to_s
+    when "virtualbox" then command_version("VBoxManage", "--version")
+    when "libvirt"
+      plugin = Gem::Specification.find { |spec| spec.name == "vagrant-libvirt" }
+      libvirt = command_version("virsh", "--version")
+      plugin && libvirt ? "vagrant-libvirt #{plugin.version}, libvirt #{libvirt}" : nil
+    when "parallels" then command_version("prlctl", "--version")
+    when /vmware/ then command_version("vmrun", "-v") || "vmware"
+    end
+  end
+
+  def command_version(*command)
+    out = IO.popen(command, err: File::NULL, &:read).to_s.strip.lines.first.to_s.strip
+    out.empty? ? nil : out
+  rescue SystemCallError
+    nil
+  end
+
+  def check_provider
+    name = @machine.provider_name
+    version = provider_version(name)
+    if version
+      row("provider", "#{name} (#{version})", :ok)
+    else
+      row("provider", "#{name}: not found", :bad)
+      @problems << "the #{name} provider is not installed or not on PATH; install it, or pick another " \
+                   "with `vagrant up --provider=NAME`"
+    end
+  end
+
+  def free_memory_mib
+    if File.readable?("/proc/meminfo")
+      kib = File.read("/proc/meminfo")[/^MemAvailable:\s+(\d+)/, 1]
+      return kib.to_i / 1024 if kib
+    end
+    if RbConfig::CONFIG["host_os"] =~ /darwin/
+      pages = IO.popen(%w[vm_stat], &:read).to_s
+      page = pages[/page size of (\d+)/, 1].to_i
+      free = %w[free inactive speculative].sum { |k| pages[/Pages #{k}:\s+(\d+)/, 1].to_i }
+      return free * page / 1024 / 1024 if page.positive?
+    end
+    if Gem.win_platform?
+      kib = IO.popen(%w[powershell -NoProfile -Command (Get-CimInstance Win32_OperatingSystem).FreePhysicalMemory],
+                     &:read).to_s.strip
+      return kib.to_i / 1024 if kib.match?(/\A\d+\z/)
+    end
+    nil
+  rescue SystemCallError
+    nil
+  end
+
+  def check_memory
+    free = free_memory_mib
+    wanted = @settings["memory"]
+    if free.nil?
+      row("free memory", "unknown (the VM needs #{wanted} MiB)")
+    elsif free < wanted + 512
+      row("free memory", "#{free} MiB, the VM needs #{wanted} MiB", :warn)
+      @problems << "little free memory: close other programs, or lower `memory` in lab.yml"
+    else
+      row("free memory", "#{free} MiB, the VM needs #{wanted} MiB", :ok)
+    end
+  end
+
+  def port_free?(port)
+    TCPServer.new("127.0.0.1", port).close
+    true
+  rescue SystemCallError
+    false
+  end
+
+  def check_port(setting, guest_port)
+    port = @settings[setting]
+    if port_free?(port)
+      row("port #{port}", "free (for the guest's port #{guest_port})", :ok)
+    elsif @machine.state.id == :running
+      row("port #{port}", "in use, by this VM if it is already running")
+    else
+      row("port #{port}", "in use by another program", :warn)
+      @problems << "port #{port} is taken: Vagrant will forward another one (see `vagrant port`), " \
+                   "or set #{setting} in lab.yml"
+    end
+  end
+
+  def check_line_endings
+    files = PROVISION_GLOBS.flat_map { |glob| Dir.glob(File.join(@root, glob)) }.select { |f| File.file?(f) }
+    crlf = files.select { |f| File.binread(f).include?("\r\n") }.map { |f| f.delete_prefix("#{@root}/") }
+    if crlf.empty?
+      row("line endings", "LF in #{files.length} provisioning files", :ok)
+    else
+      row("line endings", "CRLF in #{crlf.length} file(s)", :bad)
+      @problems << "CRLF line endings in #{crlf.first(5).join(', ')}: they break scripts in the guest. " \
+                   "Fix: run `git config --global core.autocrlf input`, then clone the lab again into a new folder"
+    end
+  end
+end

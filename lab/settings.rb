@@ -1,0 +1,90 @@
+# Loads the lab VM's settings for the Vagrantfile: lab.default.yml, then the
+# student's lab.yml, then LAB_<NAME> environment variables. A bad value stops
+# Vagrant with one sentence saying which setting, where it came from, and why.
+require "fileutils"
+require "yaml"
+
+module LabSettings
+  # name => [kind, check]; every setting must be listed here.
+  KINDS = {
+    "box" => [:string, ->(v) { v.match?(%r{\A[\w.-]+(/[\w.-]+)?\z}) || "a box name like bento/ubuntu-24.04" }],
+    "box_version" => [:string, ->(v) { v.empty? || v.match?(/\A[\w.<>=~, -]+\z/) || "a version like 202404.26.0" }],
+    "name" => [:string, ->(v) { v.match?(/\A[\w.-]+\z/) || "letters, digits, '.', '-' or '_'" }],
+    "hostname" => [:string, ->(v) { v.match?(/\A[a-z0-9]([a-z0-9-]*[a-z0-9])?\z/) || "a host name like lab" }],
+    "memory" => [:integer, ->(v) { v.between?(512, 65_536) || "between 512 and 65536 (MiB)" }],
+    "cpus" => [:integer, ->(v) { v.between?(1, 64) || "between 1 and 64" }],
+    "http_port" => [:integer, ->(v) { v.between?(1024, 65_535) || "a port number from 1024 to 65535" }],
+    "https_port" => [:integer, ->(v) { v.between?(1024, 65_535) || "a port number from 1024 to 65535" }],
+    "provider_driver" => [:string, ->(v) { %w[kvm qemu].include?(v) || "kvm or qemu" }],
+    "libvirt_pool" => [:string, ->(v) { v.empty? || v.match?(/\A[\w.-]+\z/) || "a storage pool name" }],
+    "guest_os" => [:string, ->(v) { v.empty? || %w[ubuntu debian].include?(v) || "ubuntu, debian or \"\"" }],
+    "insert_key" => [:boolean, ->(_) { true }],
+    "boot_timeout" => [:integer, ->(v) { v.between?(30, 3600) || "between 30 and 3600 (seconds)" }],
+  }.freeze
+
+  class Error < StandardError; end
+
+  def self.load(root)
+    default_file = File.join(root, "lab.default.yml")
+    user_file = File.join(root, "lab.yml")
+    FileUtils.cp(default_file, user_file) unless File.exist?(user_file)
+    values = {}
+    sources = {}
+    [default_file, user_file].each do |file|
+      read_yaml(file).each do |key, value|
+        values[key] = value
+        sources[key] = File.basename(file)
+      end
+    end
+    KINDS.each_key do |key|
+      env = "LAB_#{key.upcase}"
+      next unless ENV.key?(env)
+
+      values[key] = ENV[env]
+      sources[key] = "the environment variable #{env}"
+    end
+    check(values, sources)
+  rescue Error => e
+    abort("lab settings: #{e.message}")
+  end
+
+  def self.read_yaml(file)
+    data = YAML.safe_load(File.read(file), aliases: false) || {}
+    raise Error, "#{File.basename(file)} must be a list of `name: value` lines" unless data.is_a?(Hash)
+
+    unknown = data.keys - KINDS.keys
+    unless unknown.empty?
+      raise Error, "#{File.basename(file)} has unknown setting(s) #{unknown.join(', ')}; " \
+                   "the settings are #{KINDS.keys.join(', ')}"
+    end
+    data
+  rescue Psych::SyntaxError => e
+    raise Error, "#{File.basename(file)} is not valid YAML (line #{e.line}): #{e.problem}"
+  end
+
+  def self.check(values, sources)
+    KINDS.each_with_object({}) do |(key, (kind, rule)), settings|
+      raise Error, "#{key} is missing from lab.default.yml" unless values.key?(key)
+
+      value = convert(values[key], kind)
+      verdict = value.nil? ? { integer: "a whole number", boolean: "true or false" }.fetch(kind) : rule.call(value)
+      if verdict != true
+        raise Error, "#{key} must be #{verdict}, got #{values[key].inspect} (from #{sources[key]})"
+      end
+
+      settings[key] = value
+    end
+  end
+
+  def self.convert(value, kind)
+    text = value.to_s.strip
+    case kind
+    when :integer then text.match?(/\A\d+\z/) ? text.to_i : nil
+    when :boolean
+      return value if [true, false].include?(value)
+
+      { "true" => true, "yes" => true, "1" => true, "false" => false, "no" => false, "0" => false }[text.downcase]
+    else text
+    end
+  end
+end

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Base provisioning: the first `vagrant up` runs this as root in the guest to
+# bring it to the start of step 1. It installs only what the exercises take
+# for granted; nginx, Bottle and gunicorn are the student's to install.
+# Running it again changes nothing, and says so.
+set -euo pipefail
+
+# Tools the exercises use without installing them: curl to test web servers,
+# sqlite3 to look into the app's database, python3 to run the app.
+packages=(curl sqlite3 python3 ca-certificates)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "base: nothing to change (${packages[*]} already installed)"
+    exit 0
+fi
+
+# A fresh Ubuntu guest runs unattended-upgrades right after boot, holding
+# apt's locks for minutes; wait for them instead of failing.
+apt_wait=(-o DPkg::Lock::Timeout=600)
+export DEBIAN_FRONTEND=noninteractive
+echo "base: installing ${missing[*]}"
+apt-get "${apt_wait[@]}" update -qq
+apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+echo "base: changed: installed ${missing[*]}"

@@ -1,0 +1,198 @@
+"""Install configuration in the guest the careful way, for the reference solutions.
+
+Each file is rendered from a commented Jinja2 template under templates/ and
+written only when its content differs, so running a solution twice changes
+nothing. Every change is reported, nginx's configuration is tested with
+`nginx -t` before any reload, and systemd is told about changed units.
+Runs as root inside the guest, with Debian's python3.
+"""
+
+import os
+import pwd
+import grp
+import subprocess
+import sys
+from pathlib import Path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
+
+changes = []
+
+
+def say(message):
+    print(message, flush=True)
+
+
+def run(*command, check=True, **kwargs):
+    """Run a command given as separate arguments (no shell, so nothing to quote)."""
+    return subprocess.run(command, check=check, **kwargs)
+
+
+def apt_install(*packages):
+    """Install Debian packages that are missing; report which."""
+    missing = [p for p in packages if run("dpkg-query", "-W", "-f=${Status}", p, check=False,
+                                          capture_output=True, text=True).stdout != "install ok installed"]
+    if not missing:
+        return False
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(*APT, "update", "-qq", env=env)
+    run(*APT, "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
+    record(f"installed {' '.join(missing)}")
+    return True
+
+
+def record(change):
+    changes.append(change)
+    say(f"  changed: {change}")
+
+
+def render(template, **values):
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    return env.get_template(template).render(**values)
+
+
+def install_file(path, content, mode=0o644, owner="root", group="root"):
+    """Write content to path if it differs; returns True when something changed."""
+    path = Path(path)
+    if path.exists() and path.read_text() == content:
+        changed = False
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".lab-new")
+        tmp.write_text(content)
+        tmp.replace(path)  # atomic: a reader sees the old file or the new one, never half
+        changed = True
+    uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+    stat = path.stat()
+    if (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid) != (mode, uid, gid):
+        os.chown(path, uid, gid)
+        path.chmod(mode)
+        changed = True
+    if changed:
+        record(f"wrote {path}")
+    return changed
+
+
+def install_template(template, path, mode=0o644, **values):
+    return install_file(path, render(template, **values), mode=mode)
+
+
+def link(target, path):
+    path = Path(path)
+    if path.is_symlink() and os.readlink(path) == str(target):
+        return False
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    path.symlink_to(target)
+    record(f"linked {path} -> {target}")
+    return True
+
+
+def remove(path):
+    path = Path(path)
+    if not (path.exists() or path.is_symlink()):
+        return False
+    path.unlink()
+    record(f"removed {path}")
+    return True
+
+
+def reload_nginx():
+    """Test the whole nginx configuration, then reload; a broken config is never loaded."""
+    test = run("nginx", "-t", check=False, capture_output=True, text=True)
+    if test.returncode != 0:
+        sys.exit(f"nginx -t failed, nginx was not reloaded:\n{test.stderr}")
+    run("systemctl", "reload-or-restart", "nginx")
+    say("  nginx -t passed; nginx reloaded")
+
+
+def daemon_reload():
+    run("systemctl", "daemon-reload")
+    say("  systemd reloaded its units")
+
+
+def systemctl_state(verb, unit):
+    return run("systemctl", verb, unit, check=False, capture_output=True, text=True).stdout.strip()
+
+
+def enable_now(unit, restart=False):
+    """Enable a unit for boot and make sure it runs (restarted when its config changed)."""
+    if systemctl_state("is-enabled", unit) != "enabled":
+        run("systemctl", "enable", "--quiet", unit)
+        record(f"enabled {unit}")
+    if restart:
+        run("systemctl", "restart", unit)
+        record(f"restarted {unit}")
+    elif systemctl_state("is-active", unit) != "active":
+        run("systemctl", "start", unit)
+        record(f"started {unit}")
+
+
+def disable_now(unit):
+    changed = False
+    if systemctl_state("is-active", unit) in ("active", "activating", "failed"):
+        run("systemctl", "stop", unit)
+        changed = True
+    if systemctl_state("is-enabled", unit) == "enabled":
+        run("systemctl", "disable", "--quiet", unit)
+        changed = True
+    if changed:
+        record(f"stopped and disabled {unit}")
+    return changed
+
+
+def ensure_system_user(name, home, groups=()):
+    """A system account for a service: no password, no login shell."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        run("useradd", "--system", "--home-dir", home, "--no-create-home", "--shell", "/usr/sbin/nologin", name)
+        record(f"created system user {name}")
+    for group in groups:
+        if name not in grp.getgrnam(group).gr_mem:
+            run("usermod", "--append", "--groups", group, name)
+            record(f"added {name} to group {group}")
+
+
+def ensure_dir(path, owner="root", group="root", mode=0o755):
+    path = Path(path)
+    changed = not path.is_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+    stat = path.stat()
+    if (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid) != (mode, uid, gid):
+        os.chown(path, uid, gid)
+        path.chmod(mode)
+        changed = True
+    if changed:
+        record(f"prepared {path} ({owner}:{group} {mode:o})")
+    return changed
+
+
+def chown_tree(path, owner, group):
+    """Hand every file below path to owner:group (e.g. the database after a change of user)."""
+    uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+    changed = False
+    for folder, dirs, files in os.walk(path):
+        for name in [folder, *(os.path.join(folder, f) for f in files)]:
+            stat = os.lstat(name)
+            if (stat.st_uid, stat.st_gid) != (uid, gid):
+                os.chown(name, uid, gid)
+                changed = True
+    if changed:
+        record(f"gave {path} to {owner}:{group}")
+    return changed
+
+
+def sync_tree(source, target):
+    """Copy the app to a guest-local folder with rsync; report whether anything changed."""
+    out = run("rsync", "-a", "--delete", "--itemize-changes", "--exclude", "__pycache__", f"{source}/", f"{target}/",
+              capture_output=True, text=True).stdout
+    if out.strip():
+        record(f"copied {source} to {target}")
+        return True
+    return False

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Apply the reference solutions of steps 1..N inside the guest.
+
+    LAB_SOLVE_TO=4 vagrant provision --provision-with solution   (on the host)
+    sudo python3 /vagrant/provision/solve.py 4                    (in the guest)
+
+N is a step number or id ("4", "step4") or "all". The steps and their
+solution scripts come from checks/steps.toml, in order. Each solution is
+idempotent, so running this again only repairs what drifted; it reports what
+it changed.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROVISION = Path(__file__).resolve().parent
+ROOT = PROVISION.parent
+MANIFEST = ROOT / "checks" / "steps.toml"
+APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
+
+
+def ensure_python_packages():
+    """The solutions render templates with Jinja2; tomllib is only in Python 3.11+."""
+    wanted = ["python3-jinja2"] + ([] if sys.version_info >= (3, 11) else ["python3-tomli"])
+    missing = [p for p in wanted if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
+                                                   text=True).stdout != "install ok installed"]
+    if missing:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run([*APT, "update", "-qq"], check=True, env=env)
+        subprocess.run([*APT, "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+
+
+def load_steps():
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        import tomli as tomllib
+    with open(MANIFEST, "rb") as f:
+        entries = tomllib.load(f)["steps"]
+    return [(e["id"], e["title"], (MANIFEST.parent / e["solution"]).resolve()) for e in entries]
+
+
+def wanted_steps(steps, target):
+    ids = [s[0] for s in steps]
+    if target == "all":
+        return steps
+    name = f"step{target}" if target.isdigit() else target
+    if name not in ids:
+        sys.exit(f"solve: there is no step {target!r}; the steps are {', '.join(ids)} (or all)")
+    return steps[:ids.index(name) + 1]
+
+
+def main(argv):
+    target = (argv[0] if argv else os.environ.get("LAB_SOLVE_TO", "")).strip()
+    if not target:
+        sys.exit("solve: say which step to solve up to, e.g. "
+                 "`LAB_SOLVE_TO=4 vagrant provision --provision-with solution`")
+    if os.geteuid() != 0:
+        sys.exit("solve: run me as root (the Vagrant provisioner does; in the guest use sudo)")
+    steps = wanted_steps(load_steps(), target)
+    ensure_python_packages()
+    env = {**os.environ, "PYTHONPATH": str(PROVISION), "LAB_ROOT": str(ROOT)}
+    for step_id, title, script in steps:
+        print(f"solve: {step_id}: {title}", flush=True)
+        interpreter = sys.executable if script.suffix == ".py" else "bash"
+        result = subprocess.run([interpreter, str(script)], env=env)
+        if result.returncode != 0:
+            sys.exit(f"solve: the solution of {step_id} failed ({script.name}, exit code {result.returncode})")
+    print(f"solve: steps {steps[0][0]}..{steps[-1][0]} are solved", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
