@@ -26,6 +26,13 @@ fi
 apt_wait=(-o DPkg::Lock::Timeout=600)
 export DEBIAN_FRONTEND=noninteractive
 echo "base: installing ${missing[*]}"
-apt-get "${apt_wait[@]}" update -qq
-apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+# apt's progress lines would drown the result; keep them in a log shown only on failure.
+log=$(mktemp)
+if ! { apt-get "${apt_wait[@]}" update -qq && \
+       apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "base: installing ${missing[*]} failed" >&2
+    exit 1
+fi
+rm -f "$log"
 echo "base: changed: installed ${missing[*]}"

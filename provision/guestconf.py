@@ -8,10 +8,12 @@ Runs as root inside the guest, with Debian's python3.
 """
 
 import os
-import pwd
 import grp
+import pwd
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -36,10 +38,23 @@ def apt_install(*packages):
     if not missing:
         return False
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run(*APT, "update", "-qq", env=env)
-    run(*APT, "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
+    commands = [[*APT, "install", "-y", "-qq", "--no-install-recommends", *missing]]
+    if not package_lists_fresh():
+        commands.insert(0, [*APT, "update", "-qq"])
+    for command in commands:
+        # apt's progress lines would drown what the solution changed; show them only if it fails.
+        result = run(*command, check=False, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     record(f"installed {' '.join(missing)}")
     return True
+
+
+def package_lists_fresh(max_age=3600):
+    """Whether `apt-get update` ran within the last hour (it takes a while on a slow guest)."""
+    lists = Path("/var/lib/apt/lists")
+    stamps = [p.stat().st_mtime for p in lists.glob("*_Packages*")] if lists.is_dir() else []
+    return bool(stamps) and time.time() - max(stamps) < max_age
 
 
 def record(change):
@@ -189,10 +204,28 @@ def chown_tree(path, owner, group):
 
 
 def sync_tree(source, target):
-    """Copy the app to a guest-local folder with rsync; report whether anything changed."""
-    out = run("rsync", "-a", "--delete", "--itemize-changes", "--exclude", "__pycache__", f"{source}/", f"{target}/",
-              capture_output=True, text=True).stdout
-    if out.strip():
-        record(f"copied {source} to {target}")
-        return True
-    return False
+    """Make target an exact copy of source (no __pycache__); report whether anything changed.
+
+    The app runs from this guest-local copy: the shared folder is mounted too
+    late at boot for a service to run from it.
+    """
+    source, target = Path(source), Path(target)
+    wanted = {p.relative_to(source) for p in source.rglob("*")
+              if "__pycache__" not in p.parts and (p.is_file() or p.is_dir())}
+    changed = []
+    for rel in sorted(wanted):
+        src, dst = source / rel, target / rel
+        if src.is_dir():
+            dst.mkdir(parents=True, exist_ok=True)
+        elif not dst.is_file() or dst.read_bytes() != src.read_bytes():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            changed.append(str(rel))
+    for extra in sorted(target.rglob("*"), reverse=True):
+        rel = extra.relative_to(target)
+        if "__pycache__" not in rel.parts and rel not in wanted:
+            shutil.rmtree(extra) if extra.is_dir() else extra.unlink()
+            changed.append(f"-{rel}")
+    if changed:
+        record(f"copied {source} to {target} ({len(changed)} file(s) changed)")
+    return bool(changed)

@@ -27,9 +27,12 @@ def ensure_python_packages():
     missing = [p for p in wanted if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
                                                    text=True).stdout != "install ok installed"]
     if missing:
+        print(f"solve: installing {' '.join(missing)}", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run([*APT, "update", "-qq"], check=True, env=env)
-        subprocess.run([*APT, "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+        for command in ([*APT, "update", "-qq"], [*APT, "install", "-y", "-qq", "--no-install-recommends", *missing]):
+            result = subprocess.run(command, env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                sys.exit(f"solve: {' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
 
 
 def load_steps():
@@ -61,7 +64,10 @@ def main(argv):
         sys.exit("solve: run me as root (the Vagrant provisioner does; in the guest use sudo)")
     steps = wanted_steps(load_steps(), target)
     ensure_python_packages()
-    env = {**os.environ, "PYTHONPATH": str(PROVISION), "LAB_ROOT": str(ROOT)}
+    # The solutions install the deployment as it stands at the last step being
+    # solved, so that an early step doesn't undo a later one on every run.
+    env = {**os.environ, "PYTHONPATH": str(PROVISION), "LAB_ROOT": str(ROOT),
+           "LAB_SOLVE_TARGET": str(len(steps))}
     for step_id, title, script in steps:
         print(f"solve: {step_id}: {title}", flush=True)
         interpreter = sys.executable if script.suffix == ".py" else "bash"

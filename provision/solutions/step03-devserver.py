@@ -6,10 +6,10 @@ import socket
 import subprocess
 import time
 
-from guestconf import apt_install, ensure_dir, record, say, systemctl_state
+from deployment import runs_dev_server
+from guestconf import apt_install, ensure_dir, record, say
 
 apt_install("python3-bottle")
-ensure_dir("/var/lib/likes", owner="vagrant", group="vagrant", mode=0o755)
 
 
 def answering(port=8080):
@@ -20,12 +20,14 @@ def answering(port=8080):
         return False
 
 
-if systemctl_state("is-enabled", "likes") == "enabled" or \
-        subprocess.run("systemctl list-unit-files 'likes@*' | grep -q enabled", shell=True).returncode == 0:
-    say("  the app already runs as a systemd service (step 6 and later): no development server needed")
-elif answering():
-    say("  the development server already answers on 127.0.0.1:8080")
+if not runs_dev_server():
+    say("  the app runs as a systemd service from step 6 on: no development server needed")
 else:
+    ensure_dir("/var/lib/likes", owner="vagrant", group="vagrant", mode=0o755)
+
+if runs_dev_server() and answering():
+    say("  the development server already answers on 127.0.0.1:8080")
+elif runs_dev_server():
     # runuser: start it as the vagrant user, as a student would. setsid and
     # nohup detach it from this provisioning session so it keeps running.
     subprocess.run(["runuser", "-u", "vagrant", "--", "sh", "-c",

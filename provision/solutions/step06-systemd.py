@@ -5,27 +5,28 @@ import socket
 import subprocess
 import time
 
-from guestconf import (chown_tree, daemon_reload, enable_now, ensure_dir, ensure_system_user, install_template,
-                       record, sync_tree)
+from deployment import install_code, install_single_service, writes
+from guestconf import chown_tree, daemon_reload, enable_now, ensure_dir, ensure_system_user, record
 
 ensure_system_user("likes", home="/var/lib/likes")
 # The development server of step 3 holds port 8080: stop it.
 if subprocess.run(["pkill", "-u", "vagrant", "-f", "python3 -m sample_app"]).returncode == 0:
     record("stopped the development server of step 3")
     time.sleep(1)
-code_changed = sync_tree("/vagrant/sample_app", "/opt/likes/sample_app")
+code_changed = writes("code", 6) and install_code()
 ensure_dir("/var/lib/likes", owner="likes", group="likes", mode=0o750)
 chown_tree("/var/lib/likes", "likes", "likes")
-unit_changed = install_template("systemd/likes.service.j2", "/etc/systemd/system/likes.service", gunicorn=False)
-if unit_changed:
-    daemon_reload()
-enable_now("likes", restart=unit_changed or code_changed)
 
-for _ in range(60):
-    try:
-        socket.create_connection(("127.0.0.1", 8080), timeout=1).close()
-        break
-    except OSError:
-        time.sleep(1)
-else:
-    raise SystemExit("likes.service did not start listening on 127.0.0.1:8080; see `journalctl -u likes`")
+if writes("single_service", 6):  # step 7 changes it to gunicorn; step 8 replaces it
+    unit_changed = install_single_service()
+    if unit_changed:
+        daemon_reload()
+    enable_now("likes", restart=unit_changed or code_changed)
+    for _ in range(60):
+        try:
+            socket.create_connection(("127.0.0.1", 8080), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        raise SystemExit("likes.service did not start listening on 127.0.0.1:8080; see `journalctl -u likes`")

@@ -4,30 +4,27 @@ nginx proxying to that socket, nothing on port 8080 any more."""
 import os
 import time
 
-from guestconf import (apt_install, daemon_reload, enable_now, ensure_system_user, install_template, reload_nginx,
-                       sync_tree)
-
-SOCKET = "/run/likes/gunicorn.sock"
+from deployment import (SINGLE_SOCKET, install_code, install_gunicorn_settings, install_single_service, install_site,
+                        writes)
+from guestconf import apt_install, daemon_reload, enable_now, ensure_system_user, reload_nginx
 
 apt_install("gunicorn")
-# nginx (www-data) connects to the socket through its group.
+# nginx (www-data) connects to the socket through the group likes.
 ensure_system_user("www-data", home="/var/www", groups=["likes"])
-code_changed = sync_tree("/vagrant/sample_app", "/opt/likes/sample_app")
-changed = install_template("gunicorn/likes.conf.py.j2", "/etc/likes/gunicorn.conf.py", socket=SOCKET, workers=3,
-                           unit="likes")
-unit_changed = install_template("systemd/likes.service.j2", "/etc/systemd/system/likes.service", gunicorn=True,
-                                workers=3)
-if unit_changed:
-    daemon_reload()
-enable_now("likes", restart=changed or unit_changed or code_changed)
-for _ in range(60):
-    if os.path.exists(SOCKET):
-        break
-    time.sleep(1)
-else:
-    raise SystemExit(f"gunicorn did not create {SOCKET}; see `journalctl -u likes`")
+code_changed = writes("code", 7) and install_code()
 
-if install_template("nginx/likes.conf.j2", "/etc/nginx/sites-available/likes", listen_port=80,
-                    app_servers=[f"unix:{SOCKET}"], static_root="/vagrant/sample_app/static", shared_folder=True) \
-        or unit_changed:
+if writes("single_service", 7):  # from step 8 on, likes@.service replaces likes.service
+    settings_changed = writes("gunicorn_settings", 7) and install_gunicorn_settings()
+    unit_changed = install_single_service()
+    if unit_changed:
+        daemon_reload()
+    enable_now("likes", restart=settings_changed or unit_changed or code_changed)
+    for _ in range(60):
+        if os.path.exists(SINGLE_SOCKET):
+            break
+        time.sleep(1)
+    else:
+        raise SystemExit(f"gunicorn did not create {SINGLE_SOCKET}; see `journalctl -u likes`")
+
+if writes("site", 7) and install_site():
     reload_nginx()

@@ -4,21 +4,19 @@
 import os
 import time
 
-from guestconf import daemon_reload, disable_now, enable_now, install_template, reload_nginx, sync_tree
+from deployment import INSTANCES, install_code, install_gunicorn_settings, install_site, instance_sockets, writes
+from guestconf import daemon_reload, disable_now, enable_now, install_template, reload_nginx
 
-INSTANCES = ["1", "2", "3"]
-sockets = [f"/run/likes-{i}/gunicorn.sock" for i in INSTANCES]
-
-code_changed = sync_tree("/vagrant/sample_app", "/opt/likes/sample_app")
-changed = install_template("gunicorn/likes.conf.py.j2", "/etc/likes/gunicorn.conf.py", socket=sockets[0],
-                           workers=3, unit="likes@1")
+code_changed = writes("code", 8) and install_code()
+settings_changed = writes("gunicorn_settings", 8) and install_gunicorn_settings()
 unit_changed = install_template("systemd/likes@.service.j2", "/etc/systemd/system/likes@.service")
 if unit_changed:
     daemon_reload()
-disable_now("likes")
+if writes("single_service", 8):  # the instances replace the single service
+    disable_now("likes")
 for instance in INSTANCES:
-    enable_now(f"likes@{instance}", restart=changed or unit_changed or code_changed)
-for sock in sockets:
+    enable_now(f"likes@{instance}", restart=settings_changed or unit_changed or code_changed)
+for sock in instance_sockets():
     for _ in range(90):
         if os.path.exists(sock):
             break
@@ -26,7 +24,5 @@ for sock in sockets:
     else:
         raise SystemExit(f"gunicorn did not create {sock}; see `journalctl -u 'likes@*'`")
 
-if install_template("nginx/likes.conf.j2", "/etc/nginx/sites-available/likes", listen_port=80,
-                    app_servers=[f"unix:{s}" for s in sockets], static_root="/vagrant/sample_app/static",
-                    shared_folder=True):
+if writes("site", 8) and install_site():
     reload_nginx()

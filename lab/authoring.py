@@ -1,0 +1,181 @@
+"""Tools for instructors: scaffold a step, and lint the curriculum's content.
+
+The rules live here, in code: every step has its exercise, check module and
+solution; the manifest and the folders agree; every Fail has a hint; no file
+has CRLF line endings; points are positive; ids are unique.
+"""
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+from . import manifest as manifest_mod
+
+NAME = re.compile(r"^step(\d+)-([a-z][a-z0-9-]*)$")
+TEXT_SUFFIXES = {".py", ".sh", ".j2", ".md", ".toml", ".yml", ".rb", ".conf", ".service", ".js", ".css", ".tpl",
+                 ".html", ".txt", ".cfg"}
+
+
+def say(message):
+    print(f"lab: {message}", flush=True)
+
+
+def paths_for(root, name):
+    number, short = NAME.match(name).groups()
+    number = int(number)
+    return {
+        "id": f"step{number}",
+        "exercise": root / "exercises" / f"step{number:02d}-{short}.md",
+        "checks": root / "checks" / f"step{number:02d}_{short.replace('-', '_')}.py",
+        "solution": root / "provision" / "solutions" / f"step{number:02d}-{short}.sh",
+    }
+
+
+def new_step(name, title=None, root=manifest_mod.REPO):
+    """Create the three files of a new step and add it to checks/steps.toml."""
+    if not NAME.match(name):
+        say(f"a step's name looks like step11-tls (stepNN-words), not {name!r}")
+        return 2
+    paths = paths_for(Path(root), name)
+    manifest_file = Path(root) / "checks" / manifest_mod.MANIFEST_NAME
+    existing = manifest_mod.load(manifest_file, import_checks=False).ids()
+    if paths["id"] in existing:
+        say(f"{paths['id']} is already in {manifest_file}")
+        return 2
+    taken = [p for key, p in paths.items() if key != "id" and p.exists()]
+    if taken:
+        say(f"{taken[0]} already exists; nothing was written")
+        return 2
+    title = title or name.split("-", 1)[1].replace("-", " ").capitalize()
+    short = NAME.match(name).group(2)
+    paths["exercise"].write_text(EXERCISE.format(id=paths["id"], title=title))
+    paths["checks"].write_text(CHECKS.format(id=paths["id"], title=title, short=short.replace("-", "_")))
+    paths["solution"].write_text(SOLUTION.format(id=paths["id"], title=title))
+    paths["solution"].chmod(0o755)
+    with open(manifest_file, "a") as f:
+        f.write(f'\n[[steps]]\nid = "{paths["id"]}"\ntitle = "{title}"\n'
+                f'exercise = "../exercises/{paths["exercise"].name}"\n'
+                f'checks = "{paths["checks"].name}"\n'
+                f'solution = "../provision/solutions/{paths["solution"].name}"\n')
+    for key in ("exercise", "checks", "solution"):
+        say(f"wrote {paths[key].relative_to(root)}")
+    say(f"added {paths['id']} to {manifest_file.relative_to(root)}; fill in the three files, then "
+        f"`python -m lab lint` and `python -m lab.selftest {paths['id']}`")
+    return 0
+
+
+EXERCISE = """# {title}
+
+<!-- {id}: what the student builds in this step, and why it matters. -->
+
+## What you will do
+
+1. ...
+
+## Check your work
+
+```sh
+python -m lab.check {id}
+```
+
+The checker verifies that ...
+
+## Troubleshooting
+
+- **A symptom.** Its cause, and how to fix it.
+"""
+
+CHECKS = '''"""{id}: {title}."""
+
+from lab import Fail, Registry
+
+check = Registry()
+
+
+@check(points=1)
+def {short}_done(ctx):
+    """{title}: the first thing the student must get right"""
+    raise Fail("this check is not written yet", hint="write the check in this module, then run "
+               "`python -m lab.selftest {id}`")
+'''
+
+SOLUTION = """#!/usr/bin/env bash
+# Reference solution of {id}: {title}.
+# Runs as root in the guest; it must be idempotent (a second run changes nothing).
+set -euo pipefail
+
+echo "{id}: the solution is not written yet" >&2
+exit 1
+"""
+
+
+def lint(root=manifest_mod.REPO, course=None):
+    """Print every problem with the curriculum's content; 0 when there is none, 1 otherwise."""
+    root = Path(root)
+    problems = []
+    try:
+        manifest = manifest_mod.load(root / "checks" / manifest_mod.MANIFEST_NAME, course=course)
+    except (manifest_mod.ManifestError, TypeError) as exc:
+        say(f"problem: {exc}")
+        return 1
+    problems += _missing_files(manifest)
+    problems += _unlisted_files(root, manifest)
+    for step in manifest.steps:
+        ids = [c.name for c in step.checks]
+        problems += [f"{step.id}: two checks are named {n}" for n in sorted({n for n in ids if ids.count(n) > 1})]
+        problems += [f"{step.id}.{c.name}: points must be positive" for c in step.checks if c.points <= 0]
+    problems += _fails_without_hint({step.checks_path.resolve().parent for step in manifest.steps})
+    problems += _crlf(root)
+    for problem in problems:
+        say(f"problem: {problem}")
+    checks = sum(len(s.checks) for s in manifest.steps)
+    say(f"{len(manifest.steps)} steps, {checks} checks: " +
+        ("no problems" if not problems else f"{len(problems)} problem(s)"))
+    return 1 if problems else 0
+
+
+def _missing_files(manifest):
+    return [f"{step.id}: its {kind} {path} does not exist"
+            for step in manifest.steps
+            for kind, path in (("exercise", step.exercise), ("check module", step.checks_path),
+                               ("solution", step.solution))
+            if not path.is_file()]
+
+
+def _unlisted_files(root, manifest):
+    listed = {p.resolve() for s in manifest.steps for p in (s.exercise, s.checks_path, s.solution)}
+    candidates = [*(root / "exercises").glob("step*"), *(root / "checks").glob("step*.py"),
+                  *(root / "provision" / "solutions").glob("step*")]
+    return [f"{p.relative_to(root)} belongs to no step in the manifest" for p in sorted(candidates)
+            if p.resolve() not in listed]
+
+
+def _fails_without_hint(folders):
+    """Every Fail(...) in the check modules must give the student a hint."""
+    problems = []
+    for folder in sorted(folders):
+        for path in sorted(folder.glob("*.py")):
+            tree = ast.parse(path.read_text(), str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Fail":
+                    if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
+                        problems.append(f"{path.name}:{node.lineno}: Fail(...) without a hint for the student")
+    return problems
+
+
+def _tracked_files(root):
+    try:
+        out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+        return [root / name for name in out.decode().split("\0") if name]
+    except (OSError, subprocess.CalledProcessError):
+        return [p for p in root.rglob("*") if ".git" not in p.parts and ".venv" not in p.parts]
+
+
+def _crlf(root):
+    problems = []
+    for path in _tracked_files(root):
+        if path.is_file() and (path.suffix in TEXT_SUFFIXES or path.name in ("Vagrantfile", "run")):
+            if b"\r\n" in path.read_bytes():
+                problems.append(f"{path.relative_to(root)} has CRLF line endings")
+    return problems

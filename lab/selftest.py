@@ -1,0 +1,146 @@
+"""python -m lab.selftest: prove that each step's checks, exercise and solution agree.
+
+    python -m lab.selftest                 every step
+    python -m lab.selftest step3..step6    a range (earlier steps are solved first)
+
+Run it on the host, in the lab folder, on a guest that has had only its base
+provisioning (a fresh `vagrant up`). For each step in turn:
+
+1. its checks must fail: a step that passes before it is solved grades nothing;
+2. its reference solution is applied (`vagrant provision --provision-with
+   solution`), and the guest restarted if the step says `reboot = true`;
+3. its checks must all pass, and so must every earlier step's.
+
+It prints a table and exits 1 on any miss, 2 when it could not check.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import manifest as manifest_mod
+from .context import Settings
+from .outcomes import CouldNotCheck
+from .results import FAILED, PASSED
+from .runner import run_checks
+from .transports import open_transport
+
+
+def say(message):
+    print(f"selftest: {message}", flush=True)
+
+
+class Guest:
+    """The Vagrant guest under test: one connection, reopened after a restart."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.transport = None
+
+    def connect(self):
+        self.close()
+        self.transport = open_transport("vagrant://default", self.settings)
+
+    def close(self):
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    def grade(self, steps):
+        """{step id: (score, max, results)} for the given steps."""
+        checks = [c for s in steps for c in s.checks]
+        results = run_checks(checks, self.transport, self.settings)
+        return {s.id: (sum(results[c].score for c in s.checks), s.max_points, [results[c] for c in s.checks])
+                for s in steps}
+
+    def vagrant(self, *args, **env):
+        started = time.monotonic()
+        run = subprocess.run(["vagrant", *args], cwd=self.settings.root, env={**os.environ, **env},
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"`vagrant {' '.join(args)}` failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
+        return time.monotonic() - started
+
+    def solve(self, step):
+        seconds = self.vagrant("provision", "--provision-with", "solution", LAB_SOLVE_TO=step.id)
+        if step.reboot:
+            self.close()
+            seconds += self.vagrant("reload")
+            self.connect()
+        return seconds
+
+
+def misses(results):
+    return [f"{r.check.name}: {r.status}" + (f" ({r.rationale})" if r.rationale else "")
+            for r in results if r.status != PASSED]
+
+
+def selftest(manifest, steps, guest, out=print):
+    rows, failures = [], []
+    ids = manifest.ids()
+    first = ids.index(steps[0].id)
+    if first > 0:
+        say(f"solving up to {ids[first - 1]} first")
+        guest.solve(manifest.steps[first - 1])
+    for step in steps:
+        say(f"{step.id}: checking before the solution")
+        before_score, total, before = guest.grade([step])[step.id]
+        caught = any(r.status == FAILED for r in before)
+        if not caught or before_score == total:
+            failures.append(f"{step.id}: its checks do not fail before the solution ({before_score}/{total})")
+        say(f"{step.id}: applying the solution" + (" and restarting the guest" if step.reboot else ""))
+        seconds = guest.solve(step)
+        upto = manifest.steps[:ids.index(step.id) + 1]
+        say(f"{step.id}: checking {upto[0].id}..{step.id}")
+        graded = guest.grade(upto)
+        after_score, _, after = graded[step.id]
+        if after_score != total:
+            failures.append(f"{step.id}: the solution leaves {after_score}/{total}: " + "; ".join(misses(after)))
+        broken = [f"{sid} {score}/{most}" for sid, (score, most, _) in graded.items() if sid != step.id
+                  and score != most]
+        for sid, (score, most, results) in graded.items():
+            if sid != step.id and score != most:
+                failures.append(f"{step.id}: broke {sid}: " + "; ".join(misses(results)))
+        verdict = "ok" if caught and before_score < total and after_score == total and not broken else "MISS"
+        rows.append((step.id, f"{before_score}/{total}", f"{seconds:.0f}s", f"{after_score}/{total}",
+                     ", ".join(broken) or "all pass", verdict))
+
+    out(f"\n{'step':<8} {'before':>7} {'solution':>9} {'after':>7}  {'earlier steps':<20} result")
+    for row in rows:
+        out(f"{row[0]:<8} {row[1]:>7} {row[2]:>9} {row[3]:>7}  {row[4]:<20} {row[5]}")
+    for failure in failures:
+        out(f"  miss: {failure}")
+    return not failures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lab.selftest", description=__doc__.split("\n\n")[0],
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("steps", nargs="*", metavar="STEP", help="step1..step10, step3, or nothing for all")
+    parser.add_argument("--course", default=os.environ.get("LAB_COURSE"), help="a course folder, as for lab.check")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the lab folder (default: here)")
+    args = parser.parse_args(argv)
+    settings = Settings(root=args.root.resolve(), course=args.course)
+    guest = Guest(settings)
+    try:
+        manifest = manifest_mod.load(course=args.course)
+        steps = manifest.select(args.steps or ["all"])
+        guest.connect()
+        ok = selftest(manifest, steps, guest)
+    except (manifest_mod.ManifestError, CouldNotCheck) as exc:
+        say(exc.one_line() if isinstance(exc, CouldNotCheck) else str(exc))
+        return 2
+    except RuntimeError as exc:
+        say(str(exc))
+        return 2
+    finally:
+        guest.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

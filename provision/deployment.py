@@ -1,0 +1,86 @@
+"""The shape of the likes deployment at a given step, for the reference solutions.
+
+Several steps change the same files: the nginx site (steps 4, 5, 7, 8), the
+app's single service (6, 7, and 8, which turns it off), gunicorn's settings (7, 8), the app's code
+copied to /opt/likes (6, 7, 8). In one run of solve.py
+each of them is installed by one step only: the last step, up to the one being
+solved to ($LAB_SOLVE_TARGET), that changes it. So an early step never undoes
+a later one, the step that installs a file also restarts what uses it, and
+solving to step 10 twice changes nothing the second time.
+"""
+
+import os
+
+from guestconf import install_template, link, remove, sync_tree
+
+STATIC_ROOT = "/vagrant/sample_app/static"
+INSTANCES = ["1", "2", "3"]
+SINGLE_SOCKET = "/run/likes/gunicorn.sock"
+
+
+# The steps that change each shared file, in order.
+WRITERS = {"site": [4, 5, 7, 8], "single_service": [6, 7, 8], "gunicorn_settings": [7, 8], "code": [6, 7, 8]}
+
+
+def target():
+    """The number of the last step being solved."""
+    return int(os.environ.get("LAB_SOLVE_TARGET", "99"))
+
+
+def writes(thing, step):
+    """Whether this step is the one that installs `thing` in this run."""
+    writers = [s for s in WRITERS[thing] if s <= target()]
+    return bool(writers) and writers[-1] == step
+
+
+def runs_dev_server():
+    return 3 <= target() < 6
+
+
+def uses_gunicorn():
+    return target() >= 7
+
+
+def uses_instances():
+    return target() >= 8
+
+
+def instance_sockets():
+    return [f"/run/likes-{i}/gunicorn.sock" for i in INSTANCES]
+
+
+def app_servers():
+    if uses_instances():
+        return [f"unix:{s}" for s in instance_sockets()]
+    if uses_gunicorn():
+        return [f"unix:{SINGLE_SOCKET}"]
+    return ["127.0.0.1:8080"]
+
+
+def install_code():
+    """The guest-local copy of the app that the services run."""
+    return sync_tree("/vagrant/sample_app", "/opt/likes/sample_app")
+
+
+def install_site():
+    """The nginx site as the target step needs it; returns True when something changed."""
+    static = target() >= 5
+    changed = install_template("nginx/likes.conf.j2", "/etc/nginx/sites-available/likes", listen_port=80,
+                               app_servers=app_servers(), static_root=STATIC_ROOT if static else None,
+                               shared_folder=static)
+    changed |= link("/etc/nginx/sites-available/likes", "/etc/nginx/sites-enabled/likes")
+    # Debian's welcome site also claims to be the default server on port 80.
+    changed |= remove("/etc/nginx/sites-enabled/default")
+    return changed
+
+
+def install_gunicorn_settings():
+    unit = "likes@1" if uses_instances() else "likes"
+    return install_template("gunicorn/likes.conf.py.j2", "/etc/likes/gunicorn.conf.py", socket=SINGLE_SOCKET,
+                            workers=3, unit=unit)
+
+
+def install_single_service():
+    """likes.service, running the dev server (step 6) or gunicorn (step 7)."""
+    return install_template("systemd/likes.service.j2", "/etc/systemd/system/likes.service",
+                            gunicorn=uses_gunicorn(), workers=3)

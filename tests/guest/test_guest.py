@@ -1,0 +1,191 @@
+"""A real guest from the project's Vagrantfile, taken through its whole life in
+order: base provisioning, a second provision, the checker's faults, the
+selftest of every step, a reload, the break-it scenarios, and a halt.
+
+The tests share one guest and run in file order; each leaves it as the next expects.
+"""
+
+import json
+import re
+import sys
+import time
+
+import pytest
+
+from lab.manifest import load
+from tests.guest.conftest import BENCH
+
+HTTP = "http://127.0.0.1:8500"
+
+
+def curl(guest, path, *args):
+    """curl the forwarded port from the host side (inside the namespace)."""
+    return guest.in_namespace(["curl", "-s", "-m", "10", *args, HTTP + path])
+
+
+def in_guest(guest, command):
+    """Run a shell command in the guest as root, through `vagrant ssh`."""
+    result = guest.vagrant("ssh", "-c", f"sudo sh -c {json.dumps(command)}", check=False)
+    return result
+
+
+# -- the Vagrantfile and base provisioning ----------------------------------------
+
+def test_preflight_box_and_base_provisioning(guest):
+    out = guest.up.stdout
+    assert "+-- lab preflight" in out
+    assert re.search(r"\| provider +libvirt \(vagrant-libvirt [\d.]+, libvirt [\d.]+\) +\[ok\]", out)
+    assert re.search(r"\| port 8500 +free \(for the guest's port 80\) +\[ok\]", out)
+    assert re.search(r"\| line endings +LF in \d+ provisioning files +\[ok\]", out)
+    assert "base: changed: installed curl sqlite3" in out
+
+
+def test_second_provision_changes_nothing(guest):
+    started = time.monotonic()
+    result = guest.vagrant("provision")
+    second = time.monotonic() - started
+    assert "base: nothing to change" in result.stdout
+    assert "base: changed" not in result.stdout
+    BENCH.append(f"vagrant up (boot and base provisioning): {guest.first_up_seconds:.0f} s")
+    BENCH.append(f"second `vagrant provision`: {second:.0f} s, "
+                 f"{100 * second / guest.first_up_seconds:.0f} % of the first up (goal <= 15 %)")
+
+
+def test_solution_provisioner_needs_a_step(guest):
+    result = guest.vagrant("provision", "--provision-with", "solution", check=False)
+    assert result.returncode != 0
+    assert "say which step to solve up to" in result.stdout + result.stderr
+
+
+def test_synced_folder_carries_host_files_into_the_guest(guest):
+    marker = guest.lab / "host-note.txt"
+    marker.write_text("written on the host\n")
+    guest.vagrant("rsync")
+    assert in_guest(guest, "cat /vagrant/host-note.txt").stdout.strip() == "written on the host"
+    marker.unlink()
+
+
+def test_database_folder_is_not_on_the_shared_folder(guest):
+    assert in_guest(guest, "mount | grep -c ' /vagrant ' || true").stdout.strip() in ("0", "")
+    assert not (guest.lab / "likes.db").exists()
+
+
+def test_checker_sees_an_unsolved_step1(guest, lab_check):
+    run = lab_check("step1", "--json")
+    assert run.returncode == 1, run.stderr
+    checks = {c["name"]: c for c in json.loads(run.stdout)["steps"][0]["checks"]}
+    assert checks["guest_os"]["passed"] is True
+    assert checks["shared_folder"]["passed"] is True
+    assert checks["forwarded_port_private"]["passed"] is True
+    assert checks["tree_installed"]["passed"] is False
+    assert "sudo apt install tree" in checks["tree_installed"]["hint"]
+    cache = json.loads((guest.lab / ".lab" / "vagrant.json").read_text())
+    assert cache["http_port"] == 8500 and cache["user"] == "vagrant"
+
+
+def test_forwarded_port_without_a_web_server_is_a_failure_not_a_crash(guest, lab_check):
+    run = lab_check("step2", "--target", "page_reaches_host")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+# -- the curriculum, proven step by step -------------------------------------------
+
+def test_selftest_every_step(guest):
+    started = time.monotonic()
+    run = guest.in_namespace([sys.executable, "-m", "lab.selftest"], timeout=3600)
+    BENCH.append(f"selftest of every step: {time.monotonic() - started:.0f} s")
+    print(run.stdout)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    steps = load().ids()
+    rows = [line.split()[0] for line in run.stdout.splitlines() if line.split() and line.split()[-1] == "ok"]
+    assert rows == steps
+
+
+def test_solved_guest_serves_page_and_api_through_the_forwarded_port(guest):
+    page = curl(guest, "/")
+    assert "<title>AJAX ListMaker</title>" in page.stdout
+    posted = curl(guest, "/likes", "-H", "Content-Type: application/json", "-d", '{"likes": ["from the host"]}')
+    assert "from the host" in json.loads(posted.stdout)["likes"]
+    headers = curl(guest, "/static/style.css", "-I")
+    assert "Server: nginx\r\n" in headers.stdout
+
+
+def test_all_steps_score_full_marks(guest, lab_check):
+    run = lab_check("all", "--json")
+    report = json.loads(run.stdout)
+    missed = [f"{s['id']}.{c['name']}: {c['rationale']}" for s in report["steps"] for c in s["checks"]
+              if not c["passed"]]
+    assert missed == []
+    assert report["score"] == report["max_score"]
+    assert run.returncode == 0
+
+
+def test_data_survives_vagrant_reload(guest):
+    curl(guest, "/likes", "-H", "Content-Type: application/json", "-d", '{"likes": ["kept across reload"]}')
+    started = time.monotonic()
+    guest.vagrant("reload")
+    BENCH.append(f"vagrant reload of the solved guest: {time.monotonic() - started:.0f} s")
+    likes = json.loads(curl(guest, "/likes").stdout)["likes"]
+    assert "kept across reload" in likes
+    assert "from the host" in likes
+
+
+# -- break it: each misconfiguration is caught by the right check ----------------------
+
+SITE = "/etc/nginx/sites-available/likes"
+BREAKS = [
+    # (name, the check that must fail, words its rationale must contain, break command, restore command)
+    ("nginx proxies to the wrong port", "step4.proxies_to_app", "502",
+     f"cp {SITE} /root/site.bak && sed -i 's#server unix:/run/likes-[0-9]/gunicorn.sock.*;#server 127.0.0.1:9;#' "
+     f"{SITE} && systemctl reload nginx",
+     f"cp /root/site.bak {SITE} && systemctl reload nginx"),
+    ("static files served by the app", "step5.static_served_by_nginx", "reached the app",
+     f"cp {SITE} /root/site.bak && sed -i 's#location /static/#location /nostatic/#' {SITE} && systemctl reload nginx",
+     f"cp /root/site.bak {SITE} && systemctl reload nginx"),
+    ("the service not enabled", "step6.service_running_and_enabled", "not enabled",
+     "systemctl disable likes@2", "systemctl enable likes@2"),
+    ("the app bound to 0.0.0.0", "step3.app_on_loopback_only", "0.0.0.0:8080",
+     "runuser -u vagrant -- sh -c 'cd /vagrant && nohup setsid python3 -m sample_app --host 0.0.0.0 "
+     "--port 8080 --db /tmp/break.db > /tmp/break.log 2>&1 < /dev/null &' && sleep 8",
+     "pkill -f 'sample_app --host 0.0.0.0'; rm -f /tmp/break.db*"),
+    ("sendfile on over the shared folder", "step5.static_served_fresh", "sendfile off",
+     f"cp {SITE} /root/site.bak && sed -i 's#sendfile off;#sendfile on;#' {SITE} && systemctl reload nginx",
+     f"cp /root/site.bak {SITE} && systemctl reload nginx"),
+    ("ufw allowing 8080", "step9.app_ports_closed", "8080",
+     "ufw allow 8080/tcp", "ufw delete allow 8080/tcp"),
+    ("a single gunicorn worker", "step7.workers_on_unix_socket", "at least 3 gunicorn workers",
+     "cp /etc/likes/gunicorn.conf.py /root/gunicorn.bak && sed -i 's/^workers = .*/workers = 1/' "
+     "/etc/likes/gunicorn.conf.py && systemctl restart likes@1 likes@2 likes@3 && sleep 5",
+     "cp /root/gunicorn.bak /etc/likes/gunicorn.conf.py && systemctl restart likes@1 likes@2 likes@3 && sleep 5"),
+    ("an upstream with one dead member and no failover", "step8.survives_one_down", "failed with HTTP 502",
+     f"cp {SITE} /root/site.bak && sed -i 's#proxy_next_upstream .*;#proxy_next_upstream off;#' {SITE} "
+     "&& systemctl reload nginx",
+     f"cp /root/site.bak {SITE} && systemctl reload nginx"),
+]
+
+
+@pytest.mark.parametrize("name, check, words, breaks, restores", BREAKS, ids=[b[0] for b in BREAKS])
+def test_break_it(guest, lab_check, name, check, words, breaks, restores):
+    broken = in_guest(guest, breaks)
+    assert broken.returncode == 0, broken.stdout + broken.stderr
+    try:
+        run = lab_check("--target", check, "--json")
+        results = {f"{c['step']}.{c['name']}": c for s in json.loads(run.stdout)["steps"] for c in s["checks"]}
+        assert results[check]["passed"] is False, results[check]
+        assert words in results[check]["rationale"]
+        assert results[check]["hint"]
+    finally:
+        restored = in_guest(guest, restores)
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+    again = lab_check("--target", check)
+    assert again.returncode == 0, again.stdout
+
+
+# -- the checker on a guest that is down ------------------------------------------------
+
+def test_halted_vm_is_one_line_and_exit_2(guest, lab_check):
+    guest.vagrant("halt")
+    run = lab_check("step1")
+    assert run.returncode == 2
+    assert run.stdout.strip() == "could not check: the VM is halted: run `vagrant up`"

@@ -1,0 +1,78 @@
+"""The instructors' tools, `python -m lab new` and `python -m lab lint`, run on a
+copy of the kit (where `python -m lab` finds the copy's own files)."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.guesthost import COPY_IGNORE
+from tests.support.localservers import REPO
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def kit(tmp_path):
+    folder = tmp_path / "kit"
+    shutil.copytree(REPO, folder, ignore=COPY_IGNORE)
+    return folder
+
+
+def lab(kit, *args, module="lab"):
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=kit, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_the_kit_lints_clean():
+    run = lab(REPO, "lint")
+    assert run.returncode == 0, run.stdout
+    assert run.stdout.strip().splitlines()[-1].startswith("lab: 10 steps, ")
+    assert run.stdout.strip().endswith("checks: no problems")
+
+
+def test_new_scaffolds_a_step_that_lints_and_lists(kit):
+    run = lab(kit, "new", "step11-tls", "--title", "TLS with a self-signed certificate")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (kit / "exercises" / "step11-tls.md").read_text().startswith("# TLS with a self-signed certificate")
+    assert "def tls_done(ctx):" in (kit / "checks" / "step11_tls.py").read_text()
+    assert (kit / "provision" / "solutions" / "step11-tls.sh").stat().st_mode & 0o111
+    assert 'id = "step11"' in (kit / "checks" / "steps.toml").read_text()
+    listed = lab(kit, "--list", module="lab.check")
+    assert "step11: TLS with a self-signed certificate (1 points)" in listed.stdout
+    assert lab(kit, "lint").returncode == 0
+
+
+def test_new_refuses_a_taken_or_malformed_name(kit):
+    assert lab(kit, "new", "step3-again").returncode == 2
+    taken = lab(kit, "new", "step3-again")
+    assert "step3 is already in" in taken.stdout
+    bad = lab(kit, "new", "tls")
+    assert bad.returncode == 2 and "looks like step11-tls" in bad.stdout
+
+
+def test_lint_finds_every_kind_of_problem(kit):
+    (kit / "exercises" / "step04-proxy.md").unlink()
+    (kit / "exercises" / "step99-orphan.md").write_text("# not in the manifest\n")
+    script = kit / "provision" / "solutions" / "step02-nginx.py"
+    script.write_bytes(script.read_bytes().replace(b"\n", b"\r\n"))
+    checks = kit / "checks" / "step09_firewall.py"
+    checks.write_text(checks.read_text().replace('hint="`sudo apt install ufw`")', ")"))
+    run = lab(kit, "lint")
+    assert run.returncode == 1
+    problems = [line for line in run.stdout.splitlines() if line.startswith("lab: problem: ")]
+    text = "\n".join(problems)
+    assert "step4: its exercise" in text and "step04-proxy.md does not exist" in text
+    assert "exercises/step99-orphan.md belongs to no step in the manifest" in text
+    assert "provision/solutions/step02-nginx.py has CRLF line endings" in text
+    assert "step09_firewall.py:" in text and "Fail(...) without a hint for the student" in text
+    assert run.stdout.strip().endswith(f"{len(problems)} problem(s)")
+
+
+def test_lint_reports_a_manifest_error(kit):
+    manifest = kit / "checks" / "steps.toml"
+    manifest.write_text(manifest.read_text().replace('id = "step5"', 'id = "step4"'))
+    run = lab(kit, "lint")
+    assert run.returncode == 1
+    assert "step id 'step4' is used twice" in run.stdout
