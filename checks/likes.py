@@ -74,8 +74,9 @@ def curl_in_guest(ctx, endpoint, path):
     """GET path from an app endpoint inside the guest; returns (status, body)."""
     kind, address = endpoint
     if kind == "unix":
-        result = ctx.guest.run("curl -s -m 5 -w '\\n%%{http_code}' --unix-socket %s %s", address,
-                               f"http://localhost{path}")
+        # As root: a socket's folder is usually open to the app's group (and nginx) only.
+        result = ctx.guest.sudo("curl -s -m 5 -w '\\n%%{http_code}' --unix-socket %s %s", address,
+                                f"http://localhost{path}")
     else:
         result = ctx.guest.run("curl -s -m 5 -w '\\n%%{http_code}' %s", f"http://{address}{path}")
     body, _, status = result.stdout.rpartition("\n")

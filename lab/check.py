@@ -57,7 +57,8 @@ def list_steps(manifest):
     for step in manifest.steps:
         print(f"{step.id}: {step.title} ({step.max_points} points)")
         for check in step.checks:
-            needs = f"  [needs {', '.join(d.name for d in check.depends)}]" if check.depends else ""
+            names = [d.name if d.step == check.step else d.id for d in check.depends]
+            needs = f"  [needs {', '.join(names)}]" if names else ""
             print(f"  {check.name:<32} {check.points:>2}  {check.description}{needs}")
 
 
