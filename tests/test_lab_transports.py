@@ -111,3 +111,31 @@ def test_http_base_of_ssh_url(sshd, tmp_path):
     transport.close()
     assert transport.http_base == "http://127.0.0.1:8123"
     assert SshTransport("example.test").http_base == "http://example.test"
+
+
+def test_each_command_starts_clean(transport):
+    transport.run("cd /tmp && export LAB_LEAK=1")
+    assert transport.run("pwd").stdout.strip() != "/tmp"
+    assert transport.run("echo ${LAB_LEAK:-unset}").stdout == "unset\n"
+    assert transport.run("cat").stdout == ""  # stdin is empty: nothing waits for input
+
+
+def test_output_is_returned_exactly(transport):
+    assert transport.run("printf %s", "no newline at the end").stdout == "no newline at the end"
+    assert transport.run("printf 'lab-0123456789abcdef 0 0\\n'").stdout == "lab-0123456789abcdef 0 0\n"
+    big_err = transport.run("head -c 300000 /dev/zero | tr '\\0' e >&2; echo done")
+    assert (big_err.stdout, len(big_err.stderr)) == ("done\n", 300000)
+    assert transport.run("sh -c %s", "exit 7").rc == 7
+
+
+def test_runaway_output_is_cut(transport):
+    result = transport.run("head -c 3000000 /dev/zero | tr '\\0' x; echo; echo after")
+    assert len(result.stdout) == 1024 * 1024
+    assert result.rc == 0
+    assert transport.run("echo next").stdout == "next\n"
+
+
+def test_after_a_timeout_the_next_command_works(transport):
+    with pytest.raises(CouldNotCheck):
+        transport.run("sleep 5", timeout=0.5)
+    assert transport.run("echo %s", "still here").stdout == "still here\n"

@@ -1,9 +1,14 @@
 """One persistent SSH connection (paramiko) that serves every probe of a run.
 
 Starting `ssh` or `vagrant ssh -c` for each probe costs a handshake, or
-seconds of Vagrant start-up, every time; one connection costs it once.
+seconds of Vagrant start-up, every time; one connection costs it once. On
+that connection one long-lived `sh` runs every command: a new SSH session per
+command would make the guest start a session process and a login shell each
+time, which costs more than most probes (about 90 ms on an emulated guest).
 """
 
+import secrets
+import shlex
 import socket
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -26,6 +31,8 @@ class SshTransport(Transport):
         self.http_unreachable_remedy = (f"is the web server on {host} running, and does its firewall "
                                         f"allow port 80?")
         self.client = None
+        self._shell = None
+        self._pending = b""
 
     @classmethod
     def from_url(cls, url, settings):
@@ -80,27 +87,52 @@ class SshTransport(Transport):
         self.client = client
 
     def close(self):
+        self._close_shell()
         if self.client is not None:
             self.client.close()
             self.client = None
 
+    def _close_shell(self):
+        if self._shell is not None:
+            self._shell.close()
+        self._shell, self._pending = None, b""
+
+    def _open_shell(self):
+        if self._shell is None or self._shell.closed:
+            chan = self.client.get_transport().open_session(timeout=self.connect_timeout)
+            chan.exec_command("exec /bin/sh")
+            # Each command's stderr goes to this file, then follows its stdout (see run_command).
+            chan.sendall(b'lab_err=$(mktemp) || exit 1; trap \'rm -f "$lab_err"\' EXIT\n')
+            self._shell, self._pending = chan, b""
+        return self._shell
+
     def run_command(self, command, timeout):
+        """Run command in the session's shell; returns rc, stdout and stderr.
+
+        The command runs in a subshell (so `cd` or `export` can't leak into the
+        next one), with no stdin. Then the shell prints a line with a random
+        marker, the exit code and the size of stderr, followed by stderr itself:
+        everything arrives on one stream, framed without ambiguity.
+        """
         import paramiko
 
         if self.client is None:
             raise GuestUnreachable("the SSH connection to the guest is closed", "run the checker again")
+        marker = f"lab-{secrets.token_hex(8)}".encode()
+        script = (f'( eval {shlex.quote(command)} ) </dev/null 2>"$lab_err"; lab_rc=$?; lab_n=0; '
+                  f'[ -s "$lab_err" ] && lab_n=$(wc -c <"$lab_err"); '
+                  f"printf '%s %s %s\\n' {marker.decode()} \"$lab_rc\" $lab_n; "
+                  f'[ "$lab_n" = 0 ] || cat "$lab_err"\n')
         try:
-            chan = self.client.get_transport().open_session(timeout=self.connect_timeout)
-            chan.settimeout(timeout)
-            chan.exec_command(command)
-            stdout = _read_all(chan.recv)
-            stderr = _read_all(chan.recv_stderr)
-            rc = chan.recv_exit_status()
-            chan.close()
-            if rc == -1 and not self.client.get_transport().is_active():
-                # The channel closed without an exit status because the link itself went away.
-                raise EOFError("SSH session not active")
+            shell = self._open_shell()
+            shell.settimeout(timeout)
+            shell.sendall(script.encode())
+            stdout, rc, err_size = self._read_until(shell, marker)
+            while len(self._pending) < err_size:
+                self._pending += self._recv(shell)
+            stderr, self._pending = self._pending[:err_size], self._pending[err_size:]
         except (socket.timeout, TimeoutError):
+            self._close_shell()  # it is still busy with the command: start afresh next time
             raise CouldNotCheck(f"`{command}` did not finish within {timeout:g} s",
                                 "something in the guest is stuck; run the check again") from None
         except (paramiko.SSHException, OSError, EOFError, AttributeError) as exc:
@@ -108,15 +140,29 @@ class SshTransport(Transport):
             self.close()
             raise GuestUnreachable(f"lost the SSH connection to {self.describe()} ({exc or type(exc).__name__})",
                                    "is the machine still running? check, then run the checker again") from None
-        return CommandResult(command, rc, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
+        return CommandResult(command, rc, stdout.decode("utf-8", "replace"),
+                             stderr[:MAX_OUTPUT].decode("utf-8", "replace"))
 
-
-def _read_all(recv):
-    chunks, size = [], 0
-    while True:
-        data = recv(65536)
+    @staticmethod
+    def _recv(shell):
+        data = shell.recv(65536)
         if not data:
-            return b"".join(chunks)
-        if size < MAX_OUTPUT:
-            chunks.append(data[:MAX_OUTPUT - size])
-            size += len(data)
+            raise EOFError("SSH session not active")
+        return data
+
+    def _read_until(self, shell, marker):
+        """Read stdout up to the marker line: (stdout kept up to MAX_OUTPUT, exit code, stderr size)."""
+        kept, data = b"", self._pending
+        while True:
+            found = data.find(marker)
+            if found >= 0 and data.find(b"\n", found) >= 0:
+                break
+            # Keep what can't hold the marker's start; a runaway command's output is cut at MAX_OUTPUT.
+            safe = max(0, len(data) - len(marker))
+            kept += data[:safe][:max(0, MAX_OUTPUT - len(kept))]
+            data = data[safe:] + self._recv(shell)
+        line_end = data.index(b"\n", found)
+        _, rc, size = data[found:line_end].split()
+        kept += data[:found][:max(0, MAX_OUTPUT - len(kept))]
+        self._pending = data[line_end + 1:]
+        return kept, int(rc), int(size)

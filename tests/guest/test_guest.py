@@ -148,7 +148,8 @@ BREAKS = [
     ("the app bound to 0.0.0.0", "step3.app_on_loopback_only", "0.0.0.0:8080",
      "runuser -u vagrant -- sh -c 'cd /vagrant && nohup setsid python3 -m sample_app --host 0.0.0.0 "
      "--port 8080 --db /tmp/break.db > /tmp/break.log 2>&1 < /dev/null &' && sleep 8",
-     "pkill -f 'sample_app --host 0.0.0.0'; rm -f /tmp/break.db*"),
+     # [0] keeps the pattern from matching this very command line.
+     "pkill -f 'sample_app --host [0].0.0.0'; rm -f /tmp/break.db*"),
     ("sendfile on over the shared folder", "step5.static_served_fresh", "sendfile off",
      f"cp {SITE} /root/site.bak && sed -i 's#sendfile off;#sendfile on;#' {SITE} && systemctl reload nginx",
      f"cp /root/site.bak {SITE} && systemctl reload nginx"),
