@@ -226,6 +226,9 @@ class GuestHost:
             except ProcessLookupError:
                 pass
         sh("ip", "netns", "del", NETNS, check=False)
+        # Deleting one end removes the pair; the namespace's end may outlive `netns del`.
+        if sh("ip", "link", "show", HOST_VETH, check=False, capture_output=True).returncode == 0:
+            sh("ip", "link", "del", HOST_VETH, check=False)
 
     def teardown(self):
         while self.undo:
