@@ -11,6 +11,7 @@ import os
 import grp
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -81,15 +82,21 @@ def install_file(path, content, mode=0o644, owner="root", group="root"):
         tmp.write_text(content)
         tmp.replace(path)  # atomic: a reader sees the old file or the new one, never half
         changed = True
-    uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
-    stat = path.stat()
-    if (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid) != (mode, uid, gid):
-        os.chown(path, uid, gid)
-        path.chmod(mode)
-        changed = True
+    changed |= set_owner_and_mode(path, owner, group, mode)
     if changed:
         record(f"wrote {path}")
     return changed
+
+
+def set_owner_and_mode(path, owner, group, mode):
+    """Give path its owner, group and permission bits; True when any of them changed."""
+    uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+    stat = path.stat()
+    if (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid) == (mode, uid, gid):
+        return False
+    os.chown(path, uid, gid)
+    path.chmod(mode)
+    return True
 
 
 def install_template(template, path, mode=0o644, **values):
@@ -123,6 +130,23 @@ def reload_nginx():
         sys.exit(f"nginx -t failed, nginx was not reloaded:\n{test.stderr}")
     run("systemctl", "reload-or-restart", "nginx")
     say("  nginx -t passed; nginx reloaded")
+
+
+def port_answers(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(ready, failure, timeout=90):
+    """Poll ready() once a second until it is true; stop the solution with `failure` after timeout seconds."""
+    for _ in range(timeout):
+        if ready():
+            return
+        time.sleep(1)
+    sys.exit(failure)
 
 
 def daemon_reload():
@@ -177,12 +201,7 @@ def ensure_dir(path, owner="root", group="root", mode=0o755):
     path = Path(path)
     changed = not path.is_dir()
     path.mkdir(parents=True, exist_ok=True)
-    uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
-    stat = path.stat()
-    if (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid) != (mode, uid, gid):
-        os.chown(path, uid, gid)
-        path.chmod(mode)
-        changed = True
+    changed |= set_owner_and_mode(path, owner, group, mode)
     if changed:
         record(f"prepared {path} ({owner}:{group} {mode:o})")
     return changed

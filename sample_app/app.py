@@ -18,6 +18,9 @@ STATIC_DIR = os.path.join(HERE, "static")
 VIEWS_DIR = os.path.join(HERE, "views")
 
 MAX_BODY = 16 * 1024  # bytes
+# A refused body is still read (up to this much) before answering: a server that
+# closes the connection while the client is sending makes nginx report a dead app.
+DRAIN_LIMIT = 1024 * 1024
 MAX_ITEMS = 50
 MAX_ITEM_LENGTH = 200  # characters, after stripping
 
@@ -102,6 +105,7 @@ def read_likes():
     """Parse and validate a POST body; return (items, came_from_a_form)."""
     declared = request.content_length
     if declared > MAX_BODY:
+        drain(request.environ["wsgi.input"], min(declared, DRAIN_LIMIT))
         raise BadRequest(413, f"the request body is larger than {MAX_BODY} bytes")
     body = request.body.read(MAX_BODY + 1)
     if len(body) > MAX_BODY:
@@ -121,6 +125,14 @@ def read_likes():
                                   "Content-Type: application/json")
         return validate({"likes": fields["likes"]}), True
     raise BadRequest(415, "send JSON with Content-Type: application/json, or a form post")
+
+
+def drain(stream, size):
+    while size > 0:
+        chunk = stream.read(min(size, 65536))
+        if not chunk:
+            return
+        size -= len(chunk)
 
 
 def parse_json(text):

@@ -1,12 +1,12 @@
 """Reference solution of step 6: the app as a systemd service, as the user likes,
 from a copy on the guest's disk, restarted if it fails and started at boot."""
 
-import socket
 import subprocess
 import time
 
 from deployment import install_code, install_single_service, writes
-from guestconf import chown_tree, daemon_reload, enable_now, ensure_dir, ensure_system_user, record
+from guestconf import (chown_tree, daemon_reload, enable_now, ensure_dir, ensure_system_user, port_answers, record,
+                       wait_until)
 
 ensure_system_user("likes", home="/var/lib/likes")
 # The development server of step 3 holds port 8080: stop it.
@@ -22,11 +22,5 @@ if writes("single_service", 6):  # step 7 changes it to gunicorn; step 8 replace
     if unit_changed:
         daemon_reload()
     enable_now("likes", restart=unit_changed or code_changed)
-    for _ in range(60):
-        try:
-            socket.create_connection(("127.0.0.1", 8080), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        raise SystemExit("likes.service did not start listening on 127.0.0.1:8080; see `journalctl -u likes`")
+    wait_until(lambda: port_answers(8080),
+               "likes.service did not start listening on 127.0.0.1:8080; see `journalctl -u likes`")

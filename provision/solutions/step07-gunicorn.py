@@ -2,11 +2,10 @@
 nginx proxying to that socket, nothing on port 8080 any more."""
 
 import os
-import time
 
 from deployment import (SINGLE_SOCKET, install_code, install_gunicorn_settings, install_single_service, install_site,
                         writes)
-from guestconf import apt_install, daemon_reload, enable_now, ensure_system_user, reload_nginx
+from guestconf import apt_install, daemon_reload, enable_now, ensure_system_user, reload_nginx, wait_until
 
 apt_install("gunicorn")
 # nginx (www-data) connects to the socket through the group likes.
@@ -19,12 +18,8 @@ if writes("single_service", 7):  # from step 8 on, likes@.service replaces likes
     if unit_changed:
         daemon_reload()
     enable_now("likes", restart=settings_changed or unit_changed or code_changed)
-    for _ in range(60):
-        if os.path.exists(SINGLE_SOCKET):
-            break
-        time.sleep(1)
-    else:
-        raise SystemExit(f"gunicorn did not create {SINGLE_SOCKET}; see `journalctl -u likes`")
+    wait_until(lambda: os.path.exists(SINGLE_SOCKET),
+               f"gunicorn did not create {SINGLE_SOCKET}; see `journalctl -u likes`")
 
 if writes("site", 7) and install_site():
     reload_nginx()

@@ -2,10 +2,9 @@
 (likes@1..3), each on its own unix socket, behind one nginx upstream."""
 
 import os
-import time
 
 from deployment import INSTANCES, install_code, install_gunicorn_settings, install_site, instance_sockets, writes
-from guestconf import daemon_reload, disable_now, enable_now, install_template, reload_nginx
+from guestconf import daemon_reload, disable_now, enable_now, install_template, reload_nginx, wait_until
 
 code_changed = writes("code", 8) and install_code()
 settings_changed = writes("gunicorn_settings", 8) and install_gunicorn_settings()
@@ -17,12 +16,7 @@ if writes("single_service", 8):  # the instances replace the single service
 for instance in INSTANCES:
     enable_now(f"likes@{instance}", restart=settings_changed or unit_changed or code_changed)
 for sock in instance_sockets():
-    for _ in range(90):
-        if os.path.exists(sock):
-            break
-        time.sleep(1)
-    else:
-        raise SystemExit(f"gunicorn did not create {sock}; see `journalctl -u 'likes@*'`")
+    wait_until(lambda: os.path.exists(sock), f"gunicorn did not create {sock}; see `journalctl -u 'likes@*'`")
 
 if writes("site", 8) and install_site():
     reload_nginx()

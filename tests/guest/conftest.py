@@ -3,8 +3,11 @@ whole session (vagrant-libvirt, qemu in software mode, a box built here), in a
 network namespace the fixture creates and removes."""
 
 import os
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +15,9 @@ from tests.support.guesthost import GuestHost
 
 # Figures the tier measures; printed at the end of the run, never asserted.
 BENCH = []
+# pytest sets up a failed session fixture again for every test: remember the
+# failure instead of booting (and failing) twenty times.
+SETUP_FAILURE = []
 
 
 def pytest_collection_modifyitems(items):
@@ -28,20 +34,30 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
-def guest(tmp_path_factory):
+def guest():
     """A booted guest: `vagrant up` done, base provisioning applied. Destroyed at the end."""
     if os.geteuid() != 0:
         pytest.skip("the guest tier needs root (network namespaces, libvirt); tests/run runs it as root")
-    host = GuestHost(tmp_path_factory.mktemp("guest"),
-                     log=lambda m: print(f"[guest {time.strftime('%H:%M:%S')}] {m}", file=sys.stderr, flush=True))
+    if SETUP_FAILURE:
+        pytest.fail(f"the guest could not be set up (see the first error): {SETUP_FAILURE[0]}", pytrace=False)
+    # Not pytest's tmp_path: its folders are private, and libvirt's qemu (its
+    # own user) must read the disk images and kernel below the work folder.
+    work = Path(tempfile.mkdtemp(prefix="lab-guest-", dir="/var/tmp"))
+    host = GuestHost(work, log=lambda m: print(f"[guest {time.strftime('%H:%M:%S')}] {m}", file=sys.stderr,
+                                                flush=True))
     try:
-        host.setup()
-        started = time.monotonic()
-        host.up = host.vagrant("up", "--provider=libvirt", timeout=2400)
-        host.first_up_seconds = time.monotonic() - started
+        try:
+            host.setup()
+            started = time.monotonic()
+            host.up = host.vagrant("up", "--provider=libvirt", timeout=2400)
+            host.first_up_seconds = time.monotonic() - started
+        except Exception as exc:
+            SETUP_FAILURE.append(str(exc).splitlines()[0])
+            raise
         yield host
     finally:
         host.teardown()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,13 @@ COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".vagrant", ".lab", "lab.y
                                      ".pytest_cache", "*.egg-info")
 
 
+def _ends(text, size=3000):
+    """The start and the end of a long output: Ruby puts the message first and a long backtrace after."""
+    lines = [line for line in text.splitlines() if "Progress:" not in line]
+    text = "\n".join(lines)
+    return text if len(text) <= 2 * size else f"{text[:size]}\n[...]\n{text[-size:]}"
+
+
 def sh(*command, check=True, **kwargs):
     return subprocess.run(command, check=check, text=True, **kwargs)
 
@@ -97,7 +104,7 @@ class GuestHost:
                                 capture_output=True, text=True, timeout=timeout)
         self.log(f"vagrant {' '.join(args)}: rc={result.returncode} in {time.monotonic() - started:.0f}s")
         if check and result.returncode != 0:
-            raise RuntimeError(f"vagrant {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+            raise RuntimeError(f"vagrant {' '.join(args)} failed:\n{_ends(result.stdout)}\n{_ends(result.stderr)}")
         return result
 
     def in_namespace(self, command, **kwargs):
@@ -110,6 +117,13 @@ class GuestHost:
 
     def setup(self):
         self.work.mkdir(parents=True, exist_ok=True)
+        self.work.chmod(0o755)
+        # qemu runs as the user libvirt-qemu: it must be able to enter every
+        # folder above the disk images, the kernel and the initrd.
+        for folder in [self.work, *self.work.parents]:
+            if not folder.stat().st_mode & 0o001:
+                raise RuntimeError(f"{folder} is closed to other users, so libvirt's qemu can't reach the guest's "
+                                   f"files below it; let others enter it (chmod o+x) or work elsewhere")
         if sh("virsh", "-c", "qemu:///system", "version", check=False, capture_output=True).returncode == 0:
             raise RuntimeError("a libvirtd already runs on this host; its sockets would clash with the test's")
         box = ensure_box(self.log)

@@ -5,7 +5,6 @@ port answers, and stops it (and checks nothing is left behind) on exit.
 """
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -43,8 +42,8 @@ def wait_for_port(port, proc=None, timeout=20.0, host="127.0.0.1"):
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
-def render_nginx_site(**values):
-    """Render the project's own nginx site template, exactly as provisioning does."""
+def render_template(name, **values):
+    """Render one of the project's own templates, exactly as provisioning does."""
     import jinja2
 
     env = jinja2.Environment(
@@ -52,8 +51,12 @@ def render_nginx_site(**values):
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    return env.get_template(name).render(**values)
+
+
+def render_nginx_site(**values):
     defaults = {"listen_port": 80, "static_root": str(STATIC_DIR), "shared_folder": False}
-    return env.get_template("nginx/likes.conf.j2").render({**defaults, **values})
+    return render_template("nginx/likes.conf.j2", **{**defaults, **values})
 
 
 class _Process:
@@ -175,6 +178,7 @@ class Nginx(_Process):
         self.prefix = Path(workdir)
         self.port = port or free_port()
         self.site = render_nginx_site(listen_port=self.port, app_servers=app_servers, **site_values)
+        self.hardening = render_template("nginx/hardening.conf.j2")
         self.access_log = self.prefix / "logs" / "access.log"
         self.error_log = self.prefix / "logs" / "error.log"
 
@@ -198,6 +202,7 @@ http {{
     fastcgi_temp_path {p}/tmp/fastcgi;
     uwsgi_temp_path {p}/tmp/uwsgi;
     scgi_temp_path {p}/tmp/scgi;
+    include {p}/conf/hardening.conf;
     include {p}/conf/likes.conf;
 }}
 """
@@ -206,6 +211,7 @@ http {{
         for sub in ("conf", "logs", "tmp"):
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
         (self.prefix / "conf" / "likes.conf").write_text(self.site)
+        (self.prefix / "conf" / "hardening.conf").write_text(self.hardening)
         conf = self.prefix / "conf" / "nginx.conf"
         conf.write_text(self.main_config())
         check = subprocess.run([NGINX, "-t", "-p", str(self.prefix), "-c", str(conf)],
@@ -222,6 +228,3 @@ http {{
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-
-def have(program):
-    return shutil.which(program) is not None or os.path.exists(program)

@@ -1,0 +1,99 @@
+"""The provisioning code on the host: the idempotent installers, the deployment's
+shape per step, and every rendered config (nginx's checked by real `nginx -t`)."""
+
+import os
+import pwd
+import sys
+
+import pytest
+
+from tests.support.localservers import REPO, Nginx
+
+sys.path.insert(0, str(REPO / "provision"))
+
+import deployment  # noqa: E402
+import guestconf  # noqa: E402
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+GROUP = __import__("grp").getgrgid(os.getgid()).gr_name
+
+
+@pytest.fixture(autouse=True)
+def quiet_changes():
+    guestconf.changes.clear()
+    yield
+
+
+@pytest.mark.unit
+def test_install_file_writes_once_and_reports(tmp_path):
+    target = tmp_path / "etc" / "site.conf"
+    assert guestconf.install_file(target, "a = 1\n", mode=0o640, owner=ME, group=GROUP)
+    assert target.read_text() == "a = 1\n" and (target.stat().st_mode & 0o777) == 0o640
+    assert not guestconf.install_file(target, "a = 1\n", mode=0o640, owner=ME, group=GROUP)
+    target.chmod(0o666)
+    assert guestconf.install_file(target, "a = 1\n", mode=0o640, owner=ME, group=GROUP)
+    assert guestconf.changes == [f"wrote {target}", f"wrote {target}"]
+
+
+@pytest.mark.unit
+def test_sync_tree_copies_changes_and_removes_extras(tmp_path):
+    source, target = tmp_path / "src", tmp_path / "opt" / "app"
+    (source / "pkg").mkdir(parents=True)
+    (source / "pkg" / "a.py").write_text("A")
+    (source / "__pycache__").mkdir()
+    (source / "__pycache__" / "x.pyc").write_text("cache")
+    assert guestconf.sync_tree(source, target)
+    assert (target / "pkg" / "a.py").read_text() == "A" and not (target / "__pycache__").exists()
+    assert not guestconf.sync_tree(source, target)
+    (target / "stale.py").write_text("old")
+    (source / "pkg" / "a.py").write_text("B")
+    assert guestconf.sync_tree(source, target)
+    assert (target / "pkg" / "a.py").read_text() == "B" and not (target / "stale.py").exists()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("target", range(1, 11))
+def test_each_shared_file_has_one_writer_per_run(monkeypatch, target):
+    monkeypatch.setenv("LAB_SOLVE_TARGET", str(target))
+    for thing, steps in deployment.WRITERS.items():
+        writers = [s for s in range(1, 11) if deployment.writes(thing, s)]
+        assert writers == ([max(s for s in steps if s <= target)] if min(steps) <= target else [])
+
+
+@pytest.mark.unit
+def test_gunicorn_settings_are_valid_python(tmp_path):
+    text = guestconf.render("gunicorn/likes.conf.py.j2", socket="/run/likes/gunicorn.sock", workers=3, unit="likes")
+    settings = {}
+    exec(compile(text, "gunicorn.conf.py", "exec"), settings)
+    assert (settings["bind"], settings["workers"], settings["umask"]) == ("unix:/run/likes/gunicorn.sock", 3, 0o007)
+    assert text.count("\n#") >= 5
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("template, values", [
+    ("systemd/likes.service.j2", {"gunicorn": False}),
+    ("systemd/likes.service.j2", {"gunicorn": True, "workers": 3}),
+    ("systemd/likes@.service.j2", {}),
+])
+def test_units_are_complete_and_explained(template, values):
+    text = guestconf.render(template, **values)
+    for key in ("User=likes", "WorkingDirectory=/opt/likes", "Restart=on-failure", "WantedBy=multi-user.target",
+                "/var/lib/likes"):
+        assert key in text
+    settings = [line for line in text.splitlines() if "=" in line and not line.startswith("#")]
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert len(comments) >= len(settings) // 2, "students read these units: explain the settings"
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("target", range(4, 11))
+def test_the_site_of_every_step_passes_nginx_t(monkeypatch, tmp_path, target):
+    """The site exactly as the solutions render it at each step, loaded by real nginx."""
+    monkeypatch.setenv("LAB_SOLVE_TARGET", str(target))
+    static = target >= 5
+    with Nginx(tmp_path, deployment.app_servers(), static_root=deployment.STATIC_ROOT if static else None,
+               shared_folder=static) as nginx:
+        site = (nginx.prefix / "conf" / "likes.conf").read_text()
+    assert ("location /static/" in site) is static
+    assert ("sendfile off;" in site) is static
+    assert site.count("    server unix:") == (3 if target >= 8 else 1 if target == 7 else 0)
