@@ -139,7 +139,7 @@ def grade(args, settings, steps, shown, wanted, full_steps):
             term.result(result)
 
         try:
-            results = run_checks(wanted, transport, settings, on_result=None if term is None else on_result)
+            results = run_checks(wanted, transport, settings, on_result=on_result)
         finally:
             transport.close()
         report.steps = [StepReport(s, [results[c] for c in shown[s.id]]) for s in steps]

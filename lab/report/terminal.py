@@ -53,10 +53,6 @@ class Terminal:
             if "Traceback" in line:  # --debug
                 self.write(line.rstrip())
 
-    def step_total(self, step_report):
-        self.write(f"  score: {step_report.score}/{step_report.max_score}")
-        self.write()
-
     def total(self, report):
         if len(report.steps) > 1:
             self.write(self.paint(f"total: {report.score}/{report.max_score} points", "1"))
