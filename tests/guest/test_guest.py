@@ -90,7 +90,7 @@ def test_selftest_every_step(guest):
     started = time.monotonic()
     run = guest.in_namespace([sys.executable, "-m", "lab.selftest"], timeout=3600)
     BENCH.append(f"selftest of every step: {time.monotonic() - started:.0f} s")
-    print(run.stdout)
+    BENCH.extend(line for line in run.stdout.splitlines() if line and not line.startswith("selftest:"))
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     steps = load().ids()
     rows = [line.split()[0] for line in run.stdout.splitlines() if line.split() and line.split()[-1] == "ok"]
@@ -103,7 +103,7 @@ def test_solved_guest_serves_page_and_api_through_the_forwarded_port(guest):
     posted = curl(guest, "/likes", "-H", "Content-Type: application/json", "-d", '{"likes": ["from the host"]}')
     assert "from the host" in json.loads(posted.stdout)["likes"]
     headers = curl(guest, "/static/style.css", "-I")
-    assert "Server: nginx\r\n" in headers.stdout
+    assert re.search(r"^Server: nginx\s*$", headers.stdout, re.M), headers.stdout  # no version
     # The data lives on the guest's own disk, never in the shared folder.
     where = in_guest(guest, "test -s /var/lib/likes/likes.db && find /vagrant /opt/likes -name '*.db*' | wc -l")
     assert where.returncode == 0 and where.stdout.split()[-1] == "0", where.stdout
