@@ -27,8 +27,13 @@ def static_served_by_nginx(ctx):
                    hint="check the `location /static/` block: its alias must end with a slash, "
                         f"like `alias {STATIC_DIR}/;`")
     ctx.http.get(f"/likes?{app_probe}")
+
+    def log_showing_app_probe():
+        text = app_log(ctx)
+        return text if app_probe in text else None
+
     # The app writes its log line after answering: wait until the control request shows up.
-    log = ctx.wait_for(lambda: (lambda text: text if app_probe in text else None)(app_log(ctx)), timeout=10)
+    log = ctx.wait_for(log_showing_app_probe, timeout=10)
     if not log:
         raise Fail("expected to find the app's access log, but requests to the app don't show up in it",
                    hint="keep the app's output in a log (step 3); gunicorn needs `--access-logfile -`")

@@ -40,7 +40,8 @@ def upstream_of_three(ctx):
                         "`upstream likes_app { ... }` block, and `proxy_pass http://likes_app;`")
 
 
-def _instances_answering(ctx, count=30):
+def _thirty_requests(ctx, count=30):
+    """GET /whoami `count` times, 6 at a time so that nginx spreads them; returns the responses."""
     with ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(lambda _: ctx.http.get("/whoami"), range(count)))
     return answers
@@ -49,7 +50,7 @@ def _instances_answering(ctx, count=30):
 @check(points=3, depends=(upstream_of_three, nginx_proxies_to_socket), timeout=90)
 def requests_reach_all(ctx):
     """30 requests reach all three app servers"""
-    pids = {res.json().get("pid") for res in _instances_answering(ctx)}
+    pids = {res.json().get("pid") for res in _thirty_requests(ctx)}
     instances = {unit_of(ctx, pid) for pid in pids}
     ctx.note(f"answered by {sorted(str(i) for i in instances)}")
     if len([i for i in instances if i]) < INSTANCES:
@@ -76,7 +77,7 @@ def survives_one_down(ctx):
     victim = active_instances(ctx)[-1]
     ctx.guest.sudo("systemctl stop %s", victim, timeout=60)
     try:
-        statuses = [res.status for res in _instances_answering(ctx)]
+        statuses = [res.status for res in _thirty_requests(ctx)]
     finally:
         ctx.guest.sudo("systemctl start %s", victim, timeout=60)
     errors = [s for s in statuses if s >= 500]
