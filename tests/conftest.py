@@ -32,6 +32,19 @@ def rows(db_path):
     return lambda: count_rows(db_path)
 
 
+@pytest.fixture
+def kit(tmp_path):
+    """A fresh copy of the kit, as a student's clone would be (no .git, .venv or VM state)."""
+    import shutil
+
+    from tests.support.guesthost import COPY_IGNORE
+    from tests.support.localservers import REPO
+
+    folder = tmp_path / "kit"
+    shutil.copytree(REPO, folder, ignore=COPY_IGNORE)
+    return folder
+
+
 def pytest_report_header(config):
     import bottle
 

@@ -1,23 +1,14 @@
 """The instructors' tools, `python -m lab new` and `python -m lab lint`, run on a
 copy of the kit (where `python -m lab` finds the copy's own files)."""
 
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.support.guesthost import COPY_IGNORE
 from tests.support.localservers import REPO
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def kit(tmp_path):
-    folder = tmp_path / "kit"
-    shutil.copytree(REPO, folder, ignore=COPY_IGNORE)
-    return folder
 
 
 def lab(kit, *args, module="lab"):

@@ -2,22 +2,16 @@
 their errors, `vagrant validate` for the default VirtualBox provider, and the
 preflight's refusal of CRLF files. Debian's vagrant, run on a fresh copy of the lab."""
 
-import shutil
 import subprocess
 
 import pytest
-
-from tests.support.guesthost import COPY_IGNORE
-from tests.support.localservers import REPO
 
 pytestmark = pytest.mark.server
 
 
 @pytest.fixture
-def lab(tmp_path):
-    folder = tmp_path / "lab"
-    shutil.copytree(REPO, folder, ignore=COPY_IGNORE)
-    return folder
+def lab(kit):
+    return kit
 
 
 def vagrant(lab, *args, **env):
