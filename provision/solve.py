@@ -18,21 +18,13 @@ from pathlib import Path
 PROVISION = Path(__file__).resolve().parent
 ROOT = PROVISION.parent
 MANIFEST = ROOT / "checks" / "steps.toml"
-APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
 
 
 def ensure_python_packages():
     """The solutions render templates with Jinja2; tomllib is only in Python 3.11+."""
-    wanted = ["python3-jinja2"] + ([] if sys.version_info >= (3, 11) else ["python3-tomli"])
-    missing = [p for p in wanted if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
-                                                   text=True).stdout != "install ok installed"]
-    if missing:
-        print(f"solve: installing {' '.join(missing)}", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in ([*APT, "update", "-qq"], [*APT, "install", "-y", "-qq", "--no-install-recommends", *missing]):
-            result = subprocess.run(command, env=env, capture_output=True, text=True)
-            if result.returncode != 0:
-                sys.exit(f"solve: {' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    from guestconf import apt_install  # imports Jinja2 only when rendering, so it loads before this installs it
+
+    apt_install("python3-jinja2", *([] if sys.version_info >= (3, 11) else ["python3-tomli"]))
 
 
 def load_steps():
