@@ -45,8 +45,9 @@ def find_lab_root(given):
     """The lab folder: as given, else the nearest folder above with a Vagrantfile, else the current one."""
     if given is not None:
         return given.resolve()
-    here = Path.cwd().resolve()
-    return next((d for d in [here, *here.parents] if (d / "Vagrantfile").is_file()), here)
+    from .transports.vagrant import nearest_vagrantfile_folder
+
+    return nearest_vagrantfile_folder(Path.cwd()) or Path.cwd().resolve()
 
 
 def say(message):

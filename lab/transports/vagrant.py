@@ -30,15 +30,21 @@ STATE_REMEDIES = {
 }
 
 
+def nearest_vagrantfile_folder(start):
+    """start or the nearest folder above it that holds a Vagrantfile, or None."""
+    here = Path(start).resolve()
+    return next((folder for folder in [here, *here.parents] if (folder / "Vagrantfile").is_file()), None)
+
+
 def find_vagrant_root(start):
     """The folder holding the Vagrantfile: $VAGRANT_CWD, else start or one of its parents."""
     if os.environ.get("VAGRANT_CWD"):
         return Path(os.environ["VAGRANT_CWD"]).resolve()
-    here = Path(start).resolve()
-    for folder in [here, *here.parents]:
-        if (folder / "Vagrantfile").is_file():
-            return folder
-    raise CouldNotCheck(f"there is no Vagrantfile in {here} or above it", "run the checker from the lab's folder")
+    folder = nearest_vagrantfile_folder(start)
+    if folder is None:
+        raise CouldNotCheck(f"there is no Vagrantfile in {Path(start).resolve()} or above it",
+                            "run the checker from the lab's folder")
+    return folder
 
 
 def machine_id(root, machine):
