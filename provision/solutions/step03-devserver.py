@@ -13,14 +13,13 @@ if not runs_dev_server():
     say("  the app runs as a systemd service from step 6 on: no development server needed")
 else:
     ensure_dir("/var/lib/likes", owner="vagrant", group="vagrant", mode=0o755)
-
-if runs_dev_server() and port_answers(8080):
-    say("  the development server already answers on 127.0.0.1:8080")
-elif runs_dev_server():
-    # runuser: start it as the vagrant user, as a student would. setsid and
-    # nohup detach it from this provisioning session so it keeps running.
-    subprocess.run(["runuser", "-u", "vagrant", "--", "sh", "-c",
-                    "cd /vagrant && nohup setsid python3 -m sample_app --host 127.0.0.1 --port 8080 "
-                    "--db /var/lib/likes/likes.db >> /home/vagrant/likes.log 2>&1 < /dev/null &"], check=True)
-    wait_until(lambda: port_answers(8080), "the development server did not start; see /home/vagrant/likes.log")
-    record("started the development server in the background (log: /home/vagrant/likes.log)")
+    if port_answers(8080):
+        say("  the development server already answers on 127.0.0.1:8080")
+    else:
+        # runuser: start it as the vagrant user, as a student would. setsid and
+        # nohup detach it from this provisioning session so it keeps running.
+        subprocess.run(["runuser", "-u", "vagrant", "--", "sh", "-c",
+                        "cd /vagrant && nohup setsid python3 -m sample_app --host 127.0.0.1 --port 8080 "
+                        "--db /var/lib/likes/likes.db >> /home/vagrant/likes.log 2>&1 < /dev/null &"], check=True)
+        wait_until(lambda: port_answers(8080), "the development server did not start; see /home/vagrant/likes.log")
+        record("started the development server in the background (log: /home/vagrant/likes.log)")
