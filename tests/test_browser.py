@@ -51,6 +51,16 @@ def listed(driver):
     return [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#likes li")]
 
 
+def wait_until_listed(driver, text):
+    """Wait for `text` in the list. likes.js redraws the list, and a form post
+    loads a new page, so an item read a moment ago may already be gone."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: text in listed(d))
+
+
 def add_like(driver, text):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
@@ -60,7 +70,7 @@ def add_like(driver, text):
     field.clear()
     field.send_keys(text)
     driver.find_element(By.CSS_SELECTOR, "#like-form button").click()
-    WebDriverWait(driver, 10).until(lambda d: text in listed(d))
+    wait_until_listed(driver, text)
     WebDriverWait(driver, 10).until(EC.text_to_be_present_in_element((By.ID, "status"), "Added."))
 
 
@@ -95,12 +105,19 @@ def test_html_in_a_like_shows_as_text(site, browser):
 
 def test_the_page_works_without_javascript(site, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver = make_browser(tmp_path / "nojs", javascript=False)
     try:
         driver.get(site + "/")
+        old_page = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.ID, "like-input").send_keys("no script needed")
         driver.find_element(By.CSS_SELECTOR, "#like-form button").click()
+        # The address is "/" before and after the post, so wait for the old
+        # page to be replaced rather than for the address to change.
+        WebDriverWait(driver, 10).until(EC.staleness_of(old_page))
+        wait_until_listed(driver, "no script needed")
         # The plain form post is answered with 303 to "/", which lists the like.
         assert driver.current_url.rstrip("/") == site
         assert listed(driver)[-1] == "no script needed"
