@@ -32,27 +32,10 @@ def app_processes(ctx):
     return found
 
 
-def listeners(ctx):
-    """Listening TCP and unix sockets with the processes behind them, from `ss`.
-
-    Returns a list of (kind, address, pids) where kind is "tcp" or "unix".
-    """
-    result = []
-    for kind, flag in (("tcp", "-Hltnp"), ("unix", "-Hlxp")):
-        for line in ctx.guest.sudo(f"ss {flag}").stdout.splitlines():
-            fields = line.split()
-            if len(fields) < 5:
-                continue
-            address = fields[4] if kind == "unix" else fields[3]
-            pids = {int(p) for p in re.findall(r"pid=(\d+)", line)}
-            result.append((kind, address, pids))
-    return result
-
-
 def app_listeners(ctx):
     """The sockets the app's processes listen on."""
     pids = set(app_processes(ctx))
-    return [(kind, address, owners) for kind, address, owners in listeners(ctx) if owners & pids]
+    return [(kind, address, owners) for kind, address, owners in ctx.guest.listeners() if owners & pids]
 
 
 def app_endpoints(ctx):

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lab import Fail, Registry
 
-from checks.likes import APP_PORT, app_processes, listeners, nginx_config
+from checks.likes import APP_PORT, app_processes, nginx_config
 from checks.step04_proxy import proxies_to_app
 
 check = Registry()
@@ -22,6 +22,15 @@ def gunicorn_masters(ctx):
     return {pid: [child for child, parent in table if parent == pid] for pid, ppid in table if ppid not in pids}
 
 
+def settled_masters(ctx, workers=3):
+    """gunicorn_masters once every master has its workers, or None.
+
+    A master forks its workers a moment after it starts, so a check run right
+    after `systemctl restart` would otherwise count too few."""
+    masters = gunicorn_masters(ctx)
+    return masters if masters and all(len(w) >= workers for w in masters.values()) else None
+
+
 @check(points=1)
 def gunicorn_installed(ctx):
     """gunicorn is installed"""
@@ -33,12 +42,12 @@ def gunicorn_installed(ctx):
 @check(points=3, depends=gunicorn_installed)
 def workers_on_unix_socket(ctx):
     """gunicorn runs at least 3 workers on a unix socket"""
-    masters = gunicorn_masters(ctx)
+    masters = ctx.wait_for(lambda: settled_masters(ctx), timeout=5) or gunicorn_masters(ctx)
     if not masters:
         raise Fail("expected gunicorn to be running, found no gunicorn process",
                    hint="change the service's ExecStart to run gunicorn (see the exercise), then "
                         "`sudo systemctl daemon-reload && sudo systemctl restart likes`")
-    sockets = {pid: [a for kind, a, owners in listeners(ctx) if kind == "unix" and owners & {pid, *workers}]
+    sockets = {pid: [a for kind, a, owners in ctx.guest.listeners() if kind == "unix" and owners & {pid, *workers}]
                for pid, workers in masters.items()}
     for pid, workers in masters.items():
         if not sockets[pid]:
@@ -79,7 +88,7 @@ def several_workers_answer(ctx):
 @check(points=1, depends=workers_on_unix_socket)
 def nothing_on_8080(ctx):
     """nothing listens on port 8080 any more"""
-    busy = [(a, o) for kind, a, o in listeners(ctx) if kind == "tcp" and a.endswith(f":{APP_PORT}")]
+    busy = [(a, o) for kind, a, o in ctx.guest.listeners() if kind == "tcp" and a.endswith(f":{APP_PORT}")]
     if busy:
         names = app_processes(ctx)
         who = ", ".join(names.get(pid, f"pid {pid}") for _, owners in busy for pid in owners)

@@ -5,7 +5,9 @@ Every argument is shell-quoted here, so a check never builds a command string
 from raw values.
 """
 
+import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .transports.base import quote_command
 
@@ -57,16 +59,40 @@ class Guest:
                 info[key.strip()] = value.strip().strip('"')
         return info
 
+    def listeners(self, kind=None):
+        """Every listening socket, with the processes behind it, from `ss`:
+        TCP and unix ones, or only those of `kind` ("tcp" or "unix")."""
+        # Which ss flags list each kind, and the column of the local address:
+        # tcp lines are "State Recv-Q Send-Q Local Peer Process", unix lines
+        # start with a Netid column.
+        wanted = [k for k in (("tcp", "-Hltnp", 3), ("unix", "-Hlxp", 4)) if kind in (None, k[0])]
+        found = []
+        for name, flags, column in wanted:
+            for line in self.sudo("ss %s", flags).stdout.splitlines():
+                fields = line.split()
+                if len(fields) > column:
+                    pids = frozenset(int(p) for p in re.findall(r"pid=(\d+)", line))
+                    found.append(Listener(name, fields[column], pids))
+        return found
+
     def listening(self):
         """Every listening TCP socket, as a set of (address, port)."""
         found = set()
-        for line in self.sudo("ss -Hltn").stdout.splitlines():
-            fields = line.split()
-            if len(fields) >= 4:
-                address, _, port = fields[3].rpartition(":")
-                if port.isdigit():
-                    found.add((address.strip("[]"), int(port)))
+        for listener in self.listeners("tcp"):
+            address, _, port = listener.address.rpartition(":")
+            if port.isdigit():
+                found.add((address.strip("[]"), int(port)))
         return found
+
+
+class Listener(NamedTuple):
+    """A listening socket: kind "tcp" or "unix", its address as `ss` prints it
+    ("127.0.0.1:8080", "[::]:80", "/run/likes/gunicorn.sock"), and the pids of
+    the processes that hold it."""
+
+    kind: str
+    address: str
+    pids: frozenset
 
 
 class Service:
@@ -218,8 +244,7 @@ class Socket:
     def is_listening(self):
         scheme, _, rest = self.address.partition("://")
         if scheme == "unix":
-            out = self.guest.sudo("ss -Hlx").stdout
-            return any(rest in line.split() for line in out.splitlines())
+            return any(listener.address == rest for listener in self.guest.listeners("unix"))
         host, _, port = rest.rpartition(":")
         listening = self.guest.listening()
         if not host:

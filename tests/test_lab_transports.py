@@ -75,6 +75,9 @@ def test_socket_helper_sees_sshd_listening(transport, sshd):
     assert guest.socket(f"tcp://{sshd.port}").is_listening
     assert not guest.socket(f"tcp://0.0.0.0:{sshd.port}").is_listening
     assert not guest.socket(f"tcp://127.0.0.1:{free_port()}").is_listening
+    # The listener carries the pid of the sshd that holds it.
+    [ours] = [s for s in guest.listeners("tcp") if s.address == f"127.0.0.1:{sshd.port}"]
+    assert sshd.pid in ours.pids
 
 
 def test_one_connection_serves_many_probes(sshd, tmp_path):

@@ -60,7 +60,8 @@ def test_arguments_are_shell_quoted():
     (lambda g: g.group("vboxsf").members, "getent group vboxsf"),
     (lambda g: g.file("/etc/my file").content, "sudo -n sh -c 'cat '\"'\"'/etc/my file'\"'\"''"),
     (lambda g: g.file("/x").mode, "sudo -n sh -c 'stat -L -c '\"'\"'%F|%a|%U|%G|%s'\"'\"' /x'"),
-    (lambda g: g.socket("tcp://127.0.0.1:8080").is_listening, "sudo -n sh -c 'ss -Hltn'"),
+    (lambda g: g.socket("tcp://127.0.0.1:8080").is_listening, "sudo -n sh -c 'ss -Hltnp'"),
+    (lambda g: g.socket("unix:///run/likes/gunicorn.sock").is_listening, "sudo -n sh -c 'ss -Hlxp'"),
 ])
 def test_helpers_build_quoted_commands(call, command):
     transport = FakeTransport()
@@ -74,7 +75,11 @@ def test_helpers_read_answers():
         "systemctl is-active nginx": (3, "inactive\n"),
         "dpkg-query -W -f='${Status}' nginx": (0, "install ok installed"),
         stat: (0, "regular file|644|root|root|1447\n"),
-        "sudo -n sh -c 'ss -Hltn'": (0, "LISTEN 0 511 127.0.0.1:8080 0.0.0.0:*\nLISTEN 0 511 [::]:80 [::]:*\n"),
+        "sudo -n sh -c 'ss -Hltnp'": (0, "LISTEN 0 511 127.0.0.1:8080 0.0.0.0:* users:((\"python3\",pid=812,fd=3))\n"
+                                         "LISTEN 0 511 [::]:80 [::]:* users:((\"nginx\",pid=90,fd=7),"
+                                         "(\"nginx\",pid=91,fd=7))\n"),
+        "sudo -n sh -c 'ss -Hlxp'": (0, "u_str LISTEN 0 2048 /run/likes-1/gunicorn.sock 31337 * 0 "
+                                        "users:((\"gunicorn\",pid=700,fd=5),(\"gunicorn\",pid=701,fd=5))\n"),
         "cat /etc/os-release": (0, 'ID=ubuntu\nPRETTY_NAME="Ubuntu 24.04 LTS"\n'),
     }))
     assert guest.service("nginx").state == "inactive"
@@ -85,6 +90,10 @@ def test_helpers_read_answers():
     assert guest.socket("tcp://127.0.0.1:8080").is_listening
     assert not guest.socket("tcp://0.0.0.0:8080").is_listening
     assert guest.socket("tcp://80").is_listening
+    assert guest.socket("unix:///run/likes-1/gunicorn.sock").is_listening
+    assert not guest.socket("unix:///run/likes/gunicorn.sock").is_listening
+    assert guest.listeners() == [("tcp", "127.0.0.1:8080", {812}), ("tcp", "[::]:80", {90, 91}),
+                                 ("unix", "/run/likes-1/gunicorn.sock", {700, 701})]
     assert guest.os_release()["PRETTY_NAME"] == "Ubuntu 24.04 LTS"
 
 

@@ -7,6 +7,7 @@ The tests share one guest and run in file order; each leaves it as the next expe
 
 import json
 import re
+import shlex
 import sys
 import time
 
@@ -25,8 +26,29 @@ def curl(guest, path, *args):
 
 def in_guest(guest, command):
     """Run a shell command in the guest as root, through `vagrant ssh`."""
-    result = guest.vagrant("ssh", "-c", f"sudo sh -c {json.dumps(command)}", check=False)
-    return result
+    return guest.vagrant("ssh", "-c", f"sudo sh -c {shlex.quote(command)}", check=False)
+
+
+def until(condition, seconds=90):
+    """A guest shell command that waits for `condition` to hold, and fails if it
+    never does. The guest runs under TCG, where a restart can take a while, so
+    a fixed sleep would be either too short on a busy day or slow every day."""
+    return f"timeout {seconds} sh -c 'until {condition}; do sleep 0.5; done'"
+
+
+def gunicorn_processes_at_least(count):
+    # [g] keeps the pattern from matching the waiting shell's own command line.
+    return until(f'[ "$(pgrep -cf /usr/bin/[g]unicorn)" -ge {count} ]')
+
+
+def likes_after_boot(guest):
+    """GET /likes once the services have come back after a boot."""
+    deadline = time.monotonic() + 120
+    while True:
+        answer = curl(guest, "/likes", "-f")
+        if answer.returncode == 0 or time.monotonic() > deadline:
+            return json.loads(answer.stdout)["likes"]
+        time.sleep(1)
 
 
 # -- the Vagrantfile and base provisioning ----------------------------------------
@@ -124,7 +146,7 @@ def test_data_survives_vagrant_reload(guest):
     started = time.monotonic()
     guest.vagrant("reload")
     BENCH.append(f"vagrant reload of the solved guest: {time.monotonic() - started:.0f} s")
-    likes = json.loads(curl(guest, "/likes").stdout)["likes"]
+    likes = likes_after_boot(guest)
     assert "kept across reload" in likes
     assert "from the host" in likes
 
@@ -145,7 +167,8 @@ BREAKS = [
      "systemctl disable likes@2", "systemctl enable likes@2"),
     ("the app bound to 0.0.0.0", "step3.app_on_loopback_only", "0.0.0.0:8080",
      "runuser -u vagrant -- sh -c 'cd /vagrant && nohup setsid python3 -m sample_app --host 0.0.0.0 "
-     "--port 8080 --db /tmp/break.db > /tmp/break.log 2>&1 < /dev/null &' && sleep 8",
+     "--port 8080 --db /tmp/break.db > /tmp/break.log 2>&1 < /dev/null &' && "
+     + until("ss -ltnH | grep -q 0.0.0.0:8080"),
      # [0] keeps the pattern from matching this very command line.
      "pkill -f 'sample_app --host [0].0.0.0'; rm -f /tmp/break.db*"),
     ("sendfile on over the shared folder", "step5.static_served_fresh", "sendfile off",
@@ -155,8 +178,10 @@ BREAKS = [
      "ufw allow 8080/tcp", "ufw delete allow 8080/tcp"),
     ("a single gunicorn worker", "step7.workers_on_unix_socket", "at least 3 gunicorn workers",
      "cp /etc/likes/gunicorn.conf.py /root/gunicorn.bak && sed -i 's/^workers = .*/workers = 1/' "
-     "/etc/likes/gunicorn.conf.py && systemctl restart likes@1 likes@2 likes@3 && sleep 5",
-     "cp /root/gunicorn.bak /etc/likes/gunicorn.conf.py && systemctl restart likes@1 likes@2 likes@3 && sleep 5"),
+     "/etc/likes/gunicorn.conf.py && systemctl restart likes@1 likes@2 likes@3 && "
+     + gunicorn_processes_at_least(3 + 3),
+     "cp /root/gunicorn.bak /etc/likes/gunicorn.conf.py && systemctl restart likes@1 likes@2 likes@3 && "
+     + gunicorn_processes_at_least(3 + 3 * 3)),
     ("an upstream with one dead member and no failover", "step8.survives_one_down", "failed with HTTP 502",
      f"cp {SITE} /root/site.bak && sed -i 's#proxy_next_upstream .*;#proxy_next_upstream off;#' {SITE} "
      "&& systemctl reload nginx",
