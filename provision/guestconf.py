@@ -20,8 +20,6 @@ from pathlib import Path
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
 
-changes = []
-
 
 def say(message):
     print(message, flush=True)
@@ -59,7 +57,7 @@ def package_lists_fresh(max_age=3600):
 
 
 def record(change):
-    changes.append(change)
+    """Report one change; solve.py counts these lines to say when nothing changed."""
     say(f"  changed: {change}")
 
 

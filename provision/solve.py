@@ -60,13 +60,31 @@ def main(argv):
     # solved, so that an early step doesn't undo a later one on every run.
     env = {**os.environ, "PYTHONPATH": str(PROVISION), "LAB_ROOT": str(ROOT),
            "LAB_SOLVE_TARGET": str(len(steps))}
+    changes = 0
     for step_id, title, script in steps:
         print(f"solve: {step_id}: {title}", flush=True)
-        interpreter = sys.executable if script.suffix == ".py" else "bash"
-        result = subprocess.run([interpreter, str(script)], env=env)
-        if result.returncode != 0:
-            sys.exit(f"solve: the solution of {step_id} failed ({script.name}, exit code {result.returncode})")
-    print(f"solve: steps {steps[0][0]}..{steps[-1][0]} are solved", flush=True)
+        step_changes = run_solution(script, env)
+        if step_changes is None:
+            sys.exit(f"solve: the solution of {step_id} failed ({script.name})")
+        if not step_changes:
+            print("  nothing to change", flush=True)
+        changes += step_changes
+    summary = f"{changes} change{'s' if changes != 1 else ''}" if changes else "nothing changed"
+    print(f"solve: steps {steps[0][0]}..{steps[-1][0]} are solved ({summary})", flush=True)
+
+
+def run_solution(script, env):
+    """Run one solution, passing its output through; return how many changes it
+    reported, or None when it failed. Solutions report each change on a line
+    of its own starting with "changed:" (guestconf.record does this)."""
+    interpreter = sys.executable if script.suffix == ".py" else "bash"
+    with subprocess.Popen([interpreter, str(script)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, bufsize=1) as child:
+        changes = 0
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            changes += line.lstrip().startswith("changed:")
+    return changes if child.returncode == 0 else None
 
 
 if __name__ == "__main__":

@@ -18,21 +18,33 @@ ME = pwd.getpwuid(os.getuid()).pw_name
 GROUP = __import__("grp").getgrgid(os.getgid()).gr_name
 
 
-@pytest.fixture(autouse=True)
-def quiet_changes():
-    guestconf.changes.clear()
-    yield
-
-
 @pytest.mark.unit
-def test_install_file_writes_once_and_reports(tmp_path):
+def test_install_file_writes_once_and_reports(tmp_path, capsys):
     target = tmp_path / "etc" / "site.conf"
     assert guestconf.install_file(target, "a = 1\n", mode=0o640, owner=ME, group=GROUP)
     assert target.read_text() == "a = 1\n" and (target.stat().st_mode & 0o777) == 0o640
     assert not guestconf.install_file(target, "a = 1\n", mode=0o640, owner=ME, group=GROUP)
     target.chmod(0o666)
     assert guestconf.install_file(target, "a = 1\n", mode=0o640, owner=ME, group=GROUP)
-    assert guestconf.changes == [f"wrote {target}", f"wrote {target}"]
+    assert capsys.readouterr().out.splitlines() == [f"  changed: wrote {target}"] * 2
+
+
+@pytest.mark.unit
+def test_solve_counts_the_changes_a_solution_reports(tmp_path, capfd):
+    import solve
+
+    script = tmp_path / "solution.py"
+    script.write_text("from guestconf import record\nrecord('wrote /etc/a')\nrecord('restarted b')\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "provision")}
+    assert solve.run_solution(script, env) == 2
+    assert capfd.readouterr().out == "  changed: wrote /etc/a\n  changed: restarted b\n"
+    script.write_text("print('checked /etc/a: already right')\n")
+    assert solve.run_solution(script, env) == 0
+    script.write_text("import sys\nprint('  changed: half done')\nsys.exit(3)\n")
+    assert solve.run_solution(script, env) is None
+    shell = tmp_path / "solution.sh"
+    shell.write_text("echo '  changed: installed tree'\n")
+    assert solve.run_solution(shell, env) == 1
 
 
 @pytest.mark.unit

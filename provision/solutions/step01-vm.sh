@@ -4,11 +4,11 @@
 set -euo pipefail
 
 if dpkg-query -W -f='${Status}' tree 2>/dev/null | grep -q "install ok installed"; then
-    echo "step1: tree is already installed"
-    exit 0
+    exit 0  # solve.py says "nothing to change"
 fi
 # Wait up to 5 minutes for apt's lock: a fresh guest may be running
 # unattended-upgrades in the background.
 apt-get -o DPkg::Lock::Timeout=300 update -qq
 DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq tree
-echo "step1: installed tree"
+# The same words as guestconf.record, which solve.py counts.
+echo "  changed: installed tree"

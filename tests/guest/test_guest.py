@@ -138,6 +138,13 @@ def test_all_steps_score_full_marks(guest, lab_check):
               if not c["passed"]]
     assert missed == []
     assert report["score"] == report["max_score"]
+
+
+def test_solving_again_changes_nothing(guest):
+    # The selftest solved every step; the same solutions again find nothing to do.
+    result = guest.vagrant("provision", "--provision-with", "solution", env={"LAB_SOLVE_TO": "all"})
+    assert "solve: steps step1..step10 are solved (nothing changed)" in result.stdout, result.stdout[-3000:]
+    assert "changed:" not in result.stdout
     assert run.returncode == 0
 
 

@@ -97,10 +97,11 @@ class GuestHost:
             "LAB_BOOT_TIMEOUT": "900",
         }
 
-    def vagrant(self, *args, check=True, timeout=1800):
+    def vagrant(self, *args, check=True, timeout=1800, env=None):
         """`vagrant ARGS` in the lab folder, inside the namespace; output captured and logged."""
         started = time.monotonic()
-        result = subprocess.run(["ip", "netns", "exec", NETNS, "vagrant", *args], cwd=self.lab, env=self.env(),
+        result = subprocess.run(["ip", "netns", "exec", NETNS, "vagrant", *args], cwd=self.lab,
+                                env={**self.env(), **(env or {})},
                                 capture_output=True, text=True, timeout=timeout)
         self.log(f"vagrant {' '.join(args)}: rc={result.returncode} in {time.monotonic() - started:.0f}s")
         if check and result.returncode != 0:
