@@ -32,10 +32,24 @@ def paths_for(root, name):
     }
 
 
+def example_name(root, name):
+    """A well-formed name for the next step, made of the words the instructor typed."""
+    words = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    words = re.sub(r"^step-?\d*-?", "", words) or "topic"
+    if not words[0].isalpha():
+        words = "topic-" + words
+    try:
+        numbers = [int(i[4:]) for i in manifest_mod.load(Path(root) / "checks" / manifest_mod.MANIFEST_NAME,
+                                                         import_checks=False).ids() if i[4:].isdigit()]
+    except Exception:  # a broken manifest is lint's to report; the example only needs a number
+        numbers = []
+    return f"step{max(numbers, default=0) + 1:02d}-{words}"
+
+
 def new_step(name, title=None, root=manifest_mod.REPO):
     """Create the three files of a new step and add it to checks/steps.toml."""
     if not NAME.match(name):
-        say(f"a step's name looks like step11-tls (stepNN-words), not {name!r}")
+        say(f"a step's name looks like {example_name(root, name)} (stepNN-words), not {name!r}")
         return 2
     paths = paths_for(Path(root), name)
     manifest_file = Path(root) / "checks" / manifest_mod.MANIFEST_NAME

@@ -31,8 +31,8 @@ class Context:
     @classmethod
     def for_check(cls, transport, settings):
         log = []
-        return cls(Guest(transport, log), Http(transport.http_base, transport.http_unreachable_remedy, log),
-                   settings, log)
+        http = Http(transport.http_base, transport.http_unreachable_remedy, log, https_base=transport.https_base)
+        return cls(Guest(transport, log), http, settings, log)
 
     def note(self, message):
         """Add a line to this check's log, shown in --json and the HTML report."""

@@ -1,11 +1,15 @@
-"""HTTP from the student's machine to the guest's forwarded port.
+"""HTTP from the student's machine to the guest's forwarded ports.
 
 Every request has a timeout and reads at most MAX_BODY bytes, so a hung or
 runaway server turns into one clear sentence instead of a frozen checker.
+
+HTTPS certificates are not verified here: a lab's certificate is self-signed,
+and the HTTPS step's checks judge it themselves (see tls_handshake).
 """
 
 import json
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from .outcomes import CouldNotCheck, Fail
 
@@ -52,11 +56,15 @@ class HttpResponse:
                                 "is something other than the likes app answering there?") from None
 
 
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
 class Http:
     """A requests session aimed at the guest's web server."""
 
-    def __init__(self, base_url, unreachable_remedy="is the web server running?", log=None):
+    def __init__(self, base_url, unreachable_remedy="is the web server running?", log=None, https_base=None):
         self.base_url = base_url.rstrip("/")
+        self.https_base = https_base.rstrip("/") if https_base else None
         self.unreachable_remedy = unreachable_remedy
         self._log = log if log is not None else []
         self._session = None
@@ -64,16 +72,44 @@ class Http:
     def _client(self):
         if self._session is None:
             import requests
+            import urllib3
 
             self._session = requests.Session()
             # Ignore HTTP_PROXY and friends: a student's proxy must not sit
             # between the checker and 127.0.0.1.
             self._session.trust_env = False
             self._session.headers["User-Agent"] = "lab-check"
+            # Self-signed lab certificates: see the module's docstring.
+            self._session.verify = False
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         return self._session
 
     def url(self, path):
         return path if "://" in path else self.base_url + "/" + path.lstrip("/")
+
+    def https_url(self, path="/"):
+        """The address of path on the guest's port 443, as reached from here."""
+        if self.https_base is None:
+            raise CouldNotCheck("no port on this machine is forwarded to the guest's port 443",
+                                "add the Vagrantfile's forwarded_port line for guest port 443, then `vagrant reload`")
+        return self.https_base + "/" + path.lstrip("/")
+
+    def upgrade_target(self, url, response):
+        """Where a redirect sends the same request over HTTPS, or None.
+
+        Once the HTTPS step redirects every plain HTTP request to HTTPS, the
+        earlier steps' checks must still reach the site: they follow a
+        redirect that keeps the path and goes to the guest's forwarded HTTPS
+        port, resending the same request, as a browser does for a site it
+        knows to be HTTPS-only. Any other redirect is left to the check.
+        """
+        location = response.headers.get("Location", "")
+        if response.status not in REDIRECTS or self.https_base is None or not location.startswith("https://"):
+            return None
+        asked, told, ours = urlsplit(url), urlsplit(location), urlsplit(self.https_base)
+        same_place = (told.port or 443) == (ours.port or 443) and told.hostname in (ours.hostname, "localhost")
+        same_resource = (told.path or "/", told.query) == (asked.path or "/", asked.query)
+        return location if same_place and same_resource and asked.scheme == "http" else None
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs)
@@ -81,11 +117,20 @@ class Http:
     def post(self, path, **kwargs):
         return self.request("POST", path, **kwargs)
 
-    def request(self, method, path, timeout=None, **kwargs):
+    def request(self, method, path, timeout=None, upgrade=True, **kwargs):
+        """One request, never following redirects, except (with upgrade) the
+        site's own redirect to HTTPS: see upgrade_target."""
+        response = self._send(method, self.url(path), timeout, **kwargs)
+        target = self.upgrade_target(response.url, response) if upgrade else None
+        if target:
+            response = self._send(method, target, timeout, **kwargs)
+        return response
+
+    def _send(self, method, url, timeout, **kwargs):
         import requests
 
-        url = self.url(path)
         kwargs.setdefault("allow_redirects", False)
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
         try:
             with self._client().request(method, url, stream=True, timeout=timeout or (CONNECT_TIMEOUT, READ_TIMEOUT),
                                         **kwargs) as res:
@@ -97,20 +142,71 @@ class Http:
             raise CouldNotCheck(f"{url} accepted the connection but did not answer within {READ_TIMEOUT} s",
                                 "a server in the guest is stuck; restart it, e.g. `sudo systemctl restart nginx`") \
                 from None
+        except requests.exceptions.SSLError as exc:
+            raise Fail(f"{url} did not complete a TLS handshake ({_tls_reason(exc)})",
+                       hint="the server block for port 443 needs `listen 443 ssl;` with `ssl_certificate` and "
+                            "`ssl_certificate_key`; see `sudo nginx -T`") from None
         except requests.exceptions.ConnectionError as exc:
             if _caused_by(exc, "ReadTimeoutError"):  # headers came, then the body stalled
                 raise CouldNotCheck(f"{url} started an answer but stopped sending within {READ_TIMEOUT} s",
                                     "a server in the guest is stuck; restart it") from None
             if _caused_by(exc, "ConnectionRefusedError") or "Connection refused" in str(exc):
-                raise CouldNotCheck(f"nothing accepts connections at {self.base_url}", self.unreachable_remedy) \
-                    from None
+                raise CouldNotCheck(f"nothing accepts connections at {origin}", self._remedy(url)) from None
             # The forwarded port accepted, but the guest closed the connection:
             # nothing listens on the guest's side. That is the student's to fix.
+            guest_port = 443 if url.startswith("https:") else 80
             raise Fail(f"the connection to {url} was closed without an answer",
-                       hint="nothing answers on the guest's port 80: is nginx running? "
-                            "try `sudo systemctl status nginx` in the guest") from None
+                       hint=f"nothing answers on the guest's port {guest_port}: is nginx running and listening "
+                            "there? try `sudo systemctl status nginx` and `sudo ss -ltnp` in the guest") from None
         self._log.append(f"{method} {url} -> {response.status_line}")
         return response
+
+    def _remedy(self, url):
+        if url.startswith("https:") and not self.base_url.startswith("https:"):
+            return "is the guest's port 443 forwarded? check the Vagrantfile's forwarded_port lines, then `vagrant reload`"
+        return self.unreachable_remedy
+
+    def tls_handshake(self, timeout=CONNECT_TIMEOUT + READ_TIMEOUT):
+        """Shake hands with the guest's HTTPS port, without trusting anything.
+
+        Returns (TLS version, the server's certificate in DER form), for checks
+        that judge a self-signed certificate themselves.
+        """
+        import socket
+        import ssl  # here, not at the top: the checker's start-up stays quick
+
+        url = self.https_url()
+        parts = urlsplit(url)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as raw:
+                with context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
+                    version, der = tls.version(), tls.getpeercert(binary_form=True)
+        except ConnectionRefusedError:
+            raise CouldNotCheck(f"nothing accepts connections at {url}", self._remedy(url)) from None
+        except socket.timeout:
+            raise CouldNotCheck(f"{url} did not finish a TLS handshake within {timeout} s",
+                                "a server in the guest is stuck; restart it, e.g. `sudo systemctl restart nginx`") \
+                from None
+        except (ssl.SSLError, OSError) as exc:
+            raise Fail(f"{url} did not complete a TLS handshake ({_tls_reason(exc)})",
+                       hint="the server block for port 443 needs `listen 443 ssl;` with `ssl_certificate` and "
+                            "`ssl_certificate_key`; see `sudo nginx -T`") from None
+        self._log.append(f"TLS handshake with {url}: {version}")
+        return version, der
+
+
+def _tls_reason(exc):
+    """A short reason from an SSL error buried in requests' and urllib3's wrappers."""
+    text = str(exc)
+    for known in ("WRONG_VERSION_NUMBER", "UNEXPECTED_EOF", "TLSV1_ALERT", "SSLV3_ALERT", "NO_PROTOCOLS",
+                  "UNSUPPORTED_PROTOCOL", "EOF occurred", "Connection reset"):
+        if known.lower() in text.lower():
+            start = text.lower().index(known.lower())
+            return text[start:].split("]")[0].split("'")[0].split(")")[0].strip()
+    return type(exc).__name__
 
 
 def _caused_by(exc, name):

@@ -1,6 +1,6 @@
 """The shape of the likes deployment at a given step, for the reference solutions.
 
-Several steps change the same files: the nginx site (steps 4, 5, 7, 8), the
+Several steps change the same files: the nginx site (steps 4, 5, 7, 8, 11), the
 app's single service (6, 7, and 8, which turns it off), gunicorn's settings (7, 8), the app's code
 copied to /opt/likes (6, 7, 8). In one run of solve.py
 each of them is installed by one step only: the last step, up to the one being
@@ -16,10 +16,13 @@ from guestconf import install_template, link, remove, sync_tree
 STATIC_ROOT = "/vagrant/sample_app/static"
 INSTANCES = ["1", "2", "3"]
 SINGLE_SOCKET = "/run/likes/gunicorn.sock"
+# Where Debian and Ubuntu keep certificates, and private keys (a folder only root can list).
+CERTIFICATE = "/etc/ssl/certs/likes.crt"
+PRIVATE_KEY = "/etc/ssl/private/likes.key"
 
 
 # The steps that change each shared file, in order.
-WRITERS = {"site": [4, 5, 7, 8], "single_service": [6, 7, 8], "gunicorn_settings": [7, 8], "code": [6, 7, 8]}
+WRITERS = {"site": [4, 5, 7, 8, 11], "single_service": [6, 7, 8], "gunicorn_settings": [7, 8], "code": [6, 7, 8]}
 
 
 def target():
@@ -45,6 +48,16 @@ def uses_instances():
     return target() >= 8
 
 
+def uses_tls():
+    return target() >= 11
+
+
+def public_https_port():
+    """The port on the student's computer forwarded to the guest's 443 (the
+    Vagrantfile passes its https_port setting)."""
+    return int(os.environ.get("LAB_HTTPS_PORT", "8443"))
+
+
 def instance_sockets():
     return [f"/run/likes-{i}/gunicorn.sock" for i in INSTANCES]
 
@@ -62,12 +75,17 @@ def install_code():
     return sync_tree("/vagrant/sample_app", "/opt/likes/sample_app")
 
 
+def site_values():
+    """What the nginx site template is rendered with at the target step."""
+    static = target() >= 5
+    tls = {"port": 443, "public_port": public_https_port(), "certificate": CERTIFICATE, "key": PRIVATE_KEY}
+    return {"listen_port": 80, "app_servers": app_servers(), "static_root": STATIC_ROOT if static else None,
+            "shared_folder": static, "tls": tls if uses_tls() else None}
+
+
 def install_site():
     """The nginx site as the target step needs it; returns True when something changed."""
-    static = target() >= 5
-    changed = install_template("nginx/likes.conf.j2", "/etc/nginx/sites-available/likes", listen_port=80,
-                               app_servers=app_servers(), static_root=STATIC_ROOT if static else None,
-                               shared_folder=static)
+    changed = install_template("nginx/likes.conf.j2", "/etc/nginx/sites-available/likes", **site_values())
     changed |= link("/etc/nginx/sites-available/likes", "/etc/nginx/sites-enabled/likes")
     # Debian's welcome site also claims to be the default server on port 80.
     changed |= remove("/etc/nginx/sites-enabled/default")

@@ -19,19 +19,19 @@ def lab(kit, *args, module="lab"):
 def test_the_kit_lints_clean():
     run = lab(REPO, "lint")
     assert run.returncode == 0, run.stdout
-    assert run.stdout.strip().splitlines()[-1].startswith("lab: 10 steps, ")
+    assert run.stdout.strip().splitlines()[-1].startswith("lab: 11 steps, ")
     assert run.stdout.strip().endswith("checks: no problems")
 
 
 def test_new_scaffolds_a_step_that_lints_and_lists(kit):
-    run = lab(kit, "new", "step11-tls", "--title", "TLS with a self-signed certificate")
+    run = lab(kit, "new", "step12-postgres", "--title", "PostgreSQL instead of SQLite")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert (kit / "exercises" / "step11-tls.md").read_text().startswith("# TLS with a self-signed certificate")
-    assert "def tls_done(ctx):" in (kit / "checks" / "step11_tls.py").read_text()
-    assert (kit / "provision" / "solutions" / "step11-tls.sh").stat().st_mode & 0o111
-    assert 'id = "step11"' in (kit / "checks" / "steps.toml").read_text()
+    assert (kit / "exercises" / "step12-postgres.md").read_text().startswith("# PostgreSQL instead of SQLite")
+    assert "def postgres_done(ctx):" in (kit / "checks" / "step12_postgres.py").read_text()
+    assert (kit / "provision" / "solutions" / "step12-postgres.sh").stat().st_mode & 0o111
+    assert 'id = "step12"' in (kit / "checks" / "steps.toml").read_text()
     listed = lab(kit, "--list", module="lab.check")
-    assert "step11: TLS with a self-signed certificate (1 points)" in listed.stdout
+    assert "step12: PostgreSQL instead of SQLite (1 points)" in listed.stdout
     assert lab(kit, "lint").returncode == 0
 
 
@@ -39,8 +39,8 @@ def test_new_refuses_a_taken_or_malformed_name(kit):
     assert lab(kit, "new", "step3-again").returncode == 2
     taken = lab(kit, "new", "step3-again")
     assert "step3 is already in" in taken.stdout
-    bad = lab(kit, "new", "tls")
-    assert bad.returncode == 2 and "looks like step11-tls" in bad.stdout
+    bad = lab(kit, "new", "postgres")
+    assert bad.returncode == 2 and "looks like step12-postgres (stepNN-words)" in bad.stdout
 
 
 def test_lint_finds_every_kind_of_problem(kit):

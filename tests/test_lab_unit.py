@@ -454,3 +454,46 @@ def test_terminal_falls_back_to_ascii_marks(report):
     stream = FakeStream(False, encoding="cp1252")
     Terminal(stream).result(report.steps[0].results[0])
     assert stream.text == "  + passes (2/2)\n"
+
+
+# --- HTTP: which redirects the checks follow to HTTPS ---------------------------
+
+@pytest.mark.parametrize("status, location, followed", [
+    (301, "https://127.0.0.1:8443/likes?x=1", True),
+    (308, "https://localhost:8443/likes?x=1", True),       # another name for the same machine
+    (301, "https://127.0.0.1/likes?x=1", False),           # port 443, not the one forwarded here
+    (301, "https://127.0.0.1:8443/", False),               # a different page
+    (301, "https://127.0.0.1:8443/likes", False),          # the query was dropped
+    (301, "http://127.0.0.1:8500/elsewhere", False),       # not an upgrade
+    (200, "https://127.0.0.1:8443/likes?x=1", False),      # not a redirect
+])
+def test_checks_follow_only_the_sites_own_upgrade_to_https(status, location, followed):
+    from lab.http import Http, HttpResponse
+
+    http = Http("http://127.0.0.1:8500", https_base="https://127.0.0.1:8443")
+    asked = "http://127.0.0.1:8500/likes?x=1"
+    response = HttpResponse(asked, status, "", {"Location": location}, b"")
+    assert http.upgrade_target(asked, response) == (location if followed else None)
+    # Without a forwarded HTTPS port there is nowhere to follow to.
+    assert Http("http://127.0.0.1:8500").upgrade_target(asked, response) is None
+
+
+def test_no_forwarded_https_port_is_could_not_check():
+    from lab.http import Http
+
+    with pytest.raises(CouldNotCheck, match="no port on this machine is forwarded to the guest's port 443"):
+        Http("http://127.0.0.1:8500").https_url("/likes")
+
+
+def test_vagrant_transport_reads_the_ports_as_the_vagrantfile_does(tmp_path, monkeypatch):
+    from lab.transports.vagrant import configured_port
+
+    monkeypatch.delenv("LAB_HTTP_PORT", raising=False)
+    monkeypatch.delenv("LAB_HTTPS_PORT", raising=False)
+    assert (configured_port(tmp_path, "http_port"), configured_port(tmp_path, "https_port")) == (8500, 8443)
+    (tmp_path / "lab.default.yml").write_text("http_port: 8500\nhttps_port: 8443\n")
+    (tmp_path / "lab.yml").write_text("https_port: 9443  # mine\n")
+    assert configured_port(tmp_path, "https_port") == 9443
+    assert configured_port(tmp_path, "http_port") == 8500
+    monkeypatch.setenv("LAB_HTTPS_PORT", "10443")
+    assert configured_port(tmp_path, "https_port") == 10443

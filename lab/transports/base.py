@@ -38,8 +38,9 @@ class Transport:
     """Base class. Subclasses implement from_url(), run_command() and close()."""
 
     scheme = None
-    # Where the guest's port 80 is reached from the machine running the checker.
+    # Where the guest's ports 80 and 443 are reached from the machine running the checker.
     http_base = "http://127.0.0.1"
+    https_base = "https://127.0.0.1"
     # What to tell a student when http_base does not accept connections.
     http_unreachable_remedy = "is the web server running?"
 

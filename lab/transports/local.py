@@ -9,15 +9,18 @@ from .base import MAX_OUTPUT, CommandResult, Transport
 
 class LocalTransport(Transport):
     scheme = "local"
-    def __init__(self, http_base="http://127.0.0.1"):
+
+    def __init__(self, http_base="http://127.0.0.1", https_base="https://127.0.0.1"):
         self.http_base = http_base
+        self.https_base = https_base
         self.http_unreachable_remedy = "is the web server running? try `sudo systemctl status nginx`"
 
     @classmethod
     def from_url(cls, url, settings):
-        """local:// or local://?http=http://127.0.0.1:8080 to grade a web server on another port."""
-        http = parse_qs(urlsplit(url).query).get("http")
-        return cls(http[0]) if http else cls()
+        """local://, or local://?http=http://127.0.0.1:8080&https=https://127.0.0.1:8443
+        to grade a web server on other ports."""
+        query = parse_qs(urlsplit(url).query)
+        return cls(**{f"{k}_base": query[k][0] for k in ("http", "https") if k in query})
 
     def describe(self):
         return "this machine (local://)"

@@ -21,13 +21,15 @@ CONNECT_TIMEOUT = 10
 class SshTransport(Transport):
     scheme = "ssh"
 
-    def __init__(self, host, port=22, user=None, key=None, http_base=None, connect_timeout=CONNECT_TIMEOUT):
+    def __init__(self, host, port=22, user=None, key=None, http_base=None, https_base=None,
+                 connect_timeout=CONNECT_TIMEOUT):
         self.host = host
         self.port = int(port)
         self.user = user
         self.key = key
         self.connect_timeout = connect_timeout
         self.http_base = http_base or f"http://{host}"
+        self.https_base = https_base or f"https://{host}"
         self.http_unreachable_remedy = (f"is the web server on {host} running, and does its firewall "
                                         f"allow port 80?")
         self.client = None
@@ -36,13 +38,13 @@ class SshTransport(Transport):
 
     @classmethod
     def from_url(cls, url, settings):
-        """ssh://user@host:port?key=PATH&http=http://host:8080"""
+        """ssh://user@host:port?key=PATH&http=http://host:8080&https=https://host:8443"""
         parts = urlsplit(url)
         if not parts.hostname:
             raise CouldNotCheck(f"the guest address {url!r} names no host", "write it as ssh://user@host:22?key=PATH")
         query = parse_qs(parts.query)
         transport = cls(parts.hostname, parts.port or 22, unquote(parts.username) if parts.username else None,
-                        (query.get("key") or [None])[0], (query.get("http") or [None])[0])
+                        *((query.get(k) or [None])[0] for k in ("key", "http", "https")))
         transport.connect()
         return transport
 

@@ -16,7 +16,9 @@ from pathlib import Path
 from ..outcomes import CouldNotCheck, GuestUnreachable
 from .ssh import SshTransport
 
-GUEST_HTTP_PORT = 80
+# The guest's ports that Vagrant forwards, and the lab setting naming each one's host port.
+GUEST_PORTS = {"http_port": 80, "https_port": 443}
+DEFAULT_PORTS = {"http_port": 8500, "https_port": 8443}
 INSTALL_HINT = "install Vagrant (https://developer.hashicorp.com/vagrant/install), then run `vagrant up`"
 
 # What `vagrant status` reports, per provider, and what the student should do.
@@ -57,19 +59,21 @@ def machine_id(root, machine):
     return None
 
 
-def configured_http_port(root):
-    """The lab's http_port setting, found as the Vagrantfile finds it: $LAB_HTTP_PORT, lab.yml, lab.default.yml."""
-    if os.environ.get("LAB_HTTP_PORT", "").strip().isdigit():
-        return int(os.environ["LAB_HTTP_PORT"])
+def configured_port(root, setting):
+    """The lab's http_port or https_port setting, found as the Vagrantfile finds
+    it: $LAB_HTTP_PORT, lab.yml, lab.default.yml."""
+    variable = os.environ.get(f"LAB_{setting.upper()}", "").strip()
+    if variable.isdigit():
+        return int(variable)
     for name in ("lab.yml", "lab.default.yml"):
         try:
             text = (root / name).read_text()
         except OSError:
             continue
-        match = re.search(r"^http_port:\s*(\d+)\s*(#.*)?$", text, re.M)
+        match = re.search(rf"^{setting}:\s*(\d+)\s*(#.*)?$", text, re.M)
         if match:
             return int(match.group(1))
-    return 8500
+    return DEFAULT_PORTS[setting]
 
 
 class VagrantTransport(SshTransport):
@@ -132,6 +136,7 @@ class VagrantTransport(SshTransport):
     def _apply(self, info):
         self.host, self.port, self.user, self.key = info["host"], int(info["port"]), info["user"], info["key"]
         self.http_base = f"http://127.0.0.1:{info['http_port']}"
+        self.https_base = f"https://127.0.0.1:{info['https_port']}" if info["https_port"] else None
         self.http_unreachable_remedy = (f"nothing accepts connections on 127.0.0.1:{info['http_port']}, the port "
                                         f"forwarded to the guest's port 80; run `vagrant reload` to restore it")
 
@@ -141,30 +146,32 @@ class VagrantTransport(SshTransport):
         return vagrant.Vagrant(str(self.root), quiet_stdout=True, quiet_stderr=True)
 
     def _discover(self):
-        """Ask Vagrant for the SSH settings and the forwarded HTTP port, and cache them."""
+        """Ask Vagrant for the SSH settings and the forwarded web ports, and cache them."""
         try:
             conf = self._vagrant().conf(vm_name=self.machine)
-            http_port = self._forwarded_port(GUEST_HTTP_PORT)
+            ports = {setting: self._forwarded_port(setting) for setting in GUEST_PORTS}
         except subprocess.CalledProcessError:
             raise self._explain() from None
         keys = conf.get("IdentityFile", "").split()
         info = {"id": self.id, "host": conf["HostName"], "port": int(conf.get("Port", 22)),
-                "user": conf.get("User", "vagrant"), "key": keys[0].strip('"') if keys else None,
-                "http_port": http_port}
+                "user": conf.get("User", "vagrant"), "key": keys[0].strip('"') if keys else None, **ports}
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         self.cache_file.write_text(json.dumps(info, indent=2))
         return info
 
-    def _forwarded_port(self, guest_port):
+    def _forwarded_port(self, setting):
         # Vagrant may have moved the host port when it was taken (auto_correct),
         # so ask it instead of assuming 8500. python-vagrant has no call for this.
+        guest_port = GUEST_PORTS[setting]
         out = subprocess.run(["vagrant", "port", self.machine, "--guest", str(guest_port)], cwd=self.root,
                              capture_output=True, text=True, timeout=120)
         if out.returncode == 0 and out.stdout.strip().isdigit():
             return int(out.stdout.strip())
         if "does not support listing forwarded ports" in out.stdout + out.stderr:
             # vagrant-libvirt can't list them (and doesn't move them): use the setting the Vagrantfile used.
-            return configured_http_port(self.root)
+            return configured_port(self.root, setting)
+        if setting == "https_port":
+            return None  # only the HTTPS step needs it, and it says so (Http.https_url)
         raise CouldNotCheck(f"Vagrant forwards no host port to the guest's port {guest_port}",
                             "check the Vagrantfile's forwarded_port lines, then run `vagrant reload`")
 
@@ -173,7 +180,8 @@ class VagrantTransport(SshTransport):
             info = json.loads(self.cache_file.read_text())
         except (OSError, ValueError):
             return None
-        return info if info.get("id") == self.id else None
+        # A cache from an older checker may lack a port: look everything up again.
+        return info if info.get("id") == self.id and all(k in info for k in GUEST_PORTS) else None
 
     def _explain(self):
         """Why the VM can't be reached, from `vagrant status`."""

@@ -17,11 +17,17 @@ from lab.manifest import load
 from tests.guest.conftest import BENCH
 
 HTTP = "http://127.0.0.1:8500"
+HTTPS = "https://127.0.0.1:8443"
 
 
-def curl(guest, path, *args):
-    """curl the forwarded port from the host side (inside the namespace)."""
-    return guest.in_namespace(["curl", "-s", "-m", "10", *args, HTTP + path])
+def curl(guest, path, *args, base=HTTP):
+    """curl a forwarded port from the host side (inside the namespace)."""
+    return guest.in_namespace(["curl", "-s", "-m", "10", *args, base + path])
+
+
+def curl_solved(guest, path, *args):
+    """curl the solved guest: over HTTPS since step 11, with its self-signed certificate."""
+    return curl(guest, path, "--insecure", *args, base=HTTPS)
 
 
 def in_guest(guest, command):
@@ -45,7 +51,7 @@ def likes_after_boot(guest):
     """GET /likes once the services have come back after a boot."""
     deadline = time.monotonic() + 120
     while True:
-        answer = curl(guest, "/likes", "-f")
+        answer = curl_solved(guest, "/likes", "-f")
         if answer.returncode == 0 or time.monotonic() > deadline:
             return json.loads(answer.stdout)["likes"]
         time.sleep(1)
@@ -97,7 +103,7 @@ def test_checker_sees_an_unsolved_step1(guest, lab_check):
     assert checks["tree_installed"]["passed"] is False
     assert "sudo apt install tree" in checks["tree_installed"]["hint"]
     cache = json.loads((guest.lab / ".lab" / "vagrant.json").read_text())
-    assert cache["http_port"] == 8500 and cache["user"] == "vagrant"
+    assert (cache["http_port"], cache["https_port"], cache["user"]) == (8500, 8443, "vagrant")
 
 
 def test_forwarded_port_without_a_web_server_is_a_failure_not_a_crash(guest, lab_check):
@@ -119,12 +125,15 @@ def test_selftest_every_step(guest):
     assert rows == steps
 
 
-def test_solved_guest_serves_page_and_api_through_the_forwarded_port(guest):
-    page = curl(guest, "/")
+def test_solved_guest_serves_page_and_api_through_the_forwarded_ports(guest):
+    redirect = curl(guest, "/likes?x=1", "-I")
+    assert re.search(r"^Location: https://127.0.0.1:8443/likes\?x=1\s*$", redirect.stdout, re.M), redirect.stdout
+    page = curl_solved(guest, "/")
     assert "<title>AJAX ListMaker</title>" in page.stdout
-    posted = curl(guest, "/likes", "-H", "Content-Type: application/json", "-d", '{"likes": ["from the host"]}')
+    posted = curl_solved(guest, "/likes", "-H", "Content-Type: application/json", "-d",
+                         '{"likes": ["from the host"]}')
     assert "from the host" in json.loads(posted.stdout)["likes"]
-    headers = curl(guest, "/static/style.css", "-I")
+    headers = curl_solved(guest, "/static/style.css", "-I")
     assert re.search(r"^Server: nginx\s*$", headers.stdout, re.M), headers.stdout  # no version
     # The data lives on the guest's own disk, never in the shared folder.
     where = in_guest(guest, "test -s /var/lib/likes/likes.db && find /vagrant /opt/likes -name '*.db*' | wc -l")
@@ -138,18 +147,19 @@ def test_all_steps_score_full_marks(guest, lab_check):
               if not c["passed"]]
     assert missed == []
     assert report["score"] == report["max_score"]
+    assert run.returncode == 0
 
 
 def test_solving_again_changes_nothing(guest):
     # The selftest solved every step; the same solutions again find nothing to do.
     result = guest.vagrant("provision", "--provision-with", "solution", env={"LAB_SOLVE_TO": "all"})
-    assert "solve: steps step1..step10 are solved (nothing changed)" in result.stdout, result.stdout[-3000:]
+    last = load().ids()[-1]
+    assert f"solve: steps step1..{last} are solved (nothing changed)" in result.stdout, result.stdout[-3000:]
     assert "changed:" not in result.stdout
-    assert run.returncode == 0
 
 
 def test_data_survives_vagrant_reload(guest):
-    curl(guest, "/likes", "-H", "Content-Type: application/json", "-d", '{"likes": ["kept across reload"]}')
+    curl_solved(guest, "/likes", "-H", "Content-Type: application/json", "-d", '{"likes": ["kept across reload"]}')
     started = time.monotonic()
     guest.vagrant("reload")
     BENCH.append(f"vagrant reload of the solved guest: {time.monotonic() - started:.0f} s")
@@ -193,6 +203,8 @@ BREAKS = [
      f"cp {SITE} /root/site.bak && sed -i 's#proxy_next_upstream .*;#proxy_next_upstream off;#' {SITE} "
      "&& systemctl reload nginx",
      f"cp /root/site.bak {SITE} && systemctl reload nginx"),
+    ("a private key anyone can read", "step11.private_key_secret", "readable by root alone",
+     "chmod 644 /etc/ssl/private/likes.key", "chmod 600 /etc/ssl/private/likes.key"),
 ]
 
 

@@ -55,8 +55,26 @@ def render_template(name, **values):
 
 
 def render_nginx_site(**values):
-    defaults = {"listen_port": 80, "static_root": str(STATIC_DIR), "shared_folder": False}
+    defaults = {"listen_port": 80, "static_root": str(STATIC_DIR), "shared_folder": False, "tls": None}
     return render_template("nginx/likes.conf.j2", **{**defaults, **values})
+
+
+def self_signed_certificate(folder, names="DNS:localhost,IP:127.0.0.1", days=30):
+    """A certificate and key made with Debian's openssl, as the HTTPS step's exercise makes them."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "likes.crt", folder / "likes.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes", "-days", str(days),
+                    "-subj", "/CN=localhost", "-addext", f"subjectAltName={names}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def tls_settings(cert, key, port=None):
+    """The site template's tls value for a test: HTTPS on a free port, which is also
+    the port its redirect names (no forwarding between them here)."""
+    port = port or free_port()
+    return {"port": port, "public_port": port, "certificate": str(cert), "key": str(key)}
 
 
 class _Process:
@@ -177,6 +195,7 @@ class Nginx(_Process):
     def __init__(self, workdir, app_servers, port=None, **site_values):
         self.prefix = Path(workdir)
         self.port = port or free_port()
+        self.tls = site_values.get("tls")
         self.site = render_nginx_site(listen_port=self.port, app_servers=app_servers, **site_values)
         self.hardening = render_template("nginx/hardening.conf.j2")
         self.access_log = self.prefix / "logs" / "access.log"
@@ -223,8 +242,14 @@ http {{
             stdin=subprocess.DEVNULL,
         )
         wait_for_port(self.port, self.proc)
+        if self.tls:
+            wait_for_port(self.tls["port"], self.proc)
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def https_url(self):
+        return f"https://127.0.0.1:{self.tls['port']}"
 
