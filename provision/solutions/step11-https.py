@@ -17,6 +17,7 @@ valid = certificate.exists() and key.exists() and run(
     check=False, capture_output=True).returncode == 0
 made = False
 if not valid:
+    key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     old_umask = os.umask(0o077)  # the key is created readable by root alone
     try:
         run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes", "-days", "365",
