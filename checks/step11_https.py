@@ -107,7 +107,7 @@ def http_redirects_to_https(ctx):
                    hint=f"make the port 80 server block do nothing but redirect: {fix}",
                    expected=301, actual=res.status)
     location = res.headers.get("Location", "")
-    if not ctx.http.upgrade_target(res.url, res):
+    if not ctx.http.upgrade_target(res):
         wanted = ctx.http.https_url(path)
         raise Fail(f"expected the redirect to go to {wanted}, it goes to {location or 'nowhere'}",
                    hint=f"keep the host, the port your computer uses for HTTPS, and the path: {fix}",

@@ -94,7 +94,7 @@ class Http:
                                 "add the Vagrantfile's forwarded_port line for guest port 443, then `vagrant reload`")
         return self.https_base + "/" + path.lstrip("/")
 
-    def upgrade_target(self, url, response):
+    def upgrade_target(self, response):
         """Where a redirect sends the same request over HTTPS, or None.
 
         Once the HTTPS step redirects every plain HTTP request to HTTPS, the
@@ -106,7 +106,7 @@ class Http:
         location = response.headers.get("Location", "")
         if response.status not in REDIRECTS or self.https_base is None or not location.startswith("https://"):
             return None
-        asked, told, ours = urlsplit(url), urlsplit(location), urlsplit(self.https_base)
+        asked, told, ours = urlsplit(response.url), urlsplit(location), urlsplit(self.https_base)
         same_place = (told.port or 443) == (ours.port or 443) and told.hostname in (ours.hostname, "localhost")
         same_resource = (told.path or "/", told.query) == (asked.path or "/", asked.query)
         return location if same_place and same_resource and asked.scheme == "http" else None
@@ -121,7 +121,7 @@ class Http:
         """One request, never following redirects, except (with upgrade) the
         site's own redirect to HTTPS: see upgrade_target."""
         response = self._send(method, self.url(path), timeout, **kwargs)
-        target = self.upgrade_target(response.url, response) if upgrade else None
+        target = self.upgrade_target(response) if upgrade else None
         if target:
             response = self._send(method, target, timeout, **kwargs)
         return response
@@ -143,9 +143,7 @@ class Http:
                                 "a server in the guest is stuck; restart it, e.g. `sudo systemctl restart nginx`") \
                 from None
         except requests.exceptions.SSLError as exc:
-            raise Fail(f"{url} did not complete a TLS handshake ({_tls_reason(exc)})",
-                       hint="the server block for port 443 needs `listen 443 ssl;` with `ssl_certificate` and "
-                            "`ssl_certificate_key`; see `sudo nginx -T`") from None
+            raise _tls_failure(url, exc) from None
         except requests.exceptions.ConnectionError as exc:
             if _caused_by(exc, "ReadTimeoutError"):  # headers came, then the body stalled
                 raise CouldNotCheck(f"{url} started an answer but stopped sending within {READ_TIMEOUT} s",
@@ -190,36 +188,52 @@ class Http:
             raise CouldNotCheck(f"{url} did not finish a TLS handshake within {timeout} s",
                                 "a server in the guest is stuck; restart it, e.g. `sudo systemctl restart nginx`") \
                 from None
-        except (ssl.SSLError, OSError) as exc:
-            raise Fail(f"{url} did not complete a TLS handshake ({_tls_reason(exc)})",
-                       hint="the server block for port 443 needs `listen 443 ssl;` with `ssl_certificate` and "
-                            "`ssl_certificate_key`; see `sudo nginx -T`") from None
+        except OSError as exc:  # ssl.SSLError included
+            raise _tls_failure(url, exc) from None
         self._log.append(f"TLS handshake with {url}: {version}")
         return version, der
 
 
-def _tls_reason(exc):
-    """A short reason from an SSL error buried in requests' and urllib3's wrappers."""
-    text = str(exc)
-    for known in ("WRONG_VERSION_NUMBER", "UNEXPECTED_EOF", "TLSV1_ALERT", "SSLV3_ALERT", "NO_PROTOCOLS",
-                  "UNSUPPORTED_PROTOCOL", "EOF occurred", "Connection reset"):
-        if known.lower() in text.lower():
-            start = text.lower().index(known.lower())
-            return text[start:].split("]")[0].split("'")[0].split(")")[0].strip()
-    return type(exc).__name__
-
-
-def _caused_by(exc, name):
-    """Whether an exception of class `name` is anywhere in exc's chain (requests wraps urllib3's)."""
+def _chain(exc):
+    """exc and the exceptions inside it: requests wraps urllib3's, which wrap the socket's."""
     seen, hops = exc, 0
     while seen is not None and hops < 10:
-        if any(cls.__name__ == name for cls in type(seen).__mro__):
-            return True
+        yield seen
         inner = getattr(seen, "reason", None)
         if not isinstance(inner, BaseException):
             inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
         seen, hops = inner or seen.__cause__ or seen.__context__, hops + 1
-    return False
+
+
+def _caused_by(exc, name):
+    """Whether an exception of class `name` is anywhere in exc's chain."""
+    return any(any(cls.__name__ == name for cls in type(seen).__mro__) for seen in _chain(exc))
+
+
+def _tls_failure(url, exc):
+    """A failed handshake, told as what the student sees and can fix."""
+    reason = _tls_reason(exc)
+    if reason == "WRONG_VERSION_NUMBER":
+        return Fail(f"{url} answered in plain HTTP, not TLS ({reason})",
+                    hint="add `ssl` to the listen line: `listen 443 ssl;`")
+    if "EOF" in reason or "reset" in reason:
+        return Fail(f"{url} closed the connection before a TLS handshake ({reason})",
+                    hint="does anything listen on the guest's port 443? nginx needs a server block with "
+                         "`listen 443 ssl;`; `sudo ss -ltnp` in the guest shows the listeners")
+    return Fail(f"{url} did not complete a TLS handshake ({reason})",
+                hint="the server block for port 443 needs `listen 443 ssl;` with `ssl_certificate` and "
+                     "`ssl_certificate_key`; see `sudo nginx -T`")
+
+
+def _tls_reason(exc):
+    """Why a handshake failed, in OpenSSL's words (e.g. WRONG_VERSION_NUMBER) when it has some."""
+    for seen in _chain(exc):
+        reason = getattr(seen, "reason", None)
+        if isinstance(reason, str) and reason:
+            return reason
+        if isinstance(getattr(seen, "strerror", None), str):
+            return seen.strerror.lower()
+    return type(exc).__name__
 
 
 def _read_capped(res, url):

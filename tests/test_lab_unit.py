@@ -473,9 +473,9 @@ def test_checks_follow_only_the_sites_own_upgrade_to_https(status, location, fol
     http = Http("http://127.0.0.1:8500", https_base="https://127.0.0.1:8443")
     asked = "http://127.0.0.1:8500/likes?x=1"
     response = HttpResponse(asked, status, "", {"Location": location}, b"")
-    assert http.upgrade_target(asked, response) == (location if followed else None)
+    assert http.upgrade_target(response) == (location if followed else None)
     # Without a forwarded HTTPS port there is nowhere to follow to.
-    assert Http("http://127.0.0.1:8500").upgrade_target(asked, response) is None
+    assert Http("http://127.0.0.1:8500").upgrade_target(response) is None
 
 
 def test_no_forwarded_https_port_is_could_not_check():
