@@ -11,9 +11,6 @@ from checks.step09_firewall import firewall_active, ufw_status
 
 check = Registry()
 
-TLS_HINT = "the server block needs `listen 443 ssl;`, `ssl_certificate` and `ssl_certificate_key` (see the exercise)"
-
-
 def _served_certificate(ctx):
     # cryptography comes with paramiko, which the checker needs anyway.
     from cryptography import x509

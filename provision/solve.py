@@ -63,9 +63,9 @@ def main(argv):
     changes = 0
     for step_id, title, script in steps:
         print(f"solve: {step_id}: {title}", flush=True)
-        step_changes = run_solution(script, env)
-        if step_changes is None:
-            sys.exit(f"solve: the solution of {step_id} failed ({script.name})")
+        step_changes, code = run_solution(script, env)
+        if code != 0:
+            sys.exit(f"solve: the solution of {step_id} failed ({script.name}, exit code {code})")
         if not step_changes:
             print("  nothing to change", flush=True)
         changes += step_changes
@@ -75,8 +75,8 @@ def main(argv):
 
 def run_solution(script, env):
     """Run one solution, passing its output through; return how many changes it
-    reported, or None when it failed. Solutions report each change on a line
-    of its own starting with "changed:" (guestconf.record does this)."""
+    reported and its exit code. Solutions report each change on a line of its
+    own starting with "changed:" (guestconf.record does this)."""
     interpreter = sys.executable if script.suffix == ".py" else "bash"
     with subprocess.Popen([interpreter, str(script)], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, bufsize=1) as child:
@@ -84,7 +84,7 @@ def run_solution(script, env):
         for line in child.stdout:
             print(line, end="", flush=True)
             changes += line.lstrip().startswith("changed:")
-    return changes if child.returncode == 0 else None
+    return changes, child.returncode
 
 
 if __name__ == "__main__":

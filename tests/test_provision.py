@@ -36,15 +36,15 @@ def test_solve_counts_the_changes_a_solution_reports(tmp_path, capfd):
     script = tmp_path / "solution.py"
     script.write_text("from guestconf import record\nrecord('wrote /etc/a')\nrecord('restarted b')\n")
     env = {**os.environ, "PYTHONPATH": str(REPO / "provision")}
-    assert solve.run_solution(script, env) == 2
+    assert solve.run_solution(script, env) == (2, 0)
     assert capfd.readouterr().out == "  changed: wrote /etc/a\n  changed: restarted b\n"
     script.write_text("print('checked /etc/a: already right')\n")
-    assert solve.run_solution(script, env) == 0
+    assert solve.run_solution(script, env) == (0, 0)
     script.write_text("import sys\nprint('  changed: half done')\nsys.exit(3)\n")
-    assert solve.run_solution(script, env) is None
+    assert solve.run_solution(script, env) == (1, 3)
     shell = tmp_path / "solution.sh"
     shell.write_text("echo '  changed: installed tree'\n")
-    assert solve.run_solution(shell, env) == 1
+    assert solve.run_solution(shell, env) == (1, 0)
 
 
 @pytest.mark.unit
@@ -64,11 +64,11 @@ def test_sync_tree_copies_changes_and_removes_extras(tmp_path):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("target", range(1, 11))
+@pytest.mark.parametrize("target", range(1, 12))
 def test_each_shared_file_has_one_writer_per_run(monkeypatch, target):
     monkeypatch.setenv("LAB_SOLVE_TARGET", str(target))
     for thing, steps in deployment.WRITERS.items():
-        writers = [s for s in range(1, 11) if deployment.writes(thing, s)]
+        writers = [s for s in range(1, 12) if deployment.writes(thing, s)]
         assert writers == ([max(s for s in steps if s <= target)] if min(steps) <= target else [])
 
 

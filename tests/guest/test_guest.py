@@ -50,11 +50,12 @@ def gunicorn_processes_at_least(count):
 def likes_after_boot(guest):
     """GET /likes once the services have come back after a boot."""
     deadline = time.monotonic() + 120
-    while True:
-        answer = curl_solved(guest, "/likes", "-f")
-        if answer.returncode == 0 or time.monotonic() > deadline:
-            return json.loads(answer.stdout)["likes"]
+    answer = curl_solved(guest, "/likes", "-f")
+    while answer.returncode != 0 and time.monotonic() < deadline:
         time.sleep(1)
+        answer = curl_solved(guest, "/likes", "-f")
+    assert answer.returncode == 0, f"/likes did not answer within 2 minutes of the boot: {answer.stderr}"
+    return json.loads(answer.stdout)["likes"]
 
 
 # -- the Vagrantfile and base provisioning ----------------------------------------
