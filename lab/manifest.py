@@ -11,8 +11,9 @@
 
 A course folder (--course DIR or $LAB_COURSE) has a steps.toml of its own. Its
 steps replace the kit's steps of the same id, or are added: at the end, or
-after the step named by `after`. With `replace = true` at the top, the course's
-steps are the whole list. Paths are relative to the manifest's folder.
+after the step named by `after`. `omit = ["step11"]` at the top leaves kit
+steps out; with `replace = true`, the course's steps are the whole list. Paths
+are relative to the manifest's folder.
 """
 
 import importlib
@@ -119,7 +120,7 @@ def _read(path):
     if version != FORMAT_VERSION:
         raise ManifestError(f"{path} has format_version {version!r}; this checker reads format_version "
                             f"{FORMAT_VERSION} (update the kit with `git pull` if the manifest is newer)")
-    unknown = set(data) - {"format_version", "steps", "replace"}
+    unknown = set(data) - {"format_version", "steps", "replace", "omit"}
     if unknown:
         raise ManifestError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}")
     entries = data.get("steps", [])
@@ -143,14 +144,20 @@ def _read(path):
                           root / entry["solution"], root, bool(entry.get("reboot", False))))
         if entry.get("after"):
             afters[entry["id"]] = entry["after"]
-    return steps, afters, bool(data.get("replace", False))
+    omit = data.get("omit", [])
+    if not isinstance(omit, list) or not all(isinstance(i, str) for i in omit):
+        raise ManifestError(f"{path}: omit must be a list of step ids, e.g. omit = [\"step11\"]")
+    return steps, afters, bool(data.get("replace", False)), omit
 
 
-def merge(base, course, afters, replace):
-    """Apply a course's steps over the kit's: replace by id, insert after, or append."""
+def merge(base, course, afters, replace, omit=()):
+    """Apply a course's steps over the kit's: leave out, replace by id, insert after, or append."""
     if replace:
         return list(course)
-    merged = list(base)
+    unknown = [i for i in omit if i not in {s.id for s in base}]
+    if unknown:
+        raise ManifestError(f"the course omits {', '.join(map(repr, unknown))}, which is not a step of the kit")
+    merged = [s for s in base if s.id not in omit]
     for step in course:
         ids = [s.id for s in merged]
         if step.id in ids and step.id not in afters:
@@ -176,9 +183,9 @@ def load(path=None, course=None, import_checks=True):
         course_file = Path(course) / MANIFEST_NAME
         if not course_file.exists():
             raise ManifestError(f"the course folder {course} has no {MANIFEST_NAME}")
-        extra, afters, replace = _read(course_file)
+        extra, afters, replace, omit = _read(course_file)
         base = [] if replace else _read(path or DEFAULT_MANIFEST)[0]
-        steps = merge(base, extra, afters, replace)
+        steps = merge(base, extra, afters, replace, omit)
     else:
         steps = _read(path or DEFAULT_MANIFEST)[0]
     manifest = Manifest(steps)

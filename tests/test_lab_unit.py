@@ -215,6 +215,19 @@ def test_course_adds_replaces_and_inserts(tmp_path):
     assert manifest.select(["b1..b2"]) == [manifest.step(i) for i in ("b1", "extra", "b2")]
 
 
+def test_course_omits_the_kits_extension_step(tmp_path):
+    course = tmp_path / "course"
+    write_manifest(course, 'format_version = 1\nomit = ["step11"]\n')
+    manifest = load(course=course)
+    assert manifest.ids() == [f"step{n}" for n in range(1, 11)]
+    write_manifest(course, 'format_version = 1\nomit = ["step12"]\n')
+    with pytest.raises(ManifestError, match="the course omits 'step12', which is not a step of the kit"):
+        load(course=course)
+    write_manifest(course, 'format_version = 1\nomit = "step11"\n')
+    with pytest.raises(ManifestError, match="omit must be a list of step ids"):
+        load(course=course)
+
+
 def test_course_with_a_missing_after_is_an_error(tmp_path):
     course = tmp_path / "course"
     write_manifest(course, "format_version = 1\n" + step_entry("x", "x.py", extra='after = "nope"'))
