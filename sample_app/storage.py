@@ -8,6 +8,7 @@ more than the query it serves.
 import os
 import sqlite3
 import threading
+import time
 
 # Provisioning points LIKES_DB at /var/lib/likes/likes.db. The fallback lives
 # in the user's data folder, never in the source tree: the source tree is a
@@ -53,11 +54,32 @@ def connect(path):
     if path not in _ready:
         with _ready_lock:
             if path not in _ready:
-                # WAL lets readers carry on while one writer commits.
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute(_SCHEMA)
+                prepare(conn)
                 _ready.add(path)
     return conn
+
+
+def prepare(conn):
+    """Turn on WAL and create the table, once per database file.
+
+    Several gunicorn workers open a new database at the same moment. Switching
+    to WAL needs the file to itself, and SQLite answers "database is locked"
+    at once instead of waiting (the busy timeout doesn't cover it), so try
+    again until the busy timeout has passed.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            # WAL lets readers carry on while one writer commits. Once one
+            # process has switched, the file stays WAL and the rest only read it.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def connection(path):

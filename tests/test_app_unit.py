@@ -238,3 +238,35 @@ def test_logo_is_the_png_the_project_draws():
     # The pixel data really decompresses to 64 rows of 64 RGBA pixels.
     idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
     assert len(zlib.decompress(idat)) == 64 * (1 + 64 * 4)
+
+
+def _open_and_add(path, barrier, results):
+    from sample_app import storage
+
+    barrier.wait()  # every process opens the new file at the same moment, like gunicorn's workers
+    try:
+        storage.add_likes(storage.connect(path), ["first"])
+        results.put("ok")
+    except Exception as exc:  # reported to the test, which names it
+        results.put(repr(exc))
+
+
+def test_workers_opening_a_new_database_together_all_succeed(tmp_path):
+    """Switching a new file to WAL once raced between workers: "database is locked", a 500."""
+    import multiprocessing
+
+    from tests.conftest import count_rows
+
+    spawn = multiprocessing.get_context("fork")
+    workers, trials = 8, 20  # the race showed in about one trial in five
+    for trial in range(trials):
+        path = str(tmp_path / f"trial{trial}.db")
+        barrier, results = spawn.Barrier(workers), spawn.Queue()
+        procs = [spawn.Process(target=_open_and_add, args=(path, barrier, results)) for _ in range(workers)]
+        for proc in procs:
+            proc.start()
+        outcomes = [results.get(timeout=60) for _ in procs]
+        for proc in procs:
+            proc.join()
+        assert outcomes == ["ok"] * workers, f"trial {trial}: {outcomes}"
+        assert count_rows(tmp_path / f"trial{trial}.db") == workers
