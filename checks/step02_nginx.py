@@ -17,7 +17,7 @@ def nginx_installed(ctx):
 def nginx_running(ctx):
     """nginx is running"""
     service = ctx.guest.service("nginx")
-    state = ctx.wait_for(lambda: service.state if service.is_active else None, timeout=5) or service.state
+    state = ctx.wait_for(lambda: service.state, until=lambda s: s == "active", timeout=5)
     if state != "active":
         raise Fail(f"expected the nginx service to be active, found it {state}",
                    hint="start it with `sudo systemctl start nginx`; if that fails, "

@@ -22,15 +22,6 @@ def gunicorn_masters(ctx):
     return {pid: [child for child, parent in table if parent == pid] for pid, ppid in table if ppid not in pids}
 
 
-def settled_masters(ctx, workers=3):
-    """gunicorn_masters once every master has its workers, or None.
-
-    A master forks its workers a moment after it starts, so a check run right
-    after `systemctl restart` would otherwise count too few."""
-    masters = gunicorn_masters(ctx)
-    return masters if masters and all(len(w) >= workers for w in masters.values()) else None
-
-
 @check(points=1)
 def gunicorn_installed(ctx):
     """gunicorn is installed"""
@@ -42,12 +33,16 @@ def gunicorn_installed(ctx):
 @check(points=3, depends=gunicorn_installed)
 def workers_on_unix_socket(ctx):
     """gunicorn runs at least 3 workers on a unix socket"""
-    masters = ctx.wait_for(lambda: settled_masters(ctx), timeout=5) or gunicorn_masters(ctx)
+    # A master forks its workers a moment after it starts: give a service that
+    # was just restarted a few seconds to have them all.
+    masters = ctx.wait_for(lambda: gunicorn_masters(ctx), timeout=5,
+                           until=lambda found: found and all(len(w) >= 3 for w in found.values()))
     if not masters:
         raise Fail("expected gunicorn to be running, found no gunicorn process",
                    hint="change the service's ExecStart to run gunicorn (see the exercise), then "
                         "`sudo systemctl daemon-reload && sudo systemctl restart likes`")
-    sockets = {pid: [a for kind, a, owners in ctx.guest.listeners() if kind == "unix" and owners & {pid, *workers}]
+    unix_sockets = ctx.guest.listeners("unix")
+    sockets = {pid: [a for _, a, owners in unix_sockets if owners & {pid, *workers}]
                for pid, workers in masters.items()}
     for pid, workers in masters.items():
         if not sockets[pid]:
@@ -88,7 +83,7 @@ def several_workers_answer(ctx):
 @check(points=1, depends=workers_on_unix_socket)
 def nothing_on_8080(ctx):
     """nothing listens on port 8080 any more"""
-    busy = [(a, o) for kind, a, o in ctx.guest.listeners() if kind == "tcp" and a.endswith(f":{APP_PORT}")]
+    busy = [(a, o) for _, a, o in ctx.guest.listeners("tcp") if a.endswith(f":{APP_PORT}")]
     if busy:
         names = app_processes(ctx)
         who = ", ".join(names.get(pid, f"pid {pid}") for _, owners in busy for pid in owners)

@@ -15,6 +15,11 @@ def ufw_status(ctx):
     return ctx.guest.sudo("ufw status verbose").stdout
 
 
+def ufw_allows(status, port):
+    """Whether `ufw status verbose` shows a rule letting TCP port `port` in."""
+    return re.search(rf"^{port}(/tcp)?\s+ALLOW IN", status, re.M) is not None
+
+
 @check(points=1)
 def ufw_installed(ctx):
     """ufw is installed"""
@@ -45,7 +50,7 @@ def allows_ssh_and_web(ctx):
     """SSH (22) and HTTP (80) are allowed in"""
     status = ufw_status(ctx)
     for port in ("22", "80"):
-        if not re.search(rf"^{port}(/tcp)?\s+ALLOW IN", status, re.M):
+        if not ufw_allows(status, port):
             raise Fail(f"expected a ufw rule allowing port {port}, found none",
                        hint=f"`sudo ufw allow {port}/tcp`")
 

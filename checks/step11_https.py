@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from lab import Fail, Registry
 
 from checks.likes import nginx_config, nonce
-from checks.step09_firewall import firewall_active, ufw_status
+from checks.step09_firewall import firewall_active, ufw_allows, ufw_status
 
 check = Registry()
 
@@ -124,6 +124,5 @@ def app_told_it_was_https(ctx):
 @check(points=1, depends=firewall_active)
 def firewall_lets_https_in(ctx):
     """the firewall lets HTTPS (443) in"""
-    if not any(line.split()[0] in ("443", "443/tcp") and "ALLOW IN" in line
-               for line in ufw_status(ctx).splitlines() if line.strip()):
+    if not ufw_allows(ufw_status(ctx), 443):
         raise Fail("expected a ufw rule allowing port 443, found none", hint="`sudo ufw allow 443/tcp`")

@@ -38,14 +38,15 @@ class Context:
         """Add a line to this check's log, shown in --json and the HTML report."""
         self.log.append(message)
 
-    def wait_for(self, probe, timeout=10.0, interval=0.5):
-        """Call probe until it returns something true or timeout seconds pass; return its last value.
+    def wait_for(self, probe, timeout=10.0, interval=0.5, until=bool):
+        """Call probe until until(its value) is true or timeout seconds pass; return its last value.
 
         For things still settling, such as a service that was just restarted.
+        The last value is returned either way, so a check can say what it found.
         """
         deadline = time.monotonic() + timeout
         while True:
             value = probe()
-            if value or time.monotonic() >= deadline:
+            if until(value) or time.monotonic() >= deadline:
                 return value
             time.sleep(interval)

@@ -510,3 +510,14 @@ def test_vagrant_transport_reads_the_ports_as_the_vagrantfile_does(tmp_path, mon
     assert configured_port(tmp_path, "http_port") == 8500
     monkeypatch.setenv("LAB_HTTPS_PORT", "10443")
     assert configured_port(tmp_path, "https_port") == 10443
+
+
+def test_wait_for_returns_the_last_value_whether_or_not_it_settled():
+    from lab.context import Context
+
+    ctx = Context(guest=None, http=None, settings=None)
+    values = iter(["activating", "activating", "active", "never read"])
+    assert ctx.wait_for(lambda: next(values), until=lambda s: s == "active", timeout=5, interval=0.01) == "active"
+    assert ctx.wait_for(lambda: "failed", until=lambda s: s == "active", timeout=0.05, interval=0.01) == "failed"
+    counts = iter(range(10))
+    assert ctx.wait_for(lambda: next(counts), timeout=5, interval=0.01) == 1  # the default: the first true value
