@@ -38,6 +38,12 @@ def app_listeners(ctx):
     return [(kind, address, owners) for kind, address, owners in ctx.guest.listeners() if owners & pids]
 
 
+def exposed_app_addresses(ctx):
+    """The TCP addresses the app listens on beyond loopback, where other machines can reach it."""
+    return [address for kind, address, _ in app_listeners(ctx)
+            if kind == "tcp" and not address.startswith(("127.", "[::1]"))]
+
+
 def app_endpoints(ctx):
     """Ways to reach the app from inside the guest, as curl arguments: TCP addresses and unix sockets."""
     endpoints = []

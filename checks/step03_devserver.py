@@ -4,7 +4,7 @@ import json
 
 from lab import Fail, Registry
 
-from checks.likes import APP_PORT, DB_PATH, app_endpoints, app_listeners, app_processes, curl_in_guest, \
+from checks.likes import APP_PORT, DB_PATH, app_endpoints, app_processes, curl_in_guest, exposed_app_addresses, \
     output_destination
 
 check = Registry()
@@ -42,8 +42,7 @@ def app_answers_in_guest(ctx):
 @check(points=2, depends=app_answers_in_guest)
 def app_on_loopback_only(ctx):
     """the app listens on 127.0.0.1 only, not on every address"""
-    exposed = [address for kind, address, _ in app_listeners(ctx)
-               if kind == "tcp" and not address.startswith(("127.", "[::1]"))]
+    exposed = exposed_app_addresses(ctx)
     if exposed:
         raise Fail(f"expected the app to listen on 127.0.0.1 only, found it listening on {', '.join(exposed)}, "
                    "where other machines can reach it without going through nginx",

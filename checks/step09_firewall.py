@@ -4,7 +4,7 @@ import re
 
 from lab import Fail, Registry
 
-from checks.likes import app_listeners
+from checks.likes import exposed_app_addresses
 from checks.step02_nginx import page_reaches_host
 
 check = Registry()
@@ -62,14 +62,14 @@ def app_ports_closed(ctx):
     for line in ufw_status(ctx).splitlines():
         match = re.match(r"^(\S+)\s+(?:\(v6\)\s+)?ALLOW IN", line)
         if match:
-            port = re.sub(r"\s*\(v6\)$", "", match.group(1)).split("/")[0]
+            port = match.group(1).split("/")[0]  # "8080/tcp" -> "8080"
             if port not in ALLOWED_PORTS:
                 opened.add(match.group(1))
     if opened:
         raise Fail(f"expected only ports 22, 80 and 443 to be allowed in, found rules for {', '.join(sorted(opened))}",
                    hint="the app is reached through nginx only; remove the extra rule with "
                         f"`sudo ufw delete allow {sorted(opened)[0]}`")
-    exposed = [a for kind, a, _ in app_listeners(ctx) if kind == "tcp" and not a.startswith(("127.", "[::1]"))]
+    exposed = exposed_app_addresses(ctx)
     if exposed:
         raise Fail(f"expected the app to listen on loopback or a unix socket, found it on {', '.join(exposed)}",
                    hint="bind it to 127.0.0.1 or a unix socket")

@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .registry import Check, Registry
+from .registry import Registry
 
 try:
     import tomllib
