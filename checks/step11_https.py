@@ -78,8 +78,8 @@ def private_key_secret(ctx):
         raise Fail("expected an `ssl_certificate_key` line in nginx's configuration, found none",
                    hint="name the key next to the certificate: `ssl_certificate_key /etc/ssl/private/likes.key;`")
     for path in keys:
-        key = ctx.guest.file(path)
-        if not key.exists:
+        key = ctx.guest.file(path).stat()
+        if key is None:
             raise Fail(f"nginx's configuration names the key {path}, which does not exist",
                        hint="`sudo nginx -T | grep ssl_` shows the paths nginx uses")
         # Debian's own convention also lets the group ssl-cert read keys.

@@ -135,7 +135,11 @@ class File:
     def __init__(self, guest, path):
         self.guest, self.path = guest, path
 
-    def _stat(self):
+    def stat(self):
+        """kind, mode, owner, group and size in one probe; None if the file is missing.
+
+        Each property below probes again, so a check that needs several of
+        them reads this once instead."""
         result = self.guest.sudo("stat -L -c '%%F|%%a|%%U|%%G|%%s' %s", self.path)
         fields = result.stdout.strip().split("|")
         if not result.ok or len(fields) != 5:
@@ -145,32 +149,32 @@ class File:
 
     @property
     def exists(self):
-        return self._stat() is not None
+        return self.stat() is not None
 
     @property
     def is_file(self):
-        st = self._stat()
+        st = self.stat()
         return st is not None and st.kind.startswith("regular")
 
     @property
     def is_directory(self):
-        st = self._stat()
+        st = self.stat()
         return st is not None and st.kind == "directory"
 
     @property
     def mode(self):
         """Permission bits as a number, e.g. 0o644; None if missing."""
-        st = self._stat()
+        st = self.stat()
         return st.mode if st else None
 
     @property
     def owner(self):
-        st = self._stat()
+        st = self.stat()
         return st.owner if st else None
 
     @property
     def group(self):
-        st = self._stat()
+        st = self.stat()
         return st.group if st else None
 
     @property

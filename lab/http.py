@@ -137,7 +137,7 @@ class Http:
                 content = _read_capped(res, url)
                 response = HttpResponse(url, res.status_code, res.reason or "", dict(res.headers), content)
         except requests.exceptions.ConnectTimeout:
-            raise CouldNotCheck(f"connecting to {url} timed out", self.unreachable_remedy) from None
+            raise CouldNotCheck(f"connecting to {url} timed out", self._remedy(url)) from None
         except requests.exceptions.ReadTimeout:
             raise CouldNotCheck(f"{url} accepted the connection but did not answer within {READ_TIMEOUT} s",
                                 "a server in the guest is stuck; restart it, e.g. `sudo systemctl restart nginx`") \

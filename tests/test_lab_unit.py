@@ -87,6 +87,11 @@ def test_helpers_read_answers():
     assert guest.package("nginx").is_installed
     nginx_conf = guest.file("/etc/nginx/nginx.conf")
     assert (nginx_conf.mode, nginx_conf.owner, nginx_conf.is_file) == (0o644, "root", True)
+    before = len(guest.transport.commands)
+    st = nginx_conf.stat()
+    assert (st.kind, st.mode, st.owner, st.group, st.size) == ("regular file", 0o644, "root", "root", 1447)
+    assert len(guest.transport.commands) == before + 1  # every fact from one probe
+    assert guest.file("/no/such/file").stat() is None
     assert guest.socket("tcp://127.0.0.1:8080").is_listening
     assert not guest.socket("tcp://0.0.0.0:8080").is_listening
     assert guest.socket("tcp://80").is_listening
