@@ -1,15 +1,21 @@
 """python -m lab: the instructors' tools.
 
-    python -m lab new step11-tls [--title "TLS with a self-signed certificate"]
+    python -m lab new step12-postgres [--title "PostgreSQL instead of SQLite"]
     python -m lab lint
+    python -m lab replay step1..step4 [--dry-run]
 
 `new` scaffolds a step: its exercise, its check module, its solution and its
-manifest entry. `lint` checks the curriculum's content and exits 1 on any problem.
-Students use `python -m lab.check`; a guest-wide proof is `python -m lab.selftest`.
+manifest entry. `lint` checks the curriculum's content, the exercises' code
+blocks included, and exits 1 on any problem. `replay` does what the exercises
+say, exactly as written, against the guest, and stops at the first action that
+fails (exit 1). Students use `python -m lab.check`; a guest-wide proof of the
+reference solutions is `python -m lab.selftest`.
 """
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from .authoring import lint, new_step
 
@@ -22,11 +28,27 @@ def main(argv=None):
     new = sub.add_parser("new", help="scaffold a new step")
     new.add_argument("name", help="stepNN-short-name, e.g. step11-tls")
     new.add_argument("--title", help="the step's title (default: from its name)")
-    sub.add_parser("lint", help="check the steps, checks, exercises and solutions")
+    course = {"default": os.environ.get("LAB_COURSE"), "metavar": "DIR",
+              "help": "a course folder whose steps.toml adds or replaces steps (default: $LAB_COURSE)"}
+    linter = sub.add_parser("lint", help="check the steps, checks, exercises and solutions")
+    linter.add_argument("--course", **course)
+    replayer = sub.add_parser("replay", help="do what the exercises say against the guest, as written")
+    replayer.add_argument("steps", nargs="+", metavar="STEP", help="step3, step1..step4 or all")
+    replayer.add_argument("--dry-run", action="store_true", help="print the actions without running anything")
+    replayer.add_argument("--guest", metavar="URL", default=os.environ.get("LAB_GUEST", "vagrant://default"),
+                          help="vagrant://default, ssh://user@host:port?key=PATH or local:// "
+                               "(default: %(default)s)")
+    replayer.add_argument("--course", **course)
+    replayer.add_argument("--root", metavar="DIR", type=Path, default=None,
+                          help="the lab folder (default: the nearest folder with a Vagrantfile)")
     args = parser.parse_args(argv)
     if args.command == "new":
         return new_step(args.name, args.title)
-    return lint()
+    if args.command == "replay":
+        from .replay import main as replay_main
+
+        return replay_main(args)
+    return lint(course=args.course)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Tools for instructors: scaffold a step, and lint the curriculum's content.
 
 The rules live here, in code: every step has its exercise, check module and
-solution; the manifest and the folders agree; every Fail has a hint; no file
-has CRLF line endings; points are positive; ids are unique.
+solution; the manifest and the folders agree; every exercise's code blocks
+follow the convention of lab/exercise.py and it runs its step's check; every
+Fail has a hint; no file has CRLF line endings; points are positive; ids are unique.
 """
 
 import ast
@@ -10,6 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from . import exercise
 from . import manifest as manifest_mod
 
 NAME = re.compile(r"^step(\d+)-([a-z][a-z0-9-]*)$")
@@ -89,7 +91,7 @@ EXERCISE = """# {title}
 
 ## Check your work
 
-```sh
+```sh host
 python -m lab.check {id}
 ```
 
@@ -139,6 +141,8 @@ def lint(root=manifest_mod.REPO, course=None):
         ids = [c.name for c in step.checks]
         problems += [f"{step.id}: two checks are named {n}" for n in sorted({n for n in ids if ids.count(n) > 1})]
         problems += [f"{step.id}.{c.name}: points must be positive" for c in step.checks if c.points <= 0]
+    problems += [p for step in manifest.steps if step.exercise.is_file()
+                 for p in exercise.problems(step.exercise, step.id)]
     problems += _fails_without_hint({step.checks_path.resolve().parent for step in manifest.steps})
     problems += _crlf(root)
     for problem in problems:

@@ -1,5 +1,6 @@
 """Run probes on this machine: for a checker running inside the guest itself."""
 
+import os
 import subprocess
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,8 +28,10 @@ class LocalTransport(Transport):
 
     def run_command(self, command, timeout):
         try:
-            proc = subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
+            # The command travels in the environment, not in sh's arguments, so that a
+            # probe never matches its own `ps` or `pkill -f` pattern.
+            proc = subprocess.run(["/bin/sh", "-c", 'eval "$LAB_COMMAND"'], capture_output=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL, env={**os.environ, "LAB_COMMAND": command})
         except subprocess.TimeoutExpired:
             raise CouldNotCheck(f"`{command}` did not finish within {timeout:g} s",
                                 "something in the guest is stuck; run the check again") from None

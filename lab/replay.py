@@ -1,0 +1,207 @@
+"""python -m lab replay STEPS: do what the exercises say, exactly as written, in order.
+
+Guest commands run in the guest as its user (`vagrant`), through the
+checker's own transport, with `sudo` only where the text has it. Host
+commands run here, in the lab folder, with the checker's Python first on
+PATH (as in the lab's activated venv). Whole files are written where the text
+says, as `sudo nano` would. The replay stops at the first action that fails.
+"""
+
+import base64
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+from . import exercise
+from .outcomes import CouldNotCheck
+
+# Long enough for `apt install` on an emulated guest, short enough that a hung command ends the replay.
+ACTION_TIMEOUT = 900
+TAIL = 3  # output lines shown under each action
+# A student takes a few seconds to type the next command after one that starts
+# a server; the replay waits as long, so that it doesn't ask before anyone could.
+STARTS_SOMETHING = re.compile(r"&\s*$|\bsystemctl\b.*\b(start|restart|reload|enable --now)\b")
+TYPING_PAUSE = 5
+FAILED_TAIL = 15  # and under the one that failed
+
+
+class ActionFailed(Exception):
+    """An action that did not do what the text promises: why (one phrase) and its output."""
+
+    def __init__(self, action, rc, output, why=None):
+        self.why = why or f"exited with {rc}"
+        super().__init__(self.why)
+        self.action, self.rc, self.output = action, rc, output
+
+
+def guest_script(action):
+    """The shell command that runs a guest action as the student's terminal would: in the
+    prompt's folder, under bash, fed what the student types, interrupted if it runs until Ctrl-C."""
+    folder = action.cwd
+    cd = '"$HOME"' + (shlex.quote(folder[1:]) if folder != "~" else "") if folder.startswith("~") \
+        else shlex.quote(folder)
+    # The command travels in a variable, never in a process's arguments, so that
+    # `pkill -f sample_app` matches what it would match for the student, and not the replay itself.
+    command = (f"LAB_COMMAND={shlex.quote(action.text)} bash -c "
+               + shlex.quote(f'cd {cd} && eval "$LAB_COMMAND"'))
+    if action.ctrl_c:
+        # SIGINT to the command's whole process group is what Ctrl-C sends; -k kills what ignores it.
+        command = f"timeout -k 5 -s INT {exercise.CTRL_C_AFTER} {command}"
+    if action.input is not None:
+        command = f"printf '%s\\n' {shlex.quote(action.input)} | {command}"
+    return f"{command} 2>&1"
+
+
+def file_script(action):
+    """Write a whole file as root, like `sudo nano PATH`: an existing file keeps its owner and mode."""
+    data = base64.b64encode(action.text.encode()).decode()
+    script = f"printf %s {data} | base64 -d | sudo tee {shlex.quote(action.path)} >/dev/null"
+    if action.owner:
+        script += f" && sudo chown {shlex.quote(action.owner)} {shlex.quote(action.path)}"
+    if action.mode:
+        script += f" && sudo chmod {shlex.quote(action.mode)} {shlex.quote(action.path)}"
+    return f"{{ {script}; }} 2>&1"
+
+
+def tail(text, count):
+    return [line for line in text.rstrip().splitlines() if line.strip()][-count:]
+
+
+class Replay:
+    """Follows actions against one guest; the transport is reopened after a host command restarts the VM."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.transport = None
+        self.vagrant = settings.guest_url.startswith("vagrant://")
+
+    def close(self):
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    def _guest(self):
+        if self.transport is None:
+            from .transports import open_transport
+
+            self.transport = open_transport(self.settings.guest_url, self.settings)
+        return self.transport
+
+    def host_env(self):
+        env = dict(os.environ, LAB_GUEST=self.settings.guest_url)
+        if self.settings.course:
+            env["LAB_COURSE"] = str(self.settings.course)
+        # `python` is the checker's own interpreter, as in the lab's activated venv.
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        return env
+
+    def runs_on_this_guest(self, action):
+        """Host commands other than the checker drive Vagrant or its forwarded ports: only for a Vagrant guest."""
+        return self.vagrant or exercise.CHECK_COMMAND.match(action.text) is not None
+
+    def run(self, action):
+        """Do one action; returns its output, raises ActionFailed."""
+        if action.kind == "host":
+            try:
+                proc = subprocess.run(action.text, shell=True, cwd=self.settings.root, env=self.host_env(),
+                                      stdin=subprocess.DEVNULL if action.input is None else None,
+                                      input=None if action.input is None else action.input + "\n",
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                      timeout=ACTION_TIMEOUT)
+            except subprocess.TimeoutExpired as exc:
+                # On a timeout, subprocess hands back the output so far as bytes, even in text mode.
+                partial = exc.output.decode("utf-8", "replace") if isinstance(exc.output, bytes) else exc.output
+                raise ActionFailed(action, None, partial or "", f"did not finish within {ACTION_TIMEOUT} s") \
+                    from None
+            if action.text.split()[0] == "vagrant":
+                self.close()  # the VM may have restarted: connect again for the next guest action
+            rc, output = proc.returncode, proc.stdout
+        else:
+            script = guest_script(action) if action.kind == "guest" else file_script(action)
+            result = self._guest().run_command(script, ACTION_TIMEOUT)
+            rc, output = result.rc, result.stdout + result.stderr
+        if action.ctrl_c:
+            if rc != 124:
+                raise ActionFailed(action, rc, output, f"ended by itself (exit code {rc}) instead of running "
+                                                       f"until Ctrl-C")
+        elif rc != 0:
+            raise ActionFailed(action, rc, output)
+        if action.kind != "file" and STARTS_SOMETHING.search(action.text):
+            time.sleep(TYPING_PAUSE)
+        return output
+
+
+def say(line):
+    print(line, flush=True)
+
+
+def plan(steps, out=say):
+    """Print every step's actions and skipped blocks without running anything."""
+    for step in steps:
+        out(f"{step.id}: {step.title} ({exercise._shown(step.exercise)})")
+        items = [(a.where, a.describe()) for a in exercise.actions(step.exercise)]
+        items += [(where, f"(not run: {reason})") for where, reason in exercise.skipped(step.exercise)]
+        for where, text in sorted(items, key=lambda item: int(item[0].rsplit(":", 1)[1])):
+            out(f"  {where:<36} {text}")
+
+
+def replay(steps, settings, out=say):
+    """Follow the steps' exercises; 0 when every action succeeded, 1 at the first that failed."""
+    runner = Replay(settings)
+    try:
+        for step in steps:
+            out(f"{step.id}: {step.title}")
+            started = time.monotonic()
+            for action in exercise.actions(step.exercise):
+                if not runner.runs_on_this_guest(action):
+                    out(f"  {action.where:<36} {action.describe()}   [skipped: not a Vagrant guest]")
+                    continue
+                out(f"  {action.where:<36} {action.describe()}")
+                try:
+                    output = runner.run(action)
+                except ActionFailed as failed:
+                    last = tail(failed.output, FAILED_TAIL)
+                    out(f"replay: stopped at {action.where}: `{action.text}` {failed.why}"
+                        + ("; its last output:" if last else ", with no output"))
+                    for line in last:
+                        out(f"      | {line}")
+                    return 1
+                for line in tail(output, TAIL):
+                    out(f"      | {line}")
+            out(f"{step.id}: replayed in {time.monotonic() - started:.0f} s")
+    finally:
+        runner.close()
+    return 0
+
+
+def main(args):
+    """The `replay` subcommand of python -m lab; args from lab.__main__."""
+    from . import manifest as manifest_mod
+    from .check import find_lab_root
+    from .context import Settings
+
+    try:
+        manifest = manifest_mod.load(course=args.course, import_checks=False)
+        steps = manifest.select(args.steps)
+        for step in steps:
+            exercise.actions(step.exercise)  # every exercise must follow the convention before anything runs
+        if args.dry_run:
+            plan(steps)
+            return 0
+        settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course)
+        return replay(steps, settings)
+    except BrokenPipeError:  # its output went to a pager or `head` that has stopped reading
+        sys.stdout = open(os.devnull, "w")
+        return 1
+    except (manifest_mod.ManifestError, exercise.ExerciseError, OSError) as exc:
+        say(f"replay: {exc}")
+        return 2
+    except CouldNotCheck as exc:
+        say(f"replay: could not reach the guest: {exc.one_line()}")
+        return 2
+    except KeyboardInterrupt:
+        say("replay: interrupted")
+        return 130
