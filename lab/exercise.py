@@ -161,7 +161,8 @@ def blocks(path):
             found.append(block)
             block = None
         else:
-            text = raw[block.indent:] if raw[:block.indent].isspace() else raw.lstrip()
+            # A block indented in a list loses that indentation; a line indented less loses what it has.
+            text = raw[block.indent:] if not raw[:block.indent].strip() else raw.lstrip()
             block.lines.append((number, text))
     if block is not None:
         block.problems.append(f"{block.where()}: this code block is never closed")
@@ -235,7 +236,7 @@ def problems(path, step_id=None):
             found.append(f"{block.where()}: {block.kind}={block.target} must name an absolute path in the guest")
         if block.kind in ("guest", "host"):
             commands = _commands(block)
-            if not commands and not block.skip:
+            if not block.lines:
                 found.append(f"{block.where()}: a {block.kind} block with no command in it")
             if block.ctrl_c and len(commands) != 1:
                 found.append(f"{block.where()}: a ctrl-c block holds exactly one command, this one has "
@@ -245,6 +246,8 @@ def problems(path, step_id=None):
                 if ANY_PROMPT.match(text):
                     found.append(f"{block.where(number)}: a host command carries a prompt; host blocks hold the "
                                  "commands alone, and guest blocks start each with vagrant@lab:DIR$")
+        if block.kind == "host" and block.lines and not commands:
+            found.append(f"{block.where()}: a host block with no command in it, only comments")
         if block.kind == "guest" and block.lines:
             first_number, first = block.lines[0]
             if not GUEST_PROMPT.match(first):

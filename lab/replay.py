@@ -45,11 +45,11 @@ def guest_script(action):
         else shlex.quote(folder)
     # The command travels in a variable, never in a process's arguments, so that
     # `pkill -f sample_app` matches what it would match for the student, and not the replay itself.
-    command = (f"LAB_COMMAND={shlex.quote(action.text)} bash -c "
-               + shlex.quote(f'cd {cd} && eval "$LAB_COMMAND"'))
+    command = "bash -c " + shlex.quote(f'cd {cd} && eval "$LAB_COMMAND"')
     if action.ctrl_c:
         # SIGINT to the command's whole process group is what Ctrl-C sends; -k kills what ignores it.
         command = f"timeout -k 5 -s INT {exercise.CTRL_C_AFTER} {command}"
+    command = f"LAB_COMMAND={shlex.quote(action.text)} {command}"
     if action.input is not None:
         command = f"printf '%s\\n' {shlex.quote(action.input)} | {command}"
     return f"{command} 2>&1"
@@ -156,7 +156,7 @@ def replay(steps, settings, out=say):
             out(f"{step.id}: {step.title}")
             started = time.monotonic()
             for action in exercise.actions(step.exercise):
-                if not runner.runs_on_this_guest(action):
+                if action.kind == "host" and not runner.runs_on_this_guest(action):
                     out(f"  {action.where:<36} {action.describe()}   [skipped: not a Vagrant guest]")
                     continue
                 out(f"  {action.where:<36} {action.describe()}")
@@ -191,6 +191,9 @@ def main(args):
         if args.dry_run:
             plan(steps)
             return 0
+        from .transports import transport_class
+
+        transport_class(args.guest)  # an address no transport serves fails before anything runs
         settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course)
         return replay(steps, settings)
     except BrokenPipeError:  # its output went to a pager or `head` that has stopped reading

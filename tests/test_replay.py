@@ -1,0 +1,188 @@
+"""The exercise convention and `python -m lab replay`: lint's rules on small
+exercises, the kit's own exercises as a plan, and the fixture course replayed
+for real on this machine through the local:// transport."""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab import exercise
+from tests.support.localservers import REPO, free_port
+
+pytestmark = pytest.mark.unit
+
+COURSE = Path(__file__).parent / "fixtures" / "course"
+FIXTURE_DIR = Path("/tmp/lab-replay-fixture")  # where the fixture course's exercises write
+
+
+def lab(*args, cwd=REPO, timeout=120):
+    run = subprocess.run([sys.executable, "-m", "lab", *args], cwd=cwd, capture_output=True, text=True,
+                         timeout=timeout, env={**os.environ, "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"})
+    assert "Traceback" not in run.stdout + run.stderr
+    return run
+
+
+@pytest.fixture
+def fixture_dir():
+    shutil.rmtree(FIXTURE_DIR, ignore_errors=True)
+    yield FIXTURE_DIR
+    shutil.rmtree(FIXTURE_DIR, ignore_errors=True)
+
+
+def problems_of(tmp_path, text, step_id=None):
+    path = tmp_path / "step.md"
+    path.write_text(text)
+    return [p.split(": ", 1)[1] if p.startswith(str(path)) or ".md:" in p else p
+            for p in exercise.problems(path, step_id)]
+
+
+# -- the convention, as lint enforces it ---------------------------------------------------
+
+GOOD = """# A step
+
+```console guest
+vagrant@lab:~$ echo hi
+hi
+```
+
+```sh host
+python -m lab.check step9
+```
+"""
+
+
+def test_a_well_formed_exercise_has_no_problems(tmp_path):
+    assert problems_of(tmp_path, GOOD, "step9") == []
+
+
+def test_an_unclassified_block_is_named_by_file_and_line(tmp_path):
+    path = tmp_path / "step.md"
+    path.write_text(GOOD + "\nSome text.\n\n```sh\nls\n```\n")
+    found = exercise.problems(path)
+    assert found == [f"{path}:14: a code block says what it is after its language word: one of guest, host, "
+                     "file=PATH, excerpt=PATH or output; this one says nothing"]
+
+
+@pytest.mark.parametrize("block, problem", [
+    ("```sh host\nvagrant@lab:~$ vagrant reload\n```", "a host command carries a prompt"),
+    ("```sh host\n$ vagrant reload\n```", "a host command carries a prompt"),
+    ("```console guest\nsudo apt install nginx\n```", "a guest block starts with a command after the prompt"),
+    ("```nginx file=etc/nginx/nginx.conf\nx;\n```", "must name an absolute path in the guest"),
+    ("```sh guest host\nls\n```", "this one says guest and host"),
+    ("```sh host colour=red\nls\n```", "unknown word 'colour=red'"),
+    ("```console guest ctrl-c\nvagrant@lab:~$ a\nvagrant@lab:~$ b\n```", "exactly one command, this one has 2"),
+    ("```text output input=y\nhi\n```", "input= and ctrl-c belong on guest or host blocks"),
+    ("```console guest\n```", "a guest block with no command in it"),
+    ("```nginx excerpt=/etc/x\nx;\n```", "which the exercise never shows whole after it"),
+    ("```nginx excerpt=/etc/x\nb;\n```\n\n```nginx file=/etc/x\na;\n  c;\n```", "differs from the whole file"),
+    ("```sh host\nls\n", "this code block is never closed"),
+])
+def test_each_break_of_the_convention_is_a_problem(tmp_path, block, problem):
+    found = problems_of(tmp_path, GOOD + "\n" + block + "\n", "step9")
+    assert len(found) == 1 and problem in found[0], found
+
+
+def test_excerpts_match_ignoring_indentation_and_skipping_ellipsis_lines(tmp_path):
+    text = GOOD + ("\n```nginx excerpt=/etc/x\nserver {\n  a;\n  # ... the rest\n  d;\n}\n```\n\n"
+                   "```nginx file=/etc/x\nserver {\n    a;\n    b;\n    c;\n    d;\n}\n```\n")
+    assert problems_of(tmp_path, text, "step9") == []
+
+
+def test_an_exercise_must_run_its_own_check(tmp_path):
+    assert problems_of(tmp_path, GOOD, "step3") == ["no host block runs `python -m lab.check step3`"]
+
+
+def test_actions_follow_the_text_in_order():
+    found = exercise.actions(COURSE / "exercises" / "good.md")
+    assert [(a.kind, a.text.split("\n")[0]) for a in found] == [
+        ("guest", "mkdir -p lab-replay-fixture"),
+        ("guest", "cd lab-replay-fixture"),
+        ("file", "# Settings of the fixture."),
+        ("guest", "read -r -p 'Proceed (y|n)? ' answer && \\"),
+        ("guest", "cat answer.txt"),
+        ("guest", "sleep 600"),
+        ("host", "python -m lab.check good"),
+    ]
+    assert found[3].text.endswith('\n    echo "answered $answer" > answer.txt')  # the continuation line
+    assert (found[0].cwd, found[4].cwd, found[4].input, found[5].ctrl_c) == ("/tmp", "/tmp/lab-replay-fixture",
+                                                                            "y", True)
+    assert found[2].path == "/tmp/lab-replay-fixture/settings.ini" and found[2].mode == "0640"
+    assert found[0].where.endswith("tests/fixtures/course/exercises/good.md:8")
+
+
+def test_the_kit_plans_every_step_without_touching_a_guest():
+    run = lab("replay", "all", "--dry-run", "--guest", "ssh://nobody@192.0.2.1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    headers = [line.split(":")[0] for line in lines if not line.startswith(" ")]
+    assert headers == [f"step{n}" for n in range(1, 12)]
+    assert "exercises/step04-proxy.md:" in run.stdout and "write /etc/nginx/sites-available/likes" in run.stdout
+    assert "vagrant@lab:~$ sudo ufw enable   [answering 'y']" in run.stdout
+    assert "(not run: opens an interactive shell" in run.stdout
+    # every step has something to do, and each ends with its own check
+    for n in range(1, 12):
+        block = run.stdout.split(f"step{n}: ", 1)[1].split(f"\nstep{n + 1}: ", 1)[0]
+        assert f"host$ python -m lab.check step{n}" in block
+
+
+# -- the replay, for real ------------------------------------------------------------------
+
+def test_replay_follows_every_kind_of_block(tmp_path, fixture_dir):
+    run = lab("replay", "good", "--course", str(COURSE), "--guest", "local://", "--root", str(tmp_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    settings = fixture_dir / "settings.ini"
+    assert settings.read_text() == "# Settings of the fixture.\n[look]\ncolour = blue\nsize = large\n"
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o640
+    assert (fixture_dir / "answer.txt").read_text() == "answered y\n"
+    assert "vagrant@lab:/tmp/lab-replay-fixture$ sleep 600   [Ctrl-C after 5 s]" in run.stdout
+    assert "| answered y" in run.stdout  # the tail of cat's output
+    assert "| good: 6/6" in run.stdout  # the host command graded the step through $LAB_COURSE and $LAB_GUEST
+    assert "false" not in run.stdout  # the skipped block never ran
+    assert run.stdout.strip().splitlines()[-1].startswith("good: replayed in ")
+
+
+def test_replay_stops_at_the_first_failure_and_says_where(tmp_path, fixture_dir):
+    fixture_dir.mkdir()
+    run = lab("replay", "mixed", "--course", str(COURSE), "--guest", "local://", "--root", str(tmp_path))
+    assert run.returncode == 1, run.stdout
+    where = "tests/fixtures/course/exercises/mixed.md:8"
+    assert (f"replay: stopped at {where}: `echo \"a line before\"; echo \"the error explains\" >&2; exit 3` "
+            "exited with 3; its last output:") in run.stdout
+    assert run.stdout.rstrip().splitlines()[-2:] == ["      | a line before", "      | the error explains"]
+    assert not (fixture_dir / "never-run").exists()
+    assert "python -m lab.check mixed" not in run.stdout
+
+
+def test_a_server_that_ends_before_ctrl_c_fails(tmp_path):
+    run = lab("replay", "stuck", "--course", str(COURSE), "--guest", "local://", "--root", str(tmp_path))
+    assert run.returncode == 1
+    assert "`true` ended by itself (exit code 0) instead of running until Ctrl-C, with no output" in run.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["step99"], "replay: there is no step 'step99'"),
+    (["step1", "--guest", "ftp://x"], "replay: could not reach the guest: unknown guest address 'ftp://x'"),
+    (["step2", "--guest", "ssh://nobody@127.0.0.1:{port}"], "replay: could not reach the guest: SSH at "
+                                                             "127.0.0.1:{port} refused the connection"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    port = free_port()
+    args = [a.format(port=port) for a in args]
+    run = lab("replay", *args, "--root", str(tmp_path), cwd=tmp_path)
+    assert run.returncode == 2, run.stdout
+    assert message.format(port=port) in run.stdout.splitlines()[-1]
+    assert "replay: " not in "\n".join(run.stdout.splitlines()[:-1])
+
+
+def test_an_exercise_that_breaks_the_convention_stops_the_replay_before_it_starts(kit):
+    page = kit / "exercises" / "step02-nginx.md"
+    page.write_text(page.read_text().replace("```console guest input=y", "```console", 1))
+    run = lab("replay", "step1..step3", "--guest", "local://", cwd=kit)
+    assert run.returncode == 2
+    assert run.stdout.startswith("replay: ") and "step02-nginx.md:10: a code block says what it is" in run.stdout
+    assert "step1:" not in run.stdout  # nothing ran
