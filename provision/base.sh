@@ -9,6 +9,22 @@ set -euo pipefail
 # sqlite3 to look into the app's database, python3 to run the app.
 packages=(curl sqlite3 python3 ca-certificates)
 
+changes=()
+
+# Ubuntu's needrestart stops `apt install` at a full-screen notice whenever a
+# newer kernel waits for a reboot, which the exercises never mention. This
+# snippet (needrestart reads every file in conf.d) prints the notice as text.
+needrestart_conf=/etc/needrestart/conf.d/lab.conf
+needrestart_text='# Installed by the lab kit (provision/base.sh): tell about a pending kernel
+# upgrade in a line of text after `apt install`, not in a dialog that waits
+# for a key. -1 is that mode; 0 would hide the hint altogether.
+$nrconf{kernelhints} = -1;'
+if [[ -d /etc/needrestart/conf.d && "$(cat "$needrestart_conf" 2>/dev/null)" != "$needrestart_text" ]]; then
+    printf '%s\n' "$needrestart_text" >"$needrestart_conf"
+    changes+=("wrote $needrestart_conf")
+    echo "base: changed: wrote $needrestart_conf"
+fi
+
 missing=()
 for pkg in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
@@ -17,7 +33,9 @@ for pkg in "${packages[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-    echo "base: nothing to change (${packages[*]} already installed)"
+    if ((${#changes[@]} == 0)); then
+        echo "base: nothing to change (${packages[*]} already installed)"
+    fi
     exit 0
 fi
 
