@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from lab import Fail, Registry
 
 from checks.likes import nginx_config, nonce
-from checks.step09_firewall import firewall_active, ufw_allows, ufw_status
+from checks.step09_firewall import firewall, firewall_active
 
 check = Registry()
 
@@ -124,5 +124,7 @@ def app_told_it_was_https(ctx):
 @check(points=1, depends=firewall_active)
 def firewall_lets_https_in(ctx):
     """the firewall lets HTTPS (443) in"""
-    if not ufw_allows(ufw_status(ctx), 443):
-        raise Fail("expected a ufw rule allowing port 443, found none", hint="`sudo ufw allow 443/tcp`")
+    if not firewall(ctx).lets_in(443):
+        raise Fail("expected a ufw rule letting TCP port 443 in, found none (or a deny listed before it)",
+                   hint="`sudo ufw allow 443/tcp`; `sudo ufw status numbered` shows the rules in the order ufw "
+                        "tries them")

@@ -1,18 +1,29 @@
 """Reference solution of step 9: ufw on, incoming traffic denied but for SSH, HTTP and HTTPS."""
 
+import os
+import sys
+from pathlib import Path
+
 from guestconf import apt_install, record, run
 
+# The checks' reader of ufw's output (checks/ufw.py), so that the solution and
+# the checker agree on what a rule lets in: a rule the student already made,
+# such as `ufw allow OpenSSH` or `ufw allow 'Nginx Full'`, is not added again.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the kit's folder, /vagrant in the guest
+from checks.ufw import parse_ufw_status  # noqa: E402
+
 apt_install("ufw")
-status = run("ufw", "status", "verbose", capture_output=True, text=True).stdout
-wanted_rules = ["22/tcp", "80/tcp", "443/tcp"]
+# ufw translates its output; the reader knows the English words.
+status = parse_ufw_status(run("ufw", "status", "verbose", capture_output=True, text=True,
+                              env={**os.environ, "LC_ALL": "C"}).stdout)
 # SSH first: enabling a firewall that blocks port 22 would lock Vagrant out.
-for rule in wanted_rules:
-    if not any(line.startswith(rule) and "ALLOW IN" in line for line in status.splitlines()):
-        run("ufw", "allow", rule, capture_output=True)
-        record(f"ufw allows {rule}")
-if "Default: deny (incoming)" not in status:
+for port in (22, 80, 443):
+    if not status.lets_in(port):
+        run("ufw", "allow", f"{port}/tcp", capture_output=True)
+        record(f"ufw allows {port}/tcp")
+if status.default_incoming not in ("deny", "reject"):
     run("ufw", "default", "deny", "incoming", capture_output=True)
     record("ufw denies other incoming traffic")
-if "Status: active" not in status:
+if not status.active:
     run("ufw", "--force", "enable", capture_output=True)
     record("ufw enabled (and started at boot)")
