@@ -1,27 +1,67 @@
-"""Step 5: nginx serves the static files itself, straight from the shared folder."""
+"""Step 5: nginx serves the static files itself, from the shared folder or from a copy deployed in the guest."""
+
+import posixpath
 
 from lab import Fail, Registry
 
-from checks.likes import STATIC_DIR, app_log, nginx_config, nonce
+from checks.likes import (SHARED, STATIC_DIR, app_endpoints, app_log, curl_in_guest, nginx_config, nonce,
+                          server_blocks, served_path, under)
 from checks.step04_proxy import proxies_to_app
 
 check = Registry()
+STYLE = "/static/style.css"  # the static file the checks ask for
+
+
+def static_paths(config, uri=STYLE):
+    """The files nginx's configuration sends for uri, one per server block that serves it from disk."""
+    paths = [served_path(server, uri) for server in server_blocks(config)]
+    return list(dict.fromkeys(p for p in paths if p))
+
+
+def nginx_user(config):
+    """The user nginx's workers run as: the `user` line of nginx.conf, www-data in Debian's."""
+    return next((d.args[0] for d in config.children if d.name == "user" and d.args), "www-data")
 
 
 @check(points=1)
 def www_data_reads_shared_folder(ctx):
-    """nginx's user www-data can read the app's static files"""
-    if not ctx.guest.file(f"{STATIC_DIR}/style.css").readable_by("www-data"):
-        raise Fail(f"expected www-data to be able to read {STATIC_DIR}/style.css, but it is refused",
-                   hint="on VirtualBox the shared folder belongs to the group vagrant: "
-                        "`sudo usermod -aG vagrant www-data`, then `sudo systemctl restart nginx`")
+    """nginx's user (www-data) can read the static files nginx serves"""
+    config = nginx_config(ctx)
+    user = nginx_user(config)
+    # Until a location serves /static/ from a folder that holds the app's
+    # files, the files to open up are the shared folder's, as the exercise does.
+    paths = [p for p in static_paths(config) if ctx.guest.file(p).exists] or [f"{STATIC_DIR}/style.css"]
+    for path in paths:
+        if not ctx.guest.file(path).readable_by(user):
+            if under(path, SHARED):
+                hint = ("on VirtualBox the shared folder belongs to the group vagrant: "
+                        f"`sudo usermod -aG vagrant {user}`, then `sudo systemctl restart nginx`")
+            else:
+                hint = (f"{user} needs to enter every folder on the way and read the files: "
+                        f"`namei -l {path}` shows each one's owner and mode; "
+                        f"`sudo chmod -R o+rX {posixpath.dirname(path)}` opens the folder itself")
+            raise Fail(f"expected {user} to be able to read {path}, which nginx serves at {STYLE}, "
+                       "but it is refused", hint=hint)
+
+
+def _apps_style(ctx):
+    """style.css as the app has it: its own answer at /static/style.css, and the shared folder's file."""
+    versions = []
+    for endpoint in app_endpoints(ctx)[:1]:
+        status, body = curl_in_guest(ctx, endpoint, STYLE)
+        if status == 200:
+            versions.append(body)
+    shared = ctx.guest.file(f"{STATIC_DIR}/style.css").content
+    if shared is not None:
+        versions.append(shared)
+    return versions
 
 
 @check(points=3, depends=(proxies_to_app, www_data_reads_shared_folder), timeout=40)
 def static_served_by_nginx(ctx):
-    """/static/style.css is answered by nginx without reaching the app"""
+    """/static/style.css is answered by nginx with the app's style.css, without reaching the app"""
     static_probe, app_probe = nonce("static"), nonce("app")
-    res = ctx.http.get(f"/static/style.css?{static_probe}")
+    res = ctx.http.get(f"{STYLE}?{static_probe}")
     if res.status != 200 or res.content_type != "text/css":
         raise Fail(f"expected a text/css file from {res.url}, got {res.status_line} ({res.content_type})",
                    hint="check the `location /static/` block: its alias must end with a slash, "
@@ -40,29 +80,49 @@ def static_served_by_nginx(ctx):
     if static_probe in log:
         raise Fail("expected nginx to answer /static/ itself, but the request reached the app",
                    hint=f"add `location /static/ {{ alias {STATIC_DIR}/; }}` to your site, before `location /`")
+    wanted = _apps_style(ctx)
+    if wanted and res.text not in wanted:
+        served = ", ".join(static_paths(nginx_config(ctx))) or "a folder the checker could not work out"
+        raise Fail(f"expected {res.url.partition('?')[0]} to be the app's style.css, but nginx sent another file "
+                   f"({served})",
+                   hint="point the static location at the app's static folder: its alias (or root) must hold "
+                        "the app's likes.js, style.css and logo.png")
 
 
 def _locations_serving(config, folder):
     for location in config.find("location"):
         paths = (location.effective("alias") or []) + (location.effective("root") or [])
-        if any(p.startswith(folder) for p in paths):
+        if any(under(p, folder) for p in paths):
             yield location
 
 
 @check(points=2, depends=static_served_by_nginx, timeout=40)
 def static_served_fresh(ctx):
-    """a static file changed in the shared folder is served fresh (sendfile off)"""
-    for location in _locations_serving(nginx_config(ctx), "/vagrant"):
+    """where nginx serves the shared folder, a file changed there is served fresh (sendfile off)"""
+    config = nginx_config(ctx)
+    for location in _locations_serving(config, SHARED):
         if (location.effective("sendfile") or ["on"])[0] != "off":
-            raise Fail(f"expected `sendfile off;` for the location {' '.join(location.args)}, which serves "
-                       "the shared folder; with sendfile on, VirtualBox makes nginx send stale or broken files",
+            raise Fail(f"expected `sendfile off;` for the location {' '.join(location.args)}"
+                       f"{f' in {location.source}' if location.source else ''}, which serves the shared folder; "
+                       "with sendfile on, VirtualBox makes nginx send stale or broken files",
                        hint="add `sendfile off;` inside that location block, then `sudo nginx -t` and reload")
     name = f"{nonce('fresh')}.txt"
-    path = f"{STATIC_DIR}/{name}"
+    served = static_paths(config, f"/static/{name}")
+    shared = [p for p in served if under(p, SHARED)]
+    if served and not shared:
+        ctx.note(f"nginx serves /static/ from {', '.join(posixpath.dirname(p) for p in served)}, a copy in the "
+                 "guest, not the shared folder: files there change only when you copy them, so there is no "
+                 "stale copy to catch")
+        return
+    # Where the configuration doesn't say (a path built from variables), try the shared folder's.
+    path = shared[0] if shared else f"{STATIC_DIR}/{name}"
     try:
         for version in ("first version", "second version, longer"):
             ctx.guest.run("printf %s > %s", version, path)
             res = ctx.http.get(f"/static/{name}")
+            if not shared and version == "first version" and res.status == 404:
+                ctx.note(f"nginx does not serve {path} at /static/{name}: /static/ is not the shared folder")
+                return
             if res.text != version:
                 raise Fail(f"changed {path} to {version!r}, but nginx served {res.text[:60]!r}",
                            hint="add `sendfile off;` to the static location and reload nginx")

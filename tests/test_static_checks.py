@@ -1,0 +1,119 @@
+"""Step 5's checks against Debian's nginx with sites as students write them:
+static files from the shared folder (with sendfile off where nginx inherits
+it) or from a copy deployed in the guest pass; the mistakes still fail."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from checks import step05_static
+from lab.results import FAILED, PASSED
+from tests.support.localservers import STATIC_DIR, DevServer
+from tests.support.student_nginx import StudentNginx, grade, site, skip_without_sudo
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(autouse=True)
+def _sudo():
+    skip_without_sudo()
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory):
+    """The app on Bottle's development server, logging each request to a file (as in steps 3 to 5)."""
+    work = tmp_path_factory.mktemp("static-app")
+    with DevServer(work, work / "likes.db") as server:
+        yield server
+
+
+@pytest.fixture
+def shared(tmp_path, monkeypatch):
+    """A folder standing in for the guest's shared folder /vagrant, holding the app's static files."""
+    folder = tmp_path / "vagrant"
+    shutil.copytree(STATIC_DIR, folder / "sample_app" / "static")
+    monkeypatch.setattr(step05_static, "SHARED", str(folder))
+    monkeypatch.setattr(step05_static, "STATIC_DIR", str(folder / "sample_app" / "static"))
+    return folder / "sample_app" / "static"
+
+
+@pytest.fixture
+def deployed_copy():
+    """A copy of the static files deployed outside the shared folder (as /opt/likes would be),
+    readable by www-data."""
+    folder = Path(tempfile.mkdtemp(prefix="lab-deployed-"))
+    try:
+        folder.chmod(0o755)
+        shutil.copytree(STATIC_DIR, folder / "static")
+        yield folder / "static"
+    finally:
+        shutil.rmtree(folder)
+
+
+def static_results(nginx):
+    return {check.name: grade(check, nginx) for check in step05_static.check}
+
+
+def test_shared_folder_with_sendfile_off_in_the_http_block(tmp_path, dev_server, shared):
+    # sendfile off where nginx.conf sets sendfile: the site's location inherits it.
+    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {shared}/;", f"server 127.0.0.1:{dev_server.port};"),
+                         http="sendfile off;")
+    with nginx:
+        results = static_results(nginx)
+    assert {name: r.status for name, r in results.items()} == {
+        "www_data_reads_shared_folder": PASSED, "static_served_by_nginx": PASSED, "static_served_fresh": PASSED}
+    assert not list(shared.glob("lab-check-fresh-*")), "the checker removes its probe file"
+
+
+def test_shared_folder_with_sendfile_on_in_the_http_block_fails(tmp_path, dev_server, shared):
+    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {shared}/;", f"server 127.0.0.1:{dev_server.port};"),
+                         http="sendfile on;")
+    with nginx:
+        result = grade(step05_static.static_served_fresh, nginx)
+    assert result.status == FAILED
+    assert result.rationale.startswith(f"expected `sendfile off;` for the location /static/ in {nginx.prefix}/conf/"
+                                       "likes.conf, which serves the shared folder")
+    assert "sendfile off" in result.hint
+
+
+def test_a_deployed_copy_served_by_www_data(tmp_path, dev_server, shared, deployed_copy):
+    # As production does: nginx serves a copy in the guest, and sendfile may stay on.
+    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {deployed_copy}/;", f"server 127.0.0.1:{dev_server.port};"),
+                         http="sendfile on;", user="www-data")
+    with nginx:
+        results = static_results(nginx)
+        deployed_copy.parent.chmod(0o700)  # now www-data can't get in
+        refused = grade(step05_static.www_data_reads_shared_folder, nginx)
+    assert {name: r.status for name, r in results.items()} == {
+        "www_data_reads_shared_folder": PASSED, "static_served_by_nginx": PASSED, "static_served_fresh": PASSED}
+    assert any(f"nginx serves /static/ from {deployed_copy}, a copy in the guest" in line
+               for line in results["static_served_fresh"].log)
+    assert refused.status == FAILED
+    assert refused.rationale == (f"expected www-data to be able to read {deployed_copy}/style.css, which nginx serves "
+                                 "at /static/style.css, but it is refused")
+    assert f"namei -l {deployed_copy}/style.css" in refused.hint
+
+
+def test_static_files_passed_on_to_the_app_fail(tmp_path, dev_server, shared):
+    nginx = StudentNginx(tmp_path / "nginx", site("", f"server 127.0.0.1:{dev_server.port};"))
+    with nginx:
+        results = static_results(nginx)
+    # No location serves /static/ yet: www-data must read the shared folder's files, as the exercise says.
+    assert results["www_data_reads_shared_folder"].status == PASSED
+    assert results["static_served_by_nginx"].status == FAILED
+    assert results["static_served_by_nginx"].rationale == ("expected nginx to answer /static/ itself, but the request "
+                                                           "reached the app")
+
+
+def test_another_folders_style_css_fails(tmp_path, dev_server, shared):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "style.css").write_text("body { color: red; }\n")
+    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {other}/;", f"server 127.0.0.1:{dev_server.port};"))
+    with nginx:
+        result = grade(step05_static.static_served_by_nginx, nginx)
+    assert result.status == FAILED
+    assert result.rationale == (f"expected {nginx.url}/static/style.css to be the app's style.css, but nginx sent "
+                                f"another file ({other}/style.css)")
