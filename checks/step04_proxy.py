@@ -25,7 +25,7 @@ def proxies_to_app(ctx):
         raise Fail(f"expected HTTP 200 from {res.url}, got {res.status_line}", hint=STATUS_HINTS.get(
             res.status, "read nginx's error log: `sudo tail /var/log/nginx/error.log`"),
             expected=200, actual=res.status)
-    body = res.json()
+    body = res.expect_json(hint="is nginx proxying to the likes app, on 127.0.0.1:8080?")
     if not isinstance(body, dict) or not isinstance(body.get("likes"), list):
         raise Fail(f"expected {{\"likes\": [...]}} from {res.url}, got something else",
                    hint="is nginx proxying to the likes app, on 127.0.0.1:8080?", actual=res.text[:200])
@@ -52,7 +52,8 @@ def like_reaches_database(ctx):
 @check(points=2, depends=proxies_to_app)
 def forwards_client_address(ctx):
     """the app learns the client's address from X-Forwarded-For and X-Real-IP"""
-    info = ctx.http.get("/whoami").json()
+    res = ctx.http.get("/whoami")
+    info = res.expect_json(hint=STATUS_HINTS.get(res.status))
     missing = [h for h, key in (("X-Forwarded-For", "x_forwarded_for"), ("X-Real-IP", "x_real_ip"))
                if not info.get(key)]
     if missing:

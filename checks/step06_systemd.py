@@ -123,4 +123,6 @@ def data_kept_across_restart(ctx):
 
 def _likes_or_none(ctx):
     res = ctx.http.get("/likes")
-    return res.json().get("likes") if res.status == 200 else None
+    if res.status != 200:
+        return None  # not back yet
+    return res.expect_json(hint="is nginx proxying /likes to the likes app?").get("likes")

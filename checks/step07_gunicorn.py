@@ -8,6 +8,8 @@ from checks.likes import APP_PORT, app_processes, nginx_config
 from checks.step04_proxy import proxies_to_app
 
 check = Registry()
+NO_ANSWER_FROM_GUNICORN = ("`sudo tail /var/log/nginx/error.log` says why nginx got no answer: does proxy_pass name "
+                           "the socket gunicorn binds, and may nginx's user www-data open it?")
 
 
 def gunicorn_masters(ctx):
@@ -63,7 +65,7 @@ def nginx_proxies_to_socket(ctx):
     if not any("unix:" in t for t in targets):
         raise Fail("expected nginx to proxy to a unix socket, found it proxying to " + (", ".join(targets) or "nothing"),
                    hint="`proxy_pass http://unix:/run/likes/gunicorn.sock;` (or a `server unix:...` in an upstream)")
-    server = ctx.http.get("/whoami").json().get("server", "")
+    server = ctx.http.get("/whoami").expect_json(hint=NO_ANSWER_FROM_GUNICORN).get("server", "")
     if not server.startswith("gunicorn"):
         raise Fail(f"expected gunicorn to answer behind nginx, found {server!r}",
                    hint="is the old development server still running? `sudo ss -ltnp` shows who listens")
@@ -73,7 +75,8 @@ def nginx_proxies_to_socket(ctx):
 def several_workers_answer(ctx):
     """requests are answered by more than one gunicorn worker"""
     with ThreadPoolExecutor(max_workers=6) as pool:
-        pids = set(pool.map(lambda _: ctx.http.get("/whoami").json().get("pid"), range(30)))
+        answers = list(pool.map(lambda _: ctx.http.get("/whoami"), range(30)))
+    pids = {res.expect_json(hint=NO_ANSWER_FROM_GUNICORN).get("pid") for res in answers}
     ctx.note(f"30 requests answered by worker pids {sorted(pids)}")
     if len(pids) < 2:
         raise Fail("expected 30 requests to be answered by at least 2 gunicorn workers, all came from one",

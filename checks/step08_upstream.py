@@ -50,7 +50,10 @@ def _thirty_requests(ctx, count=30):
 @check(points=3, depends=(upstream_of_three, nginx_proxies_to_socket), timeout=90)
 def requests_reach_all(ctx):
     """30 requests reach all three app servers"""
-    pids = {res.json().get("pid") for res in _thirty_requests(ctx)}
+    hint = ("an error now and then means one server of the upstream does not answer: are all three instances "
+            "running (`systemctl status 'likes@*'`) and each socket in the upstream the one its instance binds? "
+            "`sudo tail /var/log/nginx/error.log` names the one that failed")
+    pids = {res.expect_json(hint=hint).get("pid") for res in _thirty_requests(ctx)}
     instances = {unit_of(ctx, pid) for pid in pids}
     ctx.note(f"answered by {sorted(str(i) for i in instances)}")
     if len([i for i in instances if i]) < INSTANCES:

@@ -114,7 +114,9 @@ def http_redirects_to_https(ctx):
 @check(points=1, depends=https_answers)
 def app_told_it_was_https(ctx):
     """the app is told that the browser used HTTPS"""
-    seen = ctx.http.get(ctx.http.https_url("/whoami"), upgrade=False).json().get("x_forwarded_proto")
+    res = ctx.http.get(ctx.http.https_url("/whoami"), upgrade=False)
+    seen = res.expect_json(hint="the HTTPS server block needs the same `location /` block, with its proxy_pass, "
+                                "as the old one").get("x_forwarded_proto")
     if seen != "https":
         raise Fail(f"expected the app to see the header X-Forwarded-Proto: https, it saw {seen!r}",
                    hint="in the HTTPS server block, pass it on with `proxy_set_header X-Forwarded-Proto $scheme;`",

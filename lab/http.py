@@ -25,6 +25,7 @@ class HttpResponse:
     reason: str
     headers: dict
     content: bytes
+    method: str = "GET"
 
     @property
     def text(self):
@@ -46,14 +47,33 @@ class HttpResponse:
             return False
         return True
 
+    def _kind(self):
+        kind = "an HTML page" if b"<html" in self.content[:2048].lower() else "something else"
+        return f"{kind} ({self.content_type or 'no type'})"
+
     def json(self):
         """The body as JSON; an HTML page or other text stops the check with a clear reason."""
         try:
             return json.loads(self.content)
         except ValueError:
-            kind = "an HTML page" if b"<html" in self.content[:2048].lower() else "something else"
-            raise CouldNotCheck(f"expected JSON from {self.url}, got {kind} ({self.content_type or 'no type'})",
+            raise CouldNotCheck(f"expected JSON from {self.url}, got {self._kind()}",
                                 "is something other than the likes app answering there?") from None
+
+    def expect_json(self, hint=None):
+        """The body as JSON, from an answer the student's deployment must give.
+
+        Anything else is that deployment answering wrongly, even now and then
+        (a 502 from nginx, its HTML error page), so the check fails, saying
+        what came back: "GET http://127.0.0.1:8500/whoami answered 502 Bad Gateway".
+        """
+        if 200 <= self.status < 300:
+            try:
+                return json.loads(self.content)
+            except ValueError:
+                raise Fail(f"{self.method} {self.url} answered {self.status_line} with {self._kind()}, not JSON",
+                           hint=hint or "is something other than the likes app answering there?") from None
+        raise Fail(f"{self.method} {self.url} answered {self.status_line}",
+                   hint=hint or "`sudo tail /var/log/nginx/error.log` in the guest says what went wrong")
 
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -135,7 +155,7 @@ class Http:
             with self._client().request(method, url, stream=True, timeout=timeout or (CONNECT_TIMEOUT, READ_TIMEOUT),
                                         **kwargs) as res:
                 content = _read_capped(res, url)
-                response = HttpResponse(url, res.status_code, res.reason or "", dict(res.headers), content)
+                response = HttpResponse(url, res.status_code, res.reason or "", dict(res.headers), content, method)
         except requests.exceptions.ConnectTimeout:
             raise CouldNotCheck(f"connecting to {url} timed out", self._remedy(url)) from None
         except requests.exceptions.ReadTimeout:

@@ -526,3 +526,31 @@ def test_wait_for_returns_the_last_value_whether_or_not_it_settled():
     assert ctx.wait_for(lambda: "failed", until=lambda s: s == "active", timeout=0.05, interval=0.01) == "failed"
     counts = iter(range(10))
     assert ctx.wait_for(lambda: next(counts), timeout=5, interval=0.01) == 1  # the default: the first true value
+
+
+# -- an answer that should be the app's JSON (HttpResponse.expect_json) -----------------
+
+def answer(status, reason, body, content_type):
+    from lab.http import HttpResponse
+
+    return HttpResponse("http://127.0.0.1:8500/whoami", status, reason, {"Content-Type": content_type}, body)
+
+
+def test_expect_json_gives_the_apps_json():
+    assert answer(200, "OK", b'{"pid": 7}', "application/json").expect_json(hint="x") == {"pid": 7}
+
+
+def test_expect_json_fails_on_a_bad_gateway():
+    page = b"<html><head><title>502 Bad Gateway</title></head><body></body></html>"
+    with pytest.raises(Fail) as failure:
+        answer(502, "Bad Gateway", page, "text/html").expect_json(hint="is gunicorn running?")
+    assert failure.value.rationale == "GET http://127.0.0.1:8500/whoami answered 502 Bad Gateway"
+    assert failure.value.hint == "is gunicorn running?"
+
+
+def test_expect_json_fails_on_an_html_page_that_says_200():
+    with pytest.raises(Fail) as failure:
+        answer(200, "OK", b"<!DOCTYPE html><html><body>Welcome</body></html>", "text/html").expect_json()
+    assert failure.value.rationale == ("GET http://127.0.0.1:8500/whoami answered 200 OK with an HTML page "
+                                       "(text/html), not JSON")
+    assert failure.value.hint  # a default hint when the check gives none
