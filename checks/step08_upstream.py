@@ -71,7 +71,7 @@ def gzip_for_text(ctx):
         if res.headers.get("Content-Encoding") != "gzip":
             raise Fail(f"expected {res.url} to come back gzip-compressed, it came back plain",
                        hint="`gzip on;` plus `gzip_types text/css application/javascript application/json;` "
-                            "(and `gzip_proxied any;` for the app's answers)")
+                            "in the server block: without gzip_types nginx compresses text/html only")
 
 
 @check(points=3, depends=requests_reach_all, timeout=120)
