@@ -105,6 +105,8 @@ class Replay:
     def run(self, action):
         """Do one action; returns its output, raises ActionFailed."""
         if action.kind == "host":
+            if action.text.split()[0] == "vagrant":
+                self.close()  # the VM may restart: connect again for the next guest action
             try:
                 proc = subprocess.run(action.text, shell=True, cwd=self.settings.root, env=self.host_env(),
                                       stdin=subprocess.DEVNULL if action.input is None else None,
@@ -116,8 +118,6 @@ class Replay:
                 partial = exc.output.decode("utf-8", "replace") if isinstance(exc.output, bytes) else exc.output
                 raise ActionFailed(action, None, partial or "", f"did not finish within {ACTION_TIMEOUT} s") \
                     from None
-            if action.text.split()[0] == "vagrant":
-                self.close()  # the VM may have restarted: connect again for the next guest action
             rc, output = proc.returncode, proc.stdout
         else:
             script = guest_script(action) if action.kind == "guest" else file_script(action)
