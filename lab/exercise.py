@@ -14,23 +14,28 @@ none of the rest, so the student sees an ordinary code block:
     ```text output                what the student should see
     ```sh host skip="why"         a block not to run (an editor, a deliberate mistake)
 
-and, on guest or host blocks:
-
-    input=y     what the student types at the commands' prompts (apt's [Y/n], ufw's y|n)
-    ctrl-c      the one command runs until the student presses Ctrl-C (a server
-                in the foreground, `journalctl -f`): it must still be running
-                after a few seconds, then it is interrupted
+and, on guest or host blocks, `input=y`: what the student types at the
+commands' prompts (apt's [Y/n], ufw's y|n); on guest blocks, `ctrl-c`: the
+block's one command runs until the student presses Ctrl-C (a server in the
+foreground, `journalctl -f`), so it must still be running after a few
+seconds, and then it is interrupted.
 
 and, on file blocks, `mode=0640` and `owner=root:likes` where they matter.
 
 In a guest block the prompt `vagrant@lab:DIR$ ` starts each command, and DIR
 is the folder it runs in (`~` is the home folder). A line ending in `\\`
-continues on the next one. Other lines are output, shown and not run.
+continues on the next one. Other lines are output, shown and not run. Each
+command runs in a shell of its own, so only the folder carries over from one
+to the next, through the prompt: after `cd X` the next prompt shows X.
+
+Code blocks sit at the top level of the page: not in a quote, not in an HTML
+comment (students would not see it), not as four-space indented code.
 
 `python -m lab lint` enforces the convention (problems()); `python -m lab
 replay` follows the actions (actions()).
 """
 
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -38,10 +43,16 @@ from pathlib import Path
 
 GUEST_USER, GUEST_HOST = "vagrant", "lab"
 GUEST_PROMPT = re.compile(rf"^{GUEST_USER}@{GUEST_HOST}:(?P<cwd>[^$\s]+)\$ (?P<command>.*)$")
-# Anything shaped like a shell prompt: a host block must not carry one.
-ANY_PROMPT = re.compile(r"^(\S+@\S+:\S*[$#]|\$|#|PS>|>) ")
+SHOWN_PROMPT = f"{GUEST_USER}@{GUEST_HOST}:DIR$ "
+# Anything shaped like a shell prompt: bash's user@host:dir$ (or # as root),
+# zsh's user@host dir %, a bare $ or %, PowerShell's PS C:\lab>, cmd's C:\lab>,
+# and the replay's own host$. A host command must not carry one.
+ANY_PROMPT = re.compile(r"^(\S+@\S+(:\S*| \S+) ?[$#%]|[$%]|PS( [^>]*)?>|[A-Za-z]:\\[^>]*>|host\$)\s")
+# What a replayed command can't pass on to the next: each runs in a shell of its own.
+SHELL_STATE = re.compile(r"^(export|source|alias|unset|\.)\s|^[A-Za-z_]\w*=\S*$")
+HEREDOC = re.compile(r"<<-?\s*['\"]?\w")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-KINDS = ("guest", "host", "file", "excerpt", "output")
+KINDS = ("guest", "host", "file=PATH", "excerpt=PATH", "output")
 # An excerpt line that stands for lines left out: "..." or a comment "# ... the rest".
 ELLIPSIS = re.compile(r"^(#\s*)?\.\.\.")
 CHECK_COMMAND = re.compile(r"^python3? -m lab\.check (?P<steps>\S+)")
@@ -78,6 +89,7 @@ class Action:
     """One thing the student does: a guest command, a host command, or a whole file written in the guest."""
 
     where: str  # exercises/step04-proxy.md:39
+    block: str  # where its code block starts: the actions of one block are typed (or pasted) in one go
     kind: str  # "guest", "host" or "file"
     text: str  # the command as written (continuations joined by newlines), or the file's content
     cwd: str = None  # guest commands: the folder in the prompt
@@ -112,11 +124,10 @@ def _classify(block, words):
     kinds = []
     for word in words:
         key, sep, value = word.partition("=")
-        if key in ("guest", "host", "output") and not sep:
+        if (key if not sep else key + "=PATH") in KINDS:
             kinds.append(key)
-        elif key in ("file", "excerpt") and sep:
-            kinds.append(key)
-            block.target = value
+            if sep:
+                block.target = value
         elif key == "skip" and sep:
             block.skip = value
         elif key == "input" and sep:
@@ -130,17 +141,39 @@ def _classify(block, words):
     if len(kinds) != 1:
         what = "says nothing" if not kinds else f"says {' and '.join(kinds)}"
         block.problems.append(f"{block.where()}: a code block says what it is after its language word: one of "
-                              f"guest, host, file=PATH, excerpt=PATH or output; this one {what}")
+                              f"{', '.join(KINDS[:-1])} or {KINDS[-1]}; this one {what}")
         return
     block.kind = kinds[0]
 
 
-def blocks(path):
-    """The fenced code blocks of one exercise, classified; a block's problems are in .problems."""
+MISPLACED_FENCE = re.compile(r"^(\s*>\s*| {4,})(`{3,}|~{3,})")
+
+
+def _scan(path):
+    """(the page's code blocks, the problems of the page itself: encoding, misplaced blocks)."""
     path = Path(path)
-    found, block, fence = [], None, None
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [f"{_shown(path)}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})"]
+    found, page, block, fence, in_comment = [], [], None, None, False
+    hidden_open = False  # inside a code block that is in a comment or a quote: its closing fence is no news
+    for number, raw in enumerate(text.splitlines(), 1):
         if block is None:
+            if in_comment or "<!--" in raw:
+                in_comment = "-->" not in raw[raw.find("<!--") if not in_comment else 0:]
+                if FENCE.match(raw) or MISPLACED_FENCE.match(raw):
+                    if not hidden_open:
+                        page.append(f"{_shown(path)}:{number}: a code block inside an HTML comment, which students "
+                                    "never see; the replay may only do what the page shows")
+                    hidden_open = not hidden_open
+                continue
+            if MISPLACED_FENCE.match(raw):
+                if not hidden_open:
+                    page.append(f"{_shown(path)}:{number}: a code block inside a quote or indented four spaces; "
+                                "move it to the top level of the page, where lint and the replay see it")
+                hidden_open = not hidden_open
+                continue
             match = FENCE.match(raw)
             if not match:
                 continue
@@ -157,7 +190,7 @@ def blocks(path):
             if problem:
                 block.problems.append(problem)
             _classify(block, words[1:])
-        elif raw.strip().startswith(fence[0] * len(fence)) and not raw.strip().strip(fence[0]):
+        elif re.match(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$", raw):
             found.append(block)
             block = None
         else:
@@ -167,7 +200,12 @@ def blocks(path):
     if block is not None:
         block.problems.append(f"{block.where()}: this code block is never closed")
         found.append(block)
-    return found
+    return found, page
+
+
+def blocks(path):
+    """The fenced code blocks of one exercise, classified; a block's problems are in .problems."""
+    return _scan(path)[0]
 
 
 def _commands(block):
@@ -224,49 +262,117 @@ def _excerpt_matches(excerpt, whole):
     return True
 
 
+def _guest_problems(block):
+    """Lines of a guest block the replay would misread: prompts of another shape, which it would
+    take for output; here-documents, whose text it would take for output; shell state it can't keep."""
+    found, continuing = [], False
+    for number, text in block.lines:
+        match = GUEST_PROMPT.match(text)
+        if continuing:
+            continuing = text.endswith("\\")
+            continue
+        if match is None:
+            if ANY_PROMPT.match(text):
+                found.append(f"{block.where(number)}: this line looks like a prompt but not `{SHOWN_PROMPT}`, so it "
+                             "would be taken for output and never run")
+            continue
+        cwd, command = match.group("cwd"), match.group("command")
+        continuing = command.endswith("\\")
+        if not (cwd == "~" or cwd.startswith(("~/", "/"))):
+            found.append(f"{block.where(number)}: the prompt's folder {cwd!r} must be ~, ~/... or an absolute path")
+        if HEREDOC.search(command):
+            found.append(f"{block.where(number)}: a here-document (<<) would be read as output; show the file "
+                         "in a file= block instead")
+        if SHELL_STATE.match(command):
+            found.append(f"{block.where(number)}: `{command}` sets shell state, which the next command would not "
+                         "have (each runs in a shell of its own); put what needs it on the same line")
+    return found
+
+
+def _cd_target(cwd, command):
+    """The folder a plain `cd` leaves the student in, or None when the command is not one."""
+    match = re.fullmatch(r"cd(?:\s+(\S+))?\s*", command)
+    if match is None:
+        return None
+    target = (match.group(1) or "~").rstrip("/") or "/"
+    if target == "~" or target.startswith(("~/", "/")):
+        return target
+    return posixpath.normpath(posixpath.join(cwd, target))
+
+
+def _folder_problems(block, cwd):
+    """Whether each prompt shows the folder the earlier `cd`s left the student in; returns (problems, folder)."""
+    found = []
+    for number, prompt_cwd, command in _commands(block):
+        if not (prompt_cwd == "~" or prompt_cwd.startswith(("~/", "/"))):
+            continue  # a malformed folder, told by _guest_problems
+        if cwd is not None and prompt_cwd != cwd:
+            found.append(f"{block.where(number)}: the prompt says {prompt_cwd}, but the commands before it leave "
+                         f"the student in {cwd}; only a `cd` changes the folder")
+        cwd = _cd_target(prompt_cwd, command) or prompt_cwd
+    return found, cwd
+
+
+def _block_problems(block, later):
+    """The problems of one classified block; later: the blocks after it on the page."""
+    found = []
+    if block.kind in ("file", "excerpt") and not block.target.startswith("/"):
+        found.append(f"{block.where()}: {block.kind}={block.target} must name an absolute path in the guest")
+    if block.skip == "":
+        found.append(f"{block.where()}: skip= needs a reason")
+    if block.kind in ("guest", "host"):
+        commands = _commands(block)
+        if not commands:
+            if not (block.kind == "guest" and block.lines):  # a guest block without prompts is told below
+                found.append(f"{block.where()}: a {block.kind} block with no command in it")
+        elif commands[-1][2].endswith("\\"):
+            found.append(f"{block.where(commands[-1][0])}: the block ends in the middle of a command (a line ending "
+                         "in \\)")
+        if block.ctrl_c and len(commands) != 1:
+            found.append(f"{block.where()}: a ctrl-c block holds exactly one command, this one has {len(commands)}")
+    if block.kind == "host":
+        if block.ctrl_c:
+            found.append(f"{block.where()}: ctrl-c belongs on guest blocks; a program on the student's computer "
+                         "that runs until Ctrl-C can't be replayed")
+        for number, text in block.lines:
+            if ANY_PROMPT.match(text) and not text.lstrip().startswith("#"):
+                found.append(f"{block.where(number)}: a host command carries a prompt; host blocks hold the "
+                             f"commands alone, and guest blocks start each with `{SHOWN_PROMPT}`")
+    if block.kind == "guest" and block.lines:
+        first_number, first = block.lines[0]
+        if not GUEST_PROMPT.match(first):
+            found.append(f"{block.where(first_number)}: a guest block starts with a command after the prompt "
+                         f"`{SHOWN_PROMPT}`")
+        found += _guest_problems(block)
+    if block.kind == "excerpt":
+        whole = [b for b in later if b.kind == "file" and b.target == block.target and b.skip is None]
+        if not whole:
+            found.append(f"{block.where()}: an excerpt of {block.target}, which the exercise never shows whole "
+                         f"after it; add a `file={block.target}` block")
+        elif not _excerpt_matches([t for _, t in block.lines], [t for _, t in whole[0].lines]):
+            found.append(f"{block.where()}: this excerpt of {block.target} differs from the whole file at "
+                         f"{whole[0].where()}")
+    if block.kind not in ("guest", "host") and (block.input is not None or block.ctrl_c):
+        found.append(f"{block.where()}: input= and ctrl-c belong on blocks of commands")
+    if block.kind != "file" and (block.mode or block.owner):
+        found.append(f"{block.where()}: mode= and owner= belong on file blocks")
+    return found
+
+
 def problems(path, step_id=None):
     """Every break of the convention in one exercise, each starting with file:line."""
-    found = []
-    all_blocks = blocks(path)
+    all_blocks, found = _scan(path)
+    cwd = None  # the folder the student's shell in the guest is in, after the commands so far
     for index, block in enumerate(all_blocks):
         found += block.problems
         if block.kind is None:
             continue
-        if block.kind in ("file", "excerpt") and not block.target.startswith("/"):
-            found.append(f"{block.where()}: {block.kind}={block.target} must name an absolute path in the guest")
-        if block.kind in ("guest", "host"):
-            commands = _commands(block)
-            if not block.lines:
-                found.append(f"{block.where()}: a {block.kind} block with no command in it")
-            if block.ctrl_c and len(commands) != 1:
-                found.append(f"{block.where()}: a ctrl-c block holds exactly one command, this one has "
-                             f"{len(commands)}")
-        if block.kind == "host":
-            for number, text in block.lines:
-                if ANY_PROMPT.match(text):
-                    found.append(f"{block.where(number)}: a host command carries a prompt; host blocks hold the "
-                                 "commands alone, and guest blocks start each with vagrant@lab:DIR$")
-        if block.kind == "host" and block.lines and not commands:
-            found.append(f"{block.where()}: a host block with no command in it, only comments")
-        if block.kind == "guest" and block.lines:
-            first_number, first = block.lines[0]
-            if not GUEST_PROMPT.match(first):
-                found.append(f"{block.where(first_number)}: a guest block starts with a command after the prompt "
-                             f"`{GUEST_USER}@{GUEST_HOST}:DIR$ `")
-        if block.kind == "excerpt":
-            later = [b for b in all_blocks[index + 1:] if b.kind == "file" and b.target == block.target]
-            if not later:
-                found.append(f"{block.where()}: an excerpt of {block.target}, which the exercise never shows whole "
-                             f"after it; add a `file={block.target}` block")
-            elif not _excerpt_matches([t for _, t in block.lines], [t for _, t in later[0].lines]):
-                found.append(f"{block.where()}: this excerpt of {block.target} differs from the whole file at "
-                             f"{later[0].where()}")
-        if block.kind not in ("guest", "host") and (block.input or block.ctrl_c):
-            found.append(f"{block.where()}: input= and ctrl-c belong on guest or host blocks")
-        if block.kind != "file" and (block.mode or block.owner):
-            found.append(f"{block.where()}: mode= and owner= belong on file blocks")
+        found += _block_problems(block, all_blocks[index + 1:])
+        if block.kind == "guest" and block.skip is None:
+            moved, cwd = _folder_problems(block, cwd)
+            found += moved
     if step_id is not None:
-        checked = {m.group("steps") for b in all_blocks if b.kind == "host"
+        checked = {m.group("steps") for b in all_blocks if b.kind == "host" and b.skip is None
                    for _, _, command in _commands(b) for m in [CHECK_COMMAND.match(command)] if m}
         if step_id not in checked:
             found.append(f"{_shown(path)}: no host block runs `python -m lab.check {step_id}`")
@@ -281,18 +387,18 @@ def actions(path):
                             if len(broken) > 1 else broken[0])
     found = []
     for block in blocks(path):
-        if block.skip or block.kind in ("output", "excerpt"):
+        if block.skip is not None or block.kind in ("output", "excerpt"):
             continue
         if block.kind == "file":
-            found.append(Action(block.where(), "file", _content(block), path=block.target, mode=block.mode,
-                                owner=block.owner))
+            found.append(Action(block.where(), block.where(), "file", _content(block), path=block.target,
+                                mode=block.mode, owner=block.owner))
             continue
         for number, cwd, command in _commands(block):
-            found.append(Action(block.where(number), block.kind, command, cwd=cwd, input=block.input,
-                                 ctrl_c=block.ctrl_c))
+            found.append(Action(block.where(number), block.where(), block.kind, command, cwd=cwd,
+                                input=block.input, ctrl_c=block.ctrl_c))
     return found
 
 
 def skipped(path):
     """(file:line, reason) of the blocks the student reads but a program does not run."""
-    return [(b.where(), b.skip) for b in blocks(path) if b.skip]
+    return [(b.where(), b.skip) for b in blocks(path) if b.skip is not None]

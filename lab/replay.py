@@ -11,21 +11,25 @@ import base64
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from . import exercise
-from .outcomes import CouldNotCheck
+from .outcomes import CouldNotCheck, GuestUnreachable
 
 # Long enough for `apt install` on an emulated guest, short enough that a hung command ends the replay.
 ACTION_TIMEOUT = 900
 TAIL = 3  # output lines shown under each action
-# A student takes a few seconds to type the next command after one that starts
-# a server; the replay waits as long, so that it doesn't ask before anyone could.
-STARTS_SOMETHING = re.compile(r"&\s*$|\bsystemctl\b.*\b(start|restart|reload|enable --now)\b")
-TYPING_PAUSE = 5
-FAILED_TAIL = 15  # and under the one that failed
+FAILED_TAIL = 15  # output lines shown under the action that failed
+# The commands of one block run back to back, as when a student pastes it.
+# Between blocks a student reads on; after a block that started a server,
+# the replay waits as long as that takes, instead of asking before anyone could.
+STARTS_SOMETHING = re.compile(r"&\s*$|\bsystemctl\b.*(?<![-\w])(start|restart|reload|enable --now)\b")
+READING_PAUSE = 5
 
 
 class ActionFailed(Exception):
@@ -76,12 +80,18 @@ class Replay:
     def __init__(self, settings):
         self.settings = settings
         self.transport = None
+        self.python_folder = None
         self.vagrant = settings.guest_url.startswith("vagrant://")
 
     def close(self):
         if self.transport is not None:
             self.transport.close()
             self.transport = None
+
+    def finish(self):
+        self.close()
+        if self.python_folder is not None and self.python_folder.startswith(tempfile.gettempdir()):
+            shutil.rmtree(self.python_folder, ignore_errors=True)
 
     def _guest(self):
         if self.transport is None:
@@ -94,9 +104,25 @@ class Replay:
         env = dict(os.environ, LAB_GUEST=self.settings.guest_url)
         if self.settings.course:
             env["LAB_COURSE"] = str(self.settings.course)
-        # `python` is the checker's own interpreter, as in the lab's activated venv.
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        env["PATH"] = self._python_folder() + os.pathsep + env.get("PATH", "")
         return env
+
+    def _python_folder(self):
+        """A folder where `python` and `python3` are the checker's own interpreter, as in the lab's
+        activated venv, even when the interpreter has no `python` beside it."""
+        if self.python_folder is None:
+            if os.name != "posix":  # a venv's Scripts folder has python.exe
+                self.python_folder = os.path.dirname(sys.executable)
+                return self.python_folder
+            # Small scripts, not symlinks: a venv's interpreter started through a
+            # symlink elsewhere would not find its venv.
+            self.python_folder = tempfile.mkdtemp(prefix="lab-replay-")
+            for name in ("python", "python3"):
+                script = os.path.join(self.python_folder, name)
+                with open(script, "w") as f:
+                    f.write(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+                os.chmod(script, 0o755)
+        return self.python_folder
 
     def runs_on_this_guest(self, action):
         """Host commands other than the checker drive Vagrant or its forwarded ports: only for a Vagrant guest."""
@@ -121,16 +147,24 @@ class Replay:
             rc, output = proc.returncode, proc.stdout
         else:
             script = guest_script(action) if action.kind == "guest" else file_script(action)
-            result = self._guest().run_command(script, ACTION_TIMEOUT)
+            guest = self._guest()  # a guest that can't be reached at all stops the replay with exit 2
+            try:
+                result = guest.run_command(script, ACTION_TIMEOUT)
+            except GuestUnreachable as exc:
+                self.close()
+                raise ActionFailed(action, None, "", f"lost the connection to the guest ({exc.reason})") from None
+            except CouldNotCheck:
+                self.close()
+                raise ActionFailed(action, None, "", f"did not finish within {ACTION_TIMEOUT} s") from None
             rc, output = result.rc, result.stdout + result.stderr
         if action.ctrl_c:
+            if rc == 137:  # timeout's -k: it was still running 5 s after Ctrl-C
+                raise ActionFailed(action, rc, output, "did not stop at Ctrl-C, and was killed 5 s later")
             if rc != 124:
                 raise ActionFailed(action, rc, output, f"ended by itself (exit code {rc}) instead of running "
                                                        f"until Ctrl-C")
         elif rc != 0:
             raise ActionFailed(action, rc, output)
-        if action.kind != "file" and STARTS_SOMETHING.search(action.text):
-            time.sleep(TYPING_PAUSE)
         return output
 
 
@@ -151,11 +185,17 @@ def plan(steps, out=say):
 def replay(steps, settings, out=say):
     """Follow the steps' exercises; 0 when every action succeeded, 1 at the first that failed."""
     runner = Replay(settings)
+    block, settling = None, False
     try:
         for step in steps:
             out(f"{step.id}: {step.title}")
             started = time.monotonic()
             for action in exercise.actions(step.exercise):
+                if action.block != block:
+                    if settling:
+                        time.sleep(READING_PAUSE)
+                    block, settling = action.block, False
+                settling = settling or (action.kind != "file" and STARTS_SOMETHING.search(action.text) is not None)
                 if action.kind == "host" and not runner.runs_on_this_guest(action):
                     out(f"  {action.where:<36} {action.describe()}   [skipped: not a Vagrant guest]")
                     continue
@@ -164,7 +204,8 @@ def replay(steps, settings, out=say):
                     output = runner.run(action)
                 except ActionFailed as failed:
                     last = tail(failed.output, FAILED_TAIL)
-                    out(f"replay: stopped at {action.where}: `{action.text}` {failed.why}"
+                    what = action.describe() if action.kind == "file" else f"`{action.text}`"
+                    out(f"replay: stopped at {action.where}: {what} {failed.why}"
                         + ("; its last output:" if last else ", with no output"))
                     for line in last:
                         out(f"      | {line}")
@@ -173,7 +214,7 @@ def replay(steps, settings, out=say):
                     out(f"      | {line}")
             out(f"{step.id}: replayed in {time.monotonic() - started:.0f} s")
     finally:
-        runner.close()
+        runner.finish()
     return 0
 
 
@@ -194,7 +235,12 @@ def main(args):
         from .transports import transport_class
 
         transport_class(args.guest)  # an address no transport serves fails before anything runs
-        settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course)
+        root = find_lab_root(args.root)
+        if not root.is_dir():
+            raise CouldNotCheck(f"the lab folder {root} does not exist", "give --root an existing folder")
+        # Host commands run in the lab folder: a course named relative to here must still be found there.
+        course = Path(args.course).resolve() if args.course else None
+        settings = Settings(root=root, guest_url=args.guest, course=course)
         return replay(steps, settings)
     except BrokenPipeError:  # its output went to a pager or `head` that has stopped reading
         sys.stdout = open(os.devnull, "w")

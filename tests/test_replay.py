@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lab import exercise
+from lab import replay as replay_mod
 from tests.support.localservers import REPO, free_port
 
 pytestmark = pytest.mark.unit
@@ -51,6 +52,7 @@ hi
 ```
 
 ```sh host
+# a comment is no prompt
 python -m lab.check step9
 ```
 """
@@ -64,7 +66,7 @@ def test_an_unclassified_block_is_named_by_file_and_line(tmp_path):
     path = tmp_path / "step.md"
     path.write_text(GOOD + "\nSome text.\n\n```sh\nls\n```\n")
     found = exercise.problems(path)
-    assert found == [f"{path}:14: a code block says what it is after its language word: one of guest, host, "
+    assert found == [f"{path}:15: a code block says what it is after its language word: one of guest, host, "
                      "file=PATH, excerpt=PATH or output; this one says nothing"]
 
 
@@ -76,11 +78,25 @@ def test_an_unclassified_block_is_named_by_file_and_line(tmp_path):
     ("```sh guest host\nls\n```", "this one says guest and host"),
     ("```sh host colour=red\nls\n```", "unknown word 'colour=red'"),
     ("```console guest ctrl-c\nvagrant@lab:~$ a\nvagrant@lab:~$ b\n```", "exactly one command, this one has 2"),
-    ("```text output input=y\nhi\n```", "input= and ctrl-c belong on guest or host blocks"),
+    ("```text output input=y\nhi\n```", "input= and ctrl-c belong on blocks of commands"),
     ("```console guest\n```", "a guest block with no command in it"),
     ("```nginx excerpt=/etc/x\nx;\n```", "which the exercise never shows whole after it"),
     ("```nginx excerpt=/etc/x\nb;\n```\n\n```nginx file=/etc/x\na;\n  c;\n```", "differs from the whole file"),
     ("```sh host\nls\n", "this code block is never closed"),
+    ("```sh host\nme@mac lab % vagrant up\n```", "a host command carries a prompt"),
+    ("```sh host\nPS C:\\lab> vagrant up\n```", "a host command carries a prompt"),
+    ("```sh host\nhost$ vagrant up\n```", "a host command carries a prompt"),
+    ("```sh host ctrl-c\nvagrant rsync-auto\n```", "ctrl-c belongs on guest blocks"),
+    ("```sh host skip=\"\"\nvi x\n```", "skip= needs a reason"),
+    ("```console guest\nvagrant@lab:~$ ls\nroot@lab:~# apt install nginx\n```", "looks like a prompt but not"),
+    ("```console guest\nvagrant@lab:~$ cat <<EOF | sudo tee /etc/x\nx\nEOF\n```", "a here-document (<<)"),
+    ("```console guest\nvagrant@lab:~$ export DB=/tmp/x\n```", "sets shell state"),
+    ("```console guest\nvagrant@lab:~$ ls \\\n```", "ends in the middle of a command"),
+    ("```console guest\nvagrant@lab:lab$ ls\n```", "must be ~, ~/... or an absolute path"),
+    ("```console guest\nvagrant@lab:~$ cd /vagrant\nvagrant@lab:~$ ls\n```", "the prompt says ~, but the commands "
+                                                                          "before it leave the student in /vagrant"),
+    ("<!--\n```sh host\nls\n```\n-->", "a code block inside an HTML comment"),
+    ("> ```sh host\n> ls\n> ```", "a code block inside a quote"),
 ])
 def test_each_break_of_the_convention_is_a_problem(tmp_path, block, problem):
     found = problems_of(tmp_path, GOOD + "\n" + block + "\n", "step9")
@@ -95,6 +111,39 @@ def test_excerpts_match_ignoring_indentation_and_skipping_ellipsis_lines(tmp_pat
 
 def test_an_exercise_must_run_its_own_check(tmp_path):
     assert problems_of(tmp_path, GOOD, "step3") == ["no host block runs `python -m lab.check step3`"]
+    skipped = GOOD.replace("```sh host\n", '```sh host skip="not now"\n')
+    assert problems_of(tmp_path, skipped, "step9") == ["no host block runs `python -m lab.check step9`"]
+
+
+def test_cd_carries_the_folder_to_the_next_prompt(tmp_path):
+    text = GOOD + ("\n```console guest\nvagrant@lab:~$ cd /opt/likes\n```\n\n```console guest ctrl-c\n"
+                   "vagrant@lab:/opt/likes$ gunicorn app\n```\n\n```console guest\nvagrant@lab:/opt/likes$ cd ..\n"
+                   "vagrant@lab:/opt$ cd\nvagrant@lab:~$ ls\n```\n")
+    assert problems_of(tmp_path, text, "step9") == []
+
+
+def test_an_exercise_that_is_not_utf8_is_one_problem(tmp_path):
+    path = tmp_path / "step.md"
+    path.write_bytes("# Caf\xe9\n".encode("latin-1"))
+    assert exercise.problems(path) == [f"{path}: not UTF-8 text (byte 5 is 0xe9)"]
+
+
+def test_guest_commands_travel_in_the_environment_and_start_in_the_prompts_folder():
+    action = exercise.Action("x.md:3", "x.md:2", "guest", "pkill -f 'sample app'", cwd="~/lab", input="y",
+                             ctrl_c=True)
+    script = replay_mod.guest_script(action)
+    assert script == ("printf '%s\\n' y | LAB_COMMAND='pkill -f '\"'\"'sample app'\"'\"'' timeout -k 5 -s INT 5 "
+                      "bash -c 'cd \"$HOME\"/lab && eval \"$LAB_COMMAND\"' 2>&1")
+    plain = replay_mod.guest_script(exercise.Action("x.md:3", "x.md:2", "guest", "ls", cwd="/my dir"))
+    assert plain == "LAB_COMMAND=ls bash -c 'cd '\"'\"'/my dir'\"'\"' && eval \"$LAB_COMMAND\"' 2>&1"
+
+
+def test_a_file_is_written_as_root_with_its_mode():
+    action = exercise.Action("x.md:3", "x.md:3", "file", "a = 1\n", path="/etc/my app.conf", mode="0640",
+                             owner="root:likes")
+    assert replay_mod.file_script(action) == (
+        "{ printf %s YSA9IDEK | base64 -d | sudo tee '/etc/my app.conf' >/dev/null && "
+        "sudo chown root:likes '/etc/my app.conf' && sudo chmod 0640 '/etc/my app.conf'; } 2>&1")
 
 
 def test_actions_follow_the_text_in_order():
@@ -133,7 +182,8 @@ def test_the_kit_plans_every_step_without_touching_a_guest():
 # -- the replay, for real ------------------------------------------------------------------
 
 def test_replay_follows_every_kind_of_block(tmp_path, fixture_dir):
-    run = lab("replay", "good", "--course", str(COURSE), "--guest", "local://", "--root", str(tmp_path))
+    # A course named relative to here is found by the host command too, which runs in the lab folder.
+    run = lab("replay", "good", "--course", "tests/fixtures/course", "--guest", "local://", "--root", str(tmp_path))
     assert run.returncode == 0, run.stdout + run.stderr
     settings = fixture_dir / "settings.ini"
     assert settings.read_text() == "# Settings of the fixture.\n[look]\ncolour = blue\nsize = large\n"
