@@ -131,6 +131,7 @@ class GuestHost:
         self._network()
         self._kvm_permissions()
         self._daemons()
+        self._forget_stale_domain()
         self._pool()
         self.log("box: adding to Vagrant")
         sh("vagrant", "box", "add", "--force", "--name", BOX_NAME, str(box), env=self.env(),
@@ -197,6 +198,17 @@ class GuestHost:
             if time.monotonic() > deadline:
                 raise RuntimeError("libvirtd did not answer within 60 s")
             time.sleep(0.5)
+
+    def _forget_stale_domain(self):
+        """A run killed before its teardown leaves its domain defined in /etc/libvirt, and the next
+        `vagrant up` then refuses the name: undefine the one this lab folder's VM would take."""
+        virsh = ("virsh", "-q", "-c", "qemu:///system")
+        name = f"{self.lab.name}_default"  # vagrant-libvirt's default: folder name, machine name
+        defined = self.ns(*virsh, "list", "--all", "--name", capture_output=True).stdout.split()
+        if name in defined:
+            self.log(f"libvirt: undefining {name}, left by an earlier run that was stopped before its teardown")
+            self.ns(*virsh, "destroy", name, check=False, capture_output=True)
+            self.ns(*virsh, "undefine", name, capture_output=True)
 
     def _pool(self):
         target = self.work / "pool"
