@@ -1,8 +1,10 @@
 """Runs checks in dependency order, each with a timeout, and collects Results."""
 
+import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 
 from .context import Context
 from .manifest import order_checks
@@ -44,24 +46,47 @@ def run_checks(checks, transport, settings, on_result=None):
 
 
 def run_one(check, transport, settings):
-    """Run one check in a worker thread, so that a stuck check is abandoned after its timeout."""
-    ctx = Context.for_check(transport, settings)
+    """Run one check in a worker thread, so that a stuck check is abandoned after its timeout.
+
+    Its commands go through a handle that ends each one by the check's deadline
+    and is retired when the check is abandoned; what it prints goes to its log.
+    On Ctrl-C the check is let finish, so that its cleanup (finally blocks) runs in
+    the guest; a second Ctrl-C stops waiting.
+    """
+    started = time.monotonic()
+    handle = transport.for_check(started + check.timeout)
+    ctx = Context.for_check(handle, settings)
     outcome = {}
 
-    def target():
-        try:
-            check(ctx)
-            outcome["status"] = PASSED
-        except BaseException as exc:  # reported below, never raised into the runner
-            outcome["exc"] = exc
-            outcome["tb"] = traceback.format_exc()
+    # Waited for with an Event, not Thread.join: a join that Ctrl-C interrupts marks
+    # the thread as ended while it still runs (CPython's _wait_for_tstate_lock).
+    done = threading.Event()
 
-    started = time.monotonic()
-    worker = threading.Thread(target=target, name=f"check {check.id}", daemon=True)
-    worker.start()
-    worker.join(check.timeout)
+    with PrintCapture.installed() as prints:
+        def target():
+            try:
+                with prints.into(ctx.log):
+                    check(ctx)
+                outcome["status"] = PASSED
+            except BaseException as exc:  # reported below, never raised into the runner
+                outcome["exc"] = exc
+                outcome["tb"] = traceback.format_exc()
+            finally:
+                done.set()
+
+        threading.Thread(target=target, name=f"check {check.id}", daemon=True).start()
+        try:
+            done.wait(check.timeout)
+        except KeyboardInterrupt:
+            left = max(0.0, handle.deadline - time.monotonic())
+            print(f'interrupted: letting "{check.description}" finish and clean up (at most {left:.0f} s); '
+                  f"press Ctrl-C again to quit at once", file=sys.stderr, flush=True)
+            done.wait(left)  # a second Ctrl-C raises out of here
+            handle.retire()
+            raise
     elapsed = time.monotonic() - started
-    if worker.is_alive():
+    if not done.is_set():
+        handle.retire()
         result = Result(check, COULD_NOT_CHECK,
                         rationale=f"the check did not finish within {check.timeout:g} s: the guest may be "
                                   f"overloaded or a command hung; run the checker again")
@@ -72,6 +97,85 @@ def run_one(check, transport, settings):
     result.log = ctx.log + result.log
     result.duration = elapsed
     return result
+
+
+class PrintCapture:
+    """sys.stdout while checks run: what a check's thread prints goes to that check's
+    log, and everything else where it went before.
+
+    A redirect of sys.stdout for everyone would also swallow the report the main
+    thread prints. A check abandoned after its timeout keeps its log as the place
+    its prints go, so that nothing it prints later can land in the report (such as
+    the --json document); the capture stays installed until that thread ends.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+        self.logs = {}  # thread ident -> _LogLines
+        self.users = 0
+
+    @classmethod
+    @contextmanager
+    def installed(cls):
+        with cls._lock:
+            capture = sys.stdout if isinstance(sys.stdout, cls) else cls(sys.stdout)
+            capture.users += 1
+            sys.stdout = capture
+        try:
+            yield capture
+        finally:
+            with cls._lock:
+                capture.users -= 1
+                capture._uninstall_if_idle()
+
+    @contextmanager
+    def into(self, log):
+        """In the calling thread, send what is printed to log, a line per entry."""
+        me, lines = threading.get_ident(), _LogLines(log)
+        self.logs[me] = lines
+        try:
+            yield
+        finally:
+            lines.close()
+            with self._lock:
+                del self.logs[me]
+                self._uninstall_if_idle()
+
+    def _uninstall_if_idle(self):
+        if not self.users and not self.logs and sys.stdout is self:
+            sys.stdout = self.fallback
+
+    def write(self, text):
+        lines = self.logs.get(threading.get_ident())
+        if lines is None:
+            return self.fallback.write(text)
+        lines.write(text)
+        return len(text)
+
+    def flush(self):
+        if threading.get_ident() not in self.logs:
+            self.fallback.flush()
+
+    def __getattr__(self, name):  # encoding, isatty(), fileno(), ... of the real stream
+        return getattr(self.fallback, name)
+
+
+class _LogLines:
+    """Text written in pieces, added to a log one whole line at a time."""
+
+    def __init__(self, log):
+        self.log, self.partial = log, ""
+
+    def write(self, text):
+        *whole, self.partial = (self.partial + text).split("\n")
+        self.log.extend(whole)
+
+    def close(self):
+        if self.partial:
+            self.log.append(self.partial)
+            self.partial = ""
 
 
 def _from_exception(check, exc, tb, debug):

@@ -1,6 +1,7 @@
 """Run probes on this machine: for a checker running inside the guest itself."""
 
 import os
+import signal
 import subprocess
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +16,7 @@ class LocalTransport(Transport):
         self.http_base = http_base
         self.https_base = https_base
         self.http_unreachable_remedy = "is the web server running? try `sudo systemctl status nginx`"
+        self._running = set()  # the commands in flight, each a process group
 
     @classmethod
     def from_url(cls, url, settings):
@@ -27,14 +29,53 @@ class LocalTransport(Transport):
         return "this machine (local://)"
 
     def run_command(self, command, timeout):
+        # The command travels in the environment, not in sh's arguments, so that a
+        # probe never matches its own `ps` or `pkill -f` pattern. It gets a session
+        # of its own: Ctrl-C in the terminal does not reach it (a check's cleanup
+        # must still run), and a command that is stopped is killed with all it started.
+        proc = subprocess.Popen(["/bin/sh", "-c", 'eval "$LAB_COMMAND"'], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                env={**os.environ, "LAB_COMMAND": command})
+        proc.lab_interrupted = False
+        self._running.add(proc)
         try:
-            # The command travels in the environment, not in sh's arguments, so that a
-            # probe never matches its own `ps` or `pkill -f` pattern.
-            proc = subprocess.run(["/bin/sh", "-c", 'eval "$LAB_COMMAND"'], capture_output=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL, env={**os.environ, "LAB_COMMAND": command})
+            stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self._kill(proc)
             raise CouldNotCheck(f"`{command}` did not finish within {timeout:g} s",
                                 "something in the guest is stuck; run the check again") from None
+        except BaseException:  # Ctrl-C in the thread waiting for it: nothing may outlive the checker
+            self._kill(proc)
+            raise
+        finally:
+            self._running.discard(proc)
+        if proc.lab_interrupted:
+            raise CouldNotCheck(f"`{command}` was stopped: its check was abandoned", "run the check again")
         return CommandResult(command, proc.returncode,
-                             proc.stdout[:MAX_OUTPUT].decode("utf-8", "replace"),
-                             proc.stderr[:MAX_OUTPUT].decode("utf-8", "replace"))
+                             stdout[:MAX_OUTPUT].decode("utf-8", "replace"),
+                             stderr[:MAX_OUTPUT].decode("utf-8", "replace"))
+
+    def interrupt(self):
+        # Another thread waits for these: killing them ends its wait, and it reads what is left.
+        for proc in list(self._running):
+            proc.lab_interrupted = True
+            self._signal_group(proc)
+
+    def close(self):
+        # Nothing the checker started may outlive it, such as an abandoned check's command.
+        self.interrupt()
+
+    @staticmethod
+    def _signal_group(proc):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _kill(self, proc):
+        self._signal_group(proc)
+        # Only wait for sh itself: its output is not read, since something that
+        # left the group could keep the pipes open forever.
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()

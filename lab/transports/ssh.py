@@ -10,6 +10,7 @@ time, which costs more than most probes (about 90 ms on an emulated guest).
 import secrets
 import shlex
 import socket
+import time
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..outcomes import CouldNotCheck, GuestUnreachable
@@ -33,8 +34,8 @@ class SshTransport(Transport):
         self.http_unreachable_remedy = (f"is the web server on {host} running, and does its firewall "
                                         f"allow port 80?")
         self.client = None
-        self._shell = None
-        self._pending = b""
+        self._shell = None  # the _Shell that runs every command
+        self._busy = None  # the _Shell of the command in flight, for interrupt()
 
     @classmethod
     def from_url(cls, url, settings):
@@ -89,23 +90,36 @@ class SshTransport(Transport):
         self.client = client
 
     def close(self):
-        self._close_shell()
+        self._discard_shell()
         if self.client is not None:
             self.client.close()
             self.client = None
 
-    def _close_shell(self):
+    def interrupt(self):
+        # Closing the channel wakes the thread reading it; that shell is never used again.
+        shell = self._busy
+        if shell is not None:
+            shell.interrupted = True
+            shell.close()
+
+    def _discard_shell(self):
         if self._shell is not None:
             self._shell.close()
-        self._shell, self._pending = None, b""
+        self._shell = None
 
-    def _open_shell(self):
-        if self._shell is None or self._shell.closed:
-            chan = self.client.get_transport().open_session(timeout=self.connect_timeout)
+    def _current_shell(self, deadline):
+        """The session's shell, opened anew if there is none."""
+        if self._shell is None or self._shell.chan.closed:
+            chan = self.client.get_transport().open_session(timeout=min(self.connect_timeout, _left(deadline)))
             chan.exec_command("exec /bin/sh")
             # Each command's stderr goes to this file, then follows its stdout (see run_command).
-            chan.sendall(b'lab_err=$(mktemp) || exit 1; trap \'rm -f "$lab_err"\' EXIT\n')
-            self._shell, self._pending = chan, b""
+            # Whatever the login prints first (a .bashrc echo, a banner) comes before the start
+            # marker and is dropped; printf builds the marker, so these input bytes never hold it.
+            start = secrets.token_hex(8)
+            chan.settimeout(_left(deadline))
+            chan.sendall(f'lab_err=$(mktemp) || exit 1; trap \'rm -f "$lab_err"\' EXIT; '
+                         f"printf 'lab-start-%s\\n' {start}\n".encode())
+            self._shell = _Shell(chan, f"lab-start-{start}".encode())
         return self._shell
 
     def run_command(self, command, timeout):
@@ -114,47 +128,65 @@ class SshTransport(Transport):
         The command runs in a subshell (so `cd` or `export` can't leak into the
         next one), with no stdin. Then the shell prints a line with a random
         marker, the exit code and the size of stderr, followed by stderr itself:
-        everything arrives on one stream, framed without ambiguity.
+        everything arrives on one stream, framed without ambiguity. The whole
+        exchange ends within timeout seconds.
         """
         import paramiko
 
         if self.client is None:
             raise GuestUnreachable("the SSH connection to the guest is closed", "run the checker again")
+        deadline = time.monotonic() + timeout
         marker = f"lab-{secrets.token_hex(8)}".encode()
         script = (f'( eval {shlex.quote(command)} ) </dev/null 2>"$lab_err"; lab_rc=$?; lab_n=0; '
                   f'[ -s "$lab_err" ] && lab_n=$(wc -c <"$lab_err"); '
                   f"printf '%s %s %s\\n' {marker.decode()} \"$lab_rc\" $lab_n; "
                   f'[ "$lab_n" = 0 ] || cat "$lab_err"\n')
+        shell = None
         try:
-            shell = self._open_shell()
-            shell.settimeout(timeout)
-            shell.sendall(script.encode())
-            stdout, rc, err_size = self._read_until(shell, marker)
-            while len(self._pending) < err_size:
-                self._pending += self._recv(shell)
-            stderr, self._pending = self._pending[:err_size], self._pending[err_size:]
-        except (socket.timeout, TimeoutError):
-            self._close_shell()  # it is still busy with the command: start afresh next time
-            raise CouldNotCheck(f"`{command}` did not finish within {timeout:g} s",
-                                "something in the guest is stuck; run the check again") from None
-        except (paramiko.SSHException, OSError, EOFError, AttributeError) as exc:
-            # AttributeError: paramiko's transport is None once the link dropped.
-            self.close()
-            raise GuestUnreachable(f"lost the SSH connection to {self.describe()} ({exc or type(exc).__name__})",
-                                   "is the machine still running? check, then run the checker again") from None
-        return CommandResult(command, rc, stdout.decode("utf-8", "replace"),
+            shell = self._busy = self._current_shell(deadline)
+            if shell.start_marker is not None:
+                self._read_until(shell, shell.start_marker, deadline)
+                shell.start_marker = None
+            shell.chan.settimeout(_left(deadline))
+            shell.chan.sendall(script.encode())
+            stdout, line = self._read_until(shell, marker, deadline)
+            _, rc, err_size = line.split()
+            while len(shell.pending) < int(err_size):
+                shell.pending += self._recv(shell, deadline)
+            stderr, shell.pending = shell.pending[:int(err_size)], shell.pending[int(err_size):]
+        except BaseException as exc:
+            # An exchange cut short leaves the shell in the middle of an answer, or still
+            # busy with the command: it is never used again, and the next command starts afresh.
+            self._discard_shell()
+            if shell is not None and shell.interrupted:
+                raise CouldNotCheck(f"`{command}` was stopped: its check was abandoned",
+                                    "run the check again") from None
+            if isinstance(exc, (socket.timeout, TimeoutError)):
+                raise CouldNotCheck(f"`{command}` did not finish within {timeout:g} s",
+                                    "something in the guest is stuck; run the check again") from None
+            if isinstance(exc, (paramiko.SSHException, OSError, EOFError, AttributeError)):
+                # AttributeError: paramiko's transport is None once the link dropped.
+                self.close()
+                raise GuestUnreachable(f"lost the SSH connection to {self.describe()} "
+                                       f"({exc or type(exc).__name__})",
+                                       "is the machine still running? check, then run the checker again") from None
+            raise
+        finally:
+            self._busy = None
+        return CommandResult(command, int(rc), stdout.decode("utf-8", "replace"),
                              stderr[:MAX_OUTPUT].decode("utf-8", "replace"))
 
     @staticmethod
-    def _recv(shell):
-        data = shell.recv(65536)
+    def _recv(shell, deadline):
+        shell.chan.settimeout(_left(deadline))
+        data = shell.chan.recv(65536)
         if not data:
             raise EOFError("SSH session not active")
         return data
 
-    def _read_until(self, shell, marker):
-        """Read stdout up to the marker line: (stdout kept up to MAX_OUTPUT, exit code, stderr size)."""
-        kept, data = b"", self._pending
+    def _read_until(self, shell, marker, deadline):
+        """Read stdout up to the marker's line: (stdout kept up to MAX_OUTPUT, the marker's line)."""
+        kept, data = b"", shell.pending
         while True:
             found = data.find(marker)
             if found >= 0 and data.find(b"\n", found) >= 0:
@@ -162,9 +194,32 @@ class SshTransport(Transport):
             # Keep what can't hold the marker's start; a runaway command's output is cut at MAX_OUTPUT.
             safe = max(0, len(data) - len(marker))
             kept += data[:safe][:max(0, MAX_OUTPUT - len(kept))]
-            data = data[safe:] + self._recv(shell)
+            data = data[safe:] + self._recv(shell, deadline)
         line_end = data.index(b"\n", found)
-        _, rc, size = data[found:line_end].split()
         kept += data[:found][:max(0, MAX_OUTPUT - len(kept))]
-        self._pending = data[line_end + 1:]
-        return kept, int(rc), int(size)
+        shell.pending = data[line_end + 1:]
+        return kept, data[found:line_end]
+
+
+def _left(deadline):
+    """Seconds left until deadline; a timeout once there are none."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise socket.timeout("timed out")
+    return left
+
+
+class _Shell:
+    """One `sh` on the connection, and what it printed that no command has read yet."""
+
+    def __init__(self, chan, start_marker):
+        self.chan = chan
+        self.pending = b""
+        self.start_marker = start_marker  # not read yet: what the login printed comes before it
+        self.interrupted = False
+
+    def close(self):
+        try:
+            self.chan.close()
+        except Exception:  # paramiko's, OSError or EOFError: the channel or the link is gone already
+            pass

@@ -17,8 +17,9 @@ SSHD = "/usr/sbin/sshd"
 
 
 class Sshd:
-    def __init__(self, workdir, port=None, user=None):
+    def __init__(self, workdir, port=None, user=None, extra_config=""):
         self.dir = Path(workdir)
+        self.extra_config = extra_config  # more sshd_config lines, such as a ForceCommand
         self.port = port or free_port()
         self.user = user or getpass.getuser()
         self.key = self.dir / "client_key"
@@ -48,6 +49,7 @@ UsePAM no
 # The test's temporary folder is not owned the way sshd insists on for ~/.ssh.
 StrictModes no
 UseDNS no
+{self.extra_config}
 """)
         # sshd needs its privilege separation folder, which systemd normally makes.
         if os.geteuid() == 0:

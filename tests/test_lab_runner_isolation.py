@@ -1,0 +1,89 @@
+"""The runner keeps checks apart (issue 9), in process: what a check prints,
+and what an abandoned check still tries to do."""
+
+import sys
+import threading
+import time
+
+import pytest
+
+from lab import CouldNotCheck, Registry
+from lab.context import Settings
+from lab.results import COULD_NOT_CHECK, PASSED
+from lab.runner import run_checks
+from lab.transports.base import CommandResult, Transport
+
+pytestmark = pytest.mark.unit
+
+
+class SlowTransport(Transport):
+    """Answers `echo X` with X; `hang` ignores its timeout and waits until interrupted."""
+
+    scheme = "slow"
+
+    def __init__(self):
+        self.commands = []
+        self.woken = threading.Event()
+
+    def run_command(self, command, timeout):
+        if command == "hang":
+            self.woken.wait(30)
+            raise CouldNotCheck("`hang` was stopped")
+        self.commands.append(command)
+        return CommandResult(command, 0, command.removeprefix("echo ") + "\n", "")
+
+    def interrupt(self):
+        self.woken.set()
+
+
+def test_print_in_a_check_goes_to_its_log(capsys, tmp_path):
+    check = Registry()
+
+    @check
+    def chatty(ctx):
+        """a check that prints"""
+        print("looking at", "the guest")
+        ctx.guest.run("echo hi")
+        sys.stdout.write("no newline at the end")
+
+    [result] = run_checks([chatty], SlowTransport(), Settings(root=tmp_path)).values()
+    assert result.status == PASSED
+    assert result.log == ["looking at the guest", "$ echo hi  -> rc=0  hi", "no newline at the end"]
+    assert capsys.readouterr().out == ""
+    print("the runner's own output")
+    assert capsys.readouterr().out == "the runner's own output\n"
+
+
+def test_an_abandoned_check_reaches_nothing_after_its_timeout(capsys, tmp_path):
+    check = Registry()
+    finished = threading.Event()
+
+    @check(timeout=0.5)
+    def stuck(ctx):
+        """a check that hangs, then carries on"""
+        try:
+            ctx.guest.run("hang", timeout=30)
+        except CouldNotCheck:
+            pass
+        time.sleep(0.5)
+        print("printed after the timeout")
+        try:
+            ctx.guest.run("echo from the abandoned check")
+        except CouldNotCheck:
+            pass
+        finished.set()
+
+    @check
+    def after(ctx):
+        """a later check"""
+        ctx.guest.run("echo from the later check")
+
+    transport = SlowTransport()
+    started = time.monotonic()
+    results = run_checks([stuck, after], transport, Settings(root=tmp_path))
+    assert time.monotonic() - started < 1
+    assert transport.woken.is_set(), "the command in flight is interrupted when its check is abandoned"
+    assert [r.status for r in results.values()] == [COULD_NOT_CHECK, PASSED]
+    assert finished.wait(5)
+    assert transport.commands == ["echo from the later check"]
+    assert capsys.readouterr().out == "", "an abandoned check's print must not reach the report"
