@@ -5,7 +5,6 @@ permission bits apply to (nobody, when the tests run as root)."""
 
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 from lab.progress import load, record, status_table
 from lab.transports.vagrant import VagrantTransport
+from tests.support.otheruser import as_another_user
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = Path(__file__).parent / "fixtures" / "course"
@@ -215,23 +215,6 @@ def test_a_vagrant_cache_that_cannot_be_written_costs_only_a_lookup(tmp_path, mo
 
 
 # --- the real CLI: the grade stands whatever happens to the state files ---------------------
-
-def as_another_user():
-    """The command prefix that runs the CLI as a user the permission bits apply to.
-
-    Root writes wherever it likes, so under root the CLI runs as nobody; any
-    other user is subject to the bits already.
-    """
-    if os.geteuid() != 0:
-        return [], os.getuid()
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root, and there is no setpriv to drop to nobody")
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("running as root, and there is no user nobody to drop to")
-    return ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"], nobody.pw_uid
-
 
 @pytest.fixture
 def lab(request):

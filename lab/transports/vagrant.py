@@ -83,6 +83,7 @@ def _is_port(value):
 
 class VagrantTransport(SshTransport):
     scheme = "vagrant"
+    key_remedy = "Vagrant's key is the IdentityFile that `vagrant ssh-config` names; check that `vagrant ssh` gets in"
 
     def __init__(self, root, machine, cache_file):
         self.root = root
