@@ -151,7 +151,8 @@ def grade(args, settings, steps, shown, wanted, full_steps):
         if full_steps:
             from .progress import record
 
-            record(settings.state_dir, report)
+            for note in record(settings.state_dir, report):  # a damaged or unwritable file: said, never fatal
+                say(note)
 
     write_reports(args, report)
     if term is not None:

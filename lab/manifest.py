@@ -108,12 +108,31 @@ class Manifest:
         return found[0]
 
 
+def _kind(value):
+    """A TOML value as a message names it: the number 5, the string 'x', a list, true."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return {list: "a list", dict: "a table"}.get(type(value), f"a {type(value).__name__}")
+
+
 def _read(path):
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ManifestError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ManifestError(f"{path}, line {line}: this is not UTF-8 text; save the file as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path} is not valid TOML: {exc}") from None
     version = data.get("format_version")
@@ -126,13 +145,22 @@ def _read(path):
     entries = data.get("steps", [])
     if not isinstance(entries, list):
         raise ManifestError(f"{path}: steps must be a list of [[steps]] tables")
+    if not isinstance(data.get("replace", False), bool):
+        raise ManifestError(f"{path}: replace must be true or false, found {_kind(data['replace'])}")
     root = Path(path).resolve().parent
     steps, afters = [], {}
     for n, entry in enumerate(entries, 1):
         where = f"{path}, step #{n}"
+        if not isinstance(entry, dict):
+            raise ManifestError(f"{path}: step #{n} must be a [[steps]] table, found {_kind(entry)}")
         unknown = set(entry) - _STEP_KEYS
         if unknown:
             raise ManifestError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        for key, value in entry.items():
+            if key == "reboot" and not isinstance(value, bool):
+                raise ManifestError(f"{where}: reboot must be true or false, found {_kind(value)}")
+            if key != "reboot" and not isinstance(value, str):
+                raise ManifestError(f"{where}: {key} must be a quoted string, found {_kind(value)}")
         missing = [k for k in _REQUIRED if not entry.get(k)]
         if missing:
             raise ManifestError(f"{where}: missing {', '.join(missing)}")
@@ -141,13 +169,13 @@ def _read(path):
         if any(s.id == entry["id"] for s in steps):
             raise ManifestError(f"{path}: step id {entry['id']!r} is used twice")
         steps.append(Step(entry["id"], entry["title"], root / entry["exercise"], root / entry["checks"],
-                          root / entry["solution"], root, bool(entry.get("reboot", False))))
+                          root / entry["solution"], root, entry.get("reboot", False)))
         if entry.get("after"):
             afters[entry["id"]] = entry["after"]
     omit = data.get("omit", [])
     if not isinstance(omit, list) or not all(isinstance(i, str) for i in omit):
         raise ManifestError(f"{path}: omit must be a list of step ids, e.g. omit = [\"step11\"]")
-    return steps, afters, bool(data.get("replace", False)), omit
+    return steps, afters, data.get("replace", False), omit
 
 
 def merge(base, course, afters, replace, omit=()):

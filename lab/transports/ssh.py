@@ -7,6 +7,8 @@ command would make the guest start a session process and a login shell each
 time, which costs more than most probes (about 90 ms on an emulated guest).
 """
 
+import os
+import re
 import secrets
 import shlex
 import socket
@@ -21,6 +23,7 @@ CONNECT_TIMEOUT = 10
 
 class SshTransport(Transport):
     scheme = "ssh"
+    key_remedy = "give the path of your private key, e.g. key=~/.ssh/id_ed25519"
 
     def __init__(self, host, port=22, user=None, key=None, http_base=None, https_base=None,
                  connect_timeout=CONNECT_TIMEOUT):
@@ -40,21 +43,63 @@ class SshTransport(Transport):
     @classmethod
     def from_url(cls, url, settings):
         """ssh://user@host:port?key=PATH&http=http://host:8080&https=https://host:8443"""
+        example = "write it as ssh://user@host:22?key=PATH"
         parts = urlsplit(url)
         if not parts.hostname:
-            raise CouldNotCheck(f"the guest address {url!r} names no host", "write it as ssh://user@host:22?key=PATH")
+            raise CouldNotCheck(f"the guest address {url!r} names no host", example)
+        # The port as written (urlsplit's .port raises a bare ValueError), after any [IPv6] host.
+        port = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+        if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            raise CouldNotCheck(f"the guest address {url!r}: the port {port!r} is not a number from 1 to 65535",
+                                example)
         query = parse_qs(parts.query)
-        transport = cls(parts.hostname, parts.port or 22, unquote(parts.username) if parts.username else None,
-                        *((query.get(k) or [None])[0] for k in ("key", "http", "https")))
+        key, http, https = ((query.get(k) or [None])[0] for k in ("key", "http", "https"))
+        for name, base in (("http", http), ("https", https)):
+            if base is not None and (urlsplit(base).scheme != name or not urlsplit(base).hostname):
+                fix = f"{name}={name}://{base}" if "://" not in base else f"{name}={name}://host:port"
+                raise CouldNotCheck(f"the guest address {url!r}: {name}={base} is not an {name}:// address",
+                                    f"write {fix}")
+        # A shell expands ~ before `ssh -i` sees it; nothing does in a URL, so do it here.
+        key = os.path.expanduser(key) if key else None
+        transport = cls(parts.hostname, int(port or 22), unquote(parts.username) if parts.username else None,
+                        key, http, https)
         transport.connect()
         return transport
 
     def describe(self):
         return f"{self.user}@{self.host}:{self.port}" if self.user else f"{self.host}:{self.port}"
 
+    def _check_key_file(self):
+        """Say plainly when the key file can't be used: paramiko's errors about it read like a network fault."""
+        path, remedy = os.fspath(self.key), self.key_remedy
+        if os.path.isdir(path):
+            why = "it is a folder"
+        else:
+            try:
+                with open(path, "rb") as f:
+                    head = f.read(65536)
+            except FileNotFoundError:
+                why = "there is no such file"
+            except PermissionError:
+                why, remedy = "permission denied", "run the checker as the key's owner, or give a copy of the key " \
+                                                   "that is yours"
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+            else:
+                if b"PRIVATE KEY-----" in head:  # OpenSSH, PEM and PKCS#8 private keys alike
+                    return
+                why = "it holds no private key"
+                if re.match(rb"\s*(ssh|ecdsa|sk)-\S+ ", head):
+                    why = "it is a public key"
+                    if path.endswith(".pub"):
+                        remedy = f"give the private key beside it: key={path[:-4]}"
+        raise CouldNotCheck(f"cannot read the key file {path}: {why}", remedy)
+
     def connect(self):
         import paramiko
 
+        if self.key is not None:
+            self._check_key_file()
         client = paramiko.SSHClient()
         client.load_system_host_keys()
         # Lab guests are created and destroyed all the time, each with a new

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from ..outcomes import CouldNotCheck, GuestUnreachable
+from ..progress import write_atomically
 from .ssh import SshTransport
 
 # The guest's ports that Vagrant forwards, and the lab setting naming each one's host port.
@@ -76,8 +77,13 @@ def configured_port(root, setting):
     return DEFAULT_PORTS[setting]
 
 
+def _is_port(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
 class VagrantTransport(SshTransport):
     scheme = "vagrant"
+    key_remedy = "Vagrant's key is the IdentityFile that `vagrant ssh-config` names; check that `vagrant ssh` gets in"
 
     def __init__(self, root, machine, cache_file):
         self.root = root
@@ -155,8 +161,11 @@ class VagrantTransport(SshTransport):
         keys = conf.get("IdentityFile", "").split()
         info = {"id": self.id, "host": conf["HostName"], "port": int(conf.get("Port", 22)),
                 "user": conf.get("User", "vagrant"), "key": keys[0].strip('"') if keys else None, **ports}
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        self.cache_file.write_text(json.dumps(info, indent=2))
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.cache_file, json.dumps(info, indent=2))
+        except OSError:
+            pass  # only a cache: a folder we can't write to costs the next run a lookup, not its grade
         return info
 
     def _forwarded_port(self, setting):
@@ -177,11 +186,17 @@ class VagrantTransport(SshTransport):
 
     def _load_cache(self):
         try:
-            info = json.loads(self.cache_file.read_text())
+            info = json.loads(self.cache_file.read_bytes())
         except (OSError, ValueError):
             return None
-        # A cache from an older checker may lack a port: look everything up again.
-        return info if info.get("id") == self.id and all(k in info for k in GUEST_PORTS) else None
+        # A cache from an older checker may lack a port, and one edited by hand may hold
+        # anything: unless every value is what _discover writes, look everything up again.
+        sound = (isinstance(info, dict) and info.get("id") == self.id and all(k in info for k in GUEST_PORTS)
+                 and all(isinstance(info.get(k), str) and info[k] for k in ("host", "user"))
+                 and (info.get("key") is None or isinstance(info["key"], str))
+                 and _is_port(info.get("port")) and _is_port(info["http_port"])
+                 and (info["https_port"] is None or _is_port(info["https_port"])))
+        return info if sound else None
 
     def _explain(self):
         """Why the VM can't be reached, from `vagrant status`."""

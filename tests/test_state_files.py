@@ -1,0 +1,315 @@
+"""Damaged or unwritable state files (.lab/progress.json, .lab/vagrant.json):
+the grade stands, the exit code is the checks', and one line says what
+happened to the file. Permission cases run the real CLI as a user the
+permission bits apply to (nobody, when the tests run as root)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from lab.progress import load, record, status_table
+from lab.transports.vagrant import VagrantTransport
+from tests.support.otheruser import as_another_user
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = Path(__file__).parent / "fixtures" / "course"
+
+GOOD_GRADE = [
+    "good: Everything passes",
+    "  ✓ the shell echoes a quoted argument back (2/2)",
+    "  ✓ the root user exists (1/1)",
+    "  ✓ a value that settles within the time given is seen (3/3)",
+    "",
+    "good: 6/6",
+]
+
+
+def report(**scores):
+    """A report of full steps with these scores out of 6, as record() reads it."""
+    return SimpleNamespace(steps=[SimpleNamespace(step=SimpleNamespace(id=step_id), score=score, max_score=6)
+                                  for step_id, score in scores.items()])
+
+
+def entry(last, best, max_score=6):
+    return {"last": last, "best": best, "max": max_score, "checked_at": "2024-01-01T10:00:00"}
+
+
+def progress_text(steps, version=1):
+    return json.dumps({"format_version": version, "steps": steps})
+
+
+# --- progress.json of the wrong shape: set aside, never a crash -------------------------
+
+DAMAGED = {
+    "steps is a list": progress_text([]),
+    "best is null": progress_text({"good": {"last": 2, "best": None, "max": 6, "checked_at": "x"}}),
+    "a list": "[]",
+    "a number": "7",
+    "steps is null": progress_text(None),
+    "an entry is a string": progress_text({"good": "6/6"}),
+    "half a file": '{"format_version": 1, "steps": {"good": {"la',
+    "empty": "",
+    "not UTF-8": b'{"format_version": 1, "steps": {"\xff": 1}}',
+    "a newer format": progress_text({"good": entry(6, 6)}, version=2),
+}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("content", DAMAGED.values(), ids=DAMAGED.keys())
+def test_a_damaged_progress_file_is_set_aside_and_a_new_one_started(tmp_path, content):
+    state = tmp_path / ".lab"
+    state.mkdir()
+    original = content if isinstance(content, bytes) else content.encode()
+    (state / "progress.json").write_bytes(original)
+
+    notes = record(state, report(good=4))
+
+    aside = sorted(state.glob("progress.json.corrupt-*"))
+    assert len(aside) == 1, notes
+    assert aside[0].read_bytes() == original, "the damaged file is kept as it was"
+    assert len(notes) == 1 and f"set aside as {aside[0]}" in notes[0]
+    saved = json.loads((state / "progress.json").read_text())
+    assert saved["steps"]["good"]["last"] == 4 and saved["steps"]["good"]["best"] == 4
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("content", DAMAGED.values(), ids=DAMAGED.keys())
+def test_the_status_table_reads_a_damaged_progress_file_as_no_scores(tmp_path, content):
+    (tmp_path / "progress.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    manifest = SimpleNamespace(steps=[SimpleNamespace(id="good", title="Everything passes", max_points=6)])
+    lines = status_table(manifest, tmp_path)
+    assert lines[2].split()[-3:] == ["-", "-", "never"]
+
+
+@pytest.mark.unit
+def test_the_readable_scores_of_a_damaged_file_are_kept(tmp_path):
+    (tmp_path / "progress.json").write_text(progress_text({
+        "mixed": entry(3, 5), "stuck": {"last": 1, "best": "lots", "max": 4, "checked_at": "x"}}))
+    notes = record(tmp_path, report(good=6))
+    assert len(notes) == 1 and "set aside" in notes[0]
+    steps = json.loads((tmp_path / "progress.json").read_text())["steps"]
+    assert steps["mixed"] == entry(3, 5)
+    assert steps["good"]["best"] == 6
+    assert "stuck" not in steps
+    assert load(tmp_path) == steps
+
+
+@pytest.mark.unit
+def test_a_sound_progress_file_keeps_the_best_score_without_a_word(tmp_path):
+    (tmp_path / "progress.json").write_text(progress_text({"good": entry(6, 6)}))
+    assert record(tmp_path, report(good=2)) == []
+    assert load(tmp_path)["good"] == {**load(tmp_path)["good"], "last": 2, "best": 6}
+    assert not list(tmp_path.glob("*.corrupt-*"))
+
+
+@pytest.mark.unit
+def test_a_progress_file_that_cannot_be_read_is_left_alone(tmp_path):
+    # A folder where the file should be: unreadable as a file even for root.
+    (tmp_path / "progress.json").mkdir()
+    (tmp_path / "progress.json" / "inside").write_text("kept")
+    notes = record(tmp_path, report(good=2))
+    assert len(notes) == 1 and notes[0].startswith("progress could not be saved")
+    assert str(tmp_path / "progress.json") in notes[0]
+    assert (tmp_path / "progress.json" / "inside").read_text() == "kept"
+
+
+@pytest.mark.unit
+def test_a_state_folder_that_cannot_be_made_means_unsaved_not_a_crash(tmp_path):
+    (tmp_path / "file").write_text("")
+    notes = record(tmp_path / "file" / ".lab", report(good=2))
+    assert len(notes) == 1 and notes[0].startswith("progress could not be saved")
+
+
+@pytest.mark.unit
+def test_runs_at_once_neither_crash_nor_lose_each_others_scores(tmp_path):
+    """Each thread is a run of its own step, saving again and again in the same folder."""
+    errors, notes = [], []
+
+    def run(step_id):
+        try:
+            for score in range(40):
+                notes.extend(record(tmp_path, report(**{step_id: score % 7})))
+        except Exception as exc:  # the test reports it below, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f"step{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and notes == []
+    steps = load(tmp_path)
+    assert sorted(steps) == [f"step{n}" for n in range(6)]
+    assert all(s["best"] == 6 and s["last"] == 39 % 7 for s in steps.values())
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("progress.json")) == ["progress.json"]
+
+
+# --- .lab/vagrant.json of the wrong types: looked up again --------------------------------
+
+GOOD_CACHE = {"id": "abc", "host": "127.0.0.1", "port": 2222, "user": "vagrant", "key": "/k/private_key",
+              "http_port": 8500, "https_port": 8443}
+BAD_CACHES = {
+    "a list": [GOOD_CACHE],
+    "port is text": {**GOOD_CACHE, "port": "22x"},
+    "port is null": {**GOOD_CACHE, "port": None},
+    "port out of range": {**GOOD_CACHE, "port": 70000},
+    "http_port is text": {**GOOD_CACHE, "http_port": "8500"},
+    "https_port is true": {**GOOD_CACHE, "https_port": True},
+    "host is a number": {**GOOD_CACHE, "host": 127},
+    "key is a number": {**GOOD_CACHE, "key": 5},
+    "user is a list": {**GOOD_CACHE, "user": ["vagrant"]},
+}
+
+
+@pytest.fixture
+def vagrant_machine(tmp_path, monkeypatch):
+    """A VagrantTransport for a machine with id "abc" whose lookups and connection are stand-ins."""
+    machine = tmp_path / ".vagrant" / "machines" / "default" / "libvirt"
+    machine.mkdir(parents=True)
+    (machine / "id").write_text("abc")
+    transport = VagrantTransport(tmp_path, "default", tmp_path / ".lab" / "vagrant.json")
+    fresh = {**GOOD_CACHE, "port": 2200, "http_port": 8600}
+    transport.lookups = []
+    monkeypatch.setattr(transport, "_discover", lambda: transport.lookups.append(1) or fresh)
+    monkeypatch.setattr(transport, "connect", lambda: None)
+    return transport
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("cache", BAD_CACHES.values(), ids=BAD_CACHES.keys())
+def test_a_vagrant_cache_of_the_wrong_types_is_looked_up_again(vagrant_machine, cache):
+    vagrant_machine.cache_file.parent.mkdir()
+    vagrant_machine.cache_file.write_text(json.dumps(cache))
+    vagrant_machine.open()
+    assert vagrant_machine.lookups == [1]
+    assert (vagrant_machine.port, vagrant_machine.http_base) == (2200, "http://127.0.0.1:8600")
+
+
+@pytest.mark.unit
+def test_a_sound_vagrant_cache_is_used(vagrant_machine):
+    vagrant_machine.cache_file.parent.mkdir()
+    vagrant_machine.cache_file.write_text(json.dumps(GOOD_CACHE))
+    vagrant_machine.open()
+    assert vagrant_machine.lookups == []
+    assert (vagrant_machine.port, vagrant_machine.key) == (2222, "/k/private_key")
+
+
+@pytest.mark.unit
+def test_a_vagrant_cache_that_cannot_be_written_costs_only_a_lookup(tmp_path, monkeypatch):
+    (tmp_path / ".lab").write_text("a file where the state folder should be")
+    transport = VagrantTransport(tmp_path, "default", tmp_path / ".lab" / "vagrant.json")
+    transport.id = "abc"
+    conf = {"HostName": "127.0.0.1", "Port": "2222", "User": "vagrant", "IdentityFile": '"/k/private_key"'}
+    monkeypatch.setattr(transport, "_vagrant", lambda: SimpleNamespace(conf=lambda vm_name: conf))
+    monkeypatch.setattr(transport, "_forwarded_port", lambda setting: {"http_port": 8500, "https_port": None}[setting])
+    assert transport._discover() == {"id": "abc", "host": "127.0.0.1", "port": 2222, "user": "vagrant",
+                                     "key": "/k/private_key", "http_port": 8500, "https_port": None}
+
+
+# --- the real CLI: the grade stands whatever happens to the state files ---------------------
+
+@pytest.fixture
+def lab(request):
+    """A lab folder owned by the user the CLI runs as, in a folder every user can reach
+    (pytest's own tmp_path is private to root)."""
+    prefix, uid = as_another_user()
+    base = Path(tempfile.mkdtemp(prefix="lab-state-", dir="/tmp"))
+    base.chmod(0o755)
+    folder = base / "lab"
+    folder.mkdir()
+    os.chown(folder, uid, -1)
+    yield SimpleNamespace(path=folder, prefix=prefix, uid=uid, home=base)
+    for path in [base, *base.rglob("*")]:  # give the owner back what the test took away, then remove it all
+        if not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(base)
+
+
+def lab_check(lab, *args):
+    # PYTHONPATH: the code of this checkout, not whatever copy of lab/ the venv has installed.
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO), "HOME": str(lab.home),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run([*lab.prefix, sys.executable, "-m", "lab.check", *args], cwd=lab.path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in run.stdout + run.stderr and "internal error" not in run.stderr, run.stderr
+    return run
+
+
+def grade_good(lab):
+    return lab_check(lab, "--course", str(COURSE), "good", "--guest", "local://")
+
+
+def make_state(lab, progress):
+    state = lab.path / ".lab"
+    state.mkdir()
+    (state / "progress.json").write_text(progress)
+    for path in (state, state / "progress.json"):
+        os.chown(path, lab.uid, -1)
+    return state
+
+
+def assert_graded_but_unsaved(run):
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == GOOD_GRADE
+    warning = run.stderr.splitlines()
+    assert len(warning) == 1 and warning[0].startswith("lab.check: progress could not be saved"), run.stderr
+
+
+@pytest.mark.server
+def test_a_read_only_lab_folder(lab):
+    lab.path.chmod(0o555)
+    run = grade_good(lab)
+    assert_graded_but_unsaved(run)
+    assert not (lab.path / ".lab").exists()
+
+
+@pytest.mark.server
+def test_a_read_only_state_folder(lab):
+    old = progress_text({"good": entry(1, 5)})
+    state = make_state(lab, old)
+    state.chmod(0o555)
+    assert_graded_but_unsaved(grade_good(lab))
+    assert (state / "progress.json").read_text() == old
+    assert sorted(p.name for p in state.iterdir()) == ["progress.json"]
+
+
+@pytest.mark.server
+def test_an_unreadable_progress_file_is_not_overwritten(lab):
+    old = progress_text({"good": entry(1, 5)})
+    state = make_state(lab, old)
+    (state / "progress.json").chmod(0o000)
+    run = grade_good(lab)
+    assert_graded_but_unsaved(run)
+    assert (state / "progress.json").read_text() == old, "the best score in it must not be lost"
+
+
+@pytest.mark.server
+def test_a_read_only_progress_file_in_a_writable_folder(lab):
+    """POSIX lets a rename replace a read-only file, as it lets the owner delete
+    it: the scores are saved, the grade stands, nothing is said."""
+    state = make_state(lab, progress_text({"good": entry(1, 5)}))
+    (state / "progress.json").chmod(0o444)
+    run = grade_good(lab)
+    assert run.returncode == 0 and run.stdout.splitlines() == GOOD_GRADE and run.stderr == ""
+    assert load(state)["good"] == {**load(state)["good"], "last": 6, "best": 6}
+
+
+@pytest.mark.server
+def test_a_damaged_progress_file_is_reported_in_one_line(lab):
+    state = make_state(lab, progress_text([]))
+    run = grade_good(lab)
+    assert run.returncode == 0 and run.stdout.splitlines() == GOOD_GRADE
+    aside = list(state.glob("progress.json.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_text() == progress_text([])
+    assert run.stderr.splitlines() == [f"lab.check: {state / 'progress.json'} was damaged (\"steps\" is a list, "
+                                       f"not an object of step ids); it was set aside as {aside[0]} and a new one "
+                                       f"was started"]
+    assert load(state)["good"]["best"] == 6
