@@ -11,6 +11,7 @@ Exit codes: 0 every check passed, 1 something failed, 2 could not check
 """
 
 import argparse
+import io
 import os
 import sys
 from pathlib import Path
@@ -38,7 +39,21 @@ def parse_args(argv):
     parser.add_argument("--root", metavar="DIR", type=Path, default=None,
                         help="the lab folder (default: the nearest folder with a Vagrantfile, else this one)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of crashed checks")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # A mistyped --root must not become a new, empty lab folder with a .lab/ in it.
+    if args.root is not None and not args.root.is_dir():
+        why = "not a folder" if args.root.exists() else "there is no such folder"
+        parser.exit(2, f"lab.check: --root {args.root}: {why}; give the lab folder, the one with the Vagrantfile\n")
+    return args
+
+
+def replace_what_the_console_cannot_show():
+    """Print "?" for characters the console's encoding lacks (a student's "café" on
+    PYTHONIOENCODING=ascii, "→" on a Windows cp1252 pipe) instead of stopping with
+    UnicodeEncodeError partway through a report or an error line."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 def find_lab_root(given):
@@ -64,6 +79,7 @@ def list_steps(manifest):
 
 
 def main(argv=None):
+    replace_what_the_console_cannot_show()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return _main(args)
@@ -154,17 +170,32 @@ def grade(args, settings, steps, shown, wanted, full_steps):
             for note in record(settings.state_dir, report):  # a damaged or unwritable file: said, never fatal
                 say(note)
 
-    write_reports(args, report)
+    unwritten = write_reports(args, report)
     if term is not None:
         term.total(report)
     elif args.json:
         from .report.formats import to_json
 
-        print(to_json(report))
-    return report.exit_code
+        text = to_json(report)
+        if not _encodes(text, sys.stdout):  # \u escapes keep the JSON exact where "?" would not
+            text = to_json(report, ascii_only=True)
+        print(text)
+    # After the report, so that a file that cannot be written never hides the grade.
+    for problem in unwritten:
+        say(problem)
+    return 2 if unwritten else report.exit_code
+
+
+def _encodes(text, stream):
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def write_reports(args, report):
+    """Write the report files asked for; return a line for each one that could not be written."""
     from .report import formats
 
     outputs = [(args.junit, formats.to_junit), (args.gradescope, formats.to_gradescope)]
@@ -172,12 +203,14 @@ def write_reports(args, report):
         from .report.html import to_html
 
         outputs.append((args.html, to_html))
+    unwritten = []
     for path, render in outputs:
         if path:
             try:
                 Path(path).write_text(render(report), encoding="utf-8")
             except OSError as exc:
-                raise CouldNotCheck(f"cannot write {path}: {exc.strerror}", "choose another file name") from None
+                unwritten.append(f"cannot write {path}: {exc.strerror or exc}: choose another file name")
+    return unwritten
 
 
 if __name__ == "__main__":

@@ -9,7 +9,21 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .outcomes import CouldNotCheck
 from .transports.base import quote_command
+
+# What sudo prints when it will not run a command without a password, or is
+# missing: the guest's setup stopped the probe, so nothing is known about the
+# student's work.
+SUDO_REFUSALS = ("sudo: a password is required", "sudo: a terminal is required", "is not in the sudoers file",
+                 "is not allowed to execute", "may not run sudo", "sudo: not found", "sudo: command not found")
+SUDO_REMEDY = ("the checker needs sudo without a password in the guest: connect as a user that has it "
+               "(vagrant does), or add one with `sudo visudo`")
+
+
+def sudo_refused(result):
+    """True when sudo itself refused (or is missing), rather than the command it ran failing."""
+    return not result.ok and any(refusal in result.stderr for refusal in SUDO_REFUSALS)
 
 
 class Guest:
@@ -24,8 +38,25 @@ class Guest:
         return result
 
     def sudo(self, command, *args, timeout=30):
-        """Run a command as root. `sudo -n` fails at once instead of asking for a password."""
-        return self.run("sudo -n sh -c %s", quote_command(command, *args), timeout=timeout)
+        """Run a command as root. `sudo -n` fails at once instead of asking for a password,
+        and that refusal raises CouldNotCheck: it says nothing about the student's work."""
+        inner = quote_command(command, *args)
+        result = self.run("sudo -n sh -c %s", inner, timeout=timeout)
+        if sudo_refused(result):
+            raise CouldNotCheck(f"sudo in the guest refused to run `{inner}` ({_first_line(result.stderr)})",
+                                SUDO_REMEDY)
+        return result
+
+    def run_expect(self, expected, command, *args, timeout=30, sudo=False):
+        """Run a command (as root with sudo=True) whose exit code must be one of expected.
+
+        Facts use it as testinfra does: `stat` exits 1 for a missing file, which
+        is an answer; any other code means the probe itself broke (a missing
+        program, no systemd), so the check could not check rather than fail."""
+        result = (self.sudo if sudo else self.run)(command, *args, timeout=timeout)
+        if result.rc not in expected:
+            raise unexpected_exit(result, ("sudo " if sudo else "") + quote_command(command, *args))
+        return result
 
     def output(self, command, *args, timeout=30):
         """A command's stdout, stripped; empty when it failed."""
@@ -53,7 +84,8 @@ class Guest:
     def os_release(self):
         """/etc/os-release as a dict: ID, VERSION_ID, PRETTY_NAME, ..."""
         info = {}
-        for line in self.output("cat /etc/os-release").splitlines():
+        result = self.run_expect((0, 1), "cat /etc/os-release")  # 1: no such file, so nothing is known
+        for line in (result.stdout if result.ok else "").splitlines():
             key, sep, value = line.partition("=")
             if sep:
                 info[key.strip()] = value.strip().strip('"')
@@ -68,7 +100,8 @@ class Guest:
         wanted = [k for k in (("tcp", "-Hltnp", 3), ("unix", "-Hlxp", 4)) if kind in (None, k[0])]
         found = []
         for name, flags, column in wanted:
-            for line in self.sudo("ss %s", flags).stdout.splitlines():
+            # A failed ss (or sudo) must not read as "nothing is listening".
+            for line in self.run_expect((0,), "ss %s", flags, sudo=True).stdout.splitlines():
                 fields = line.split()
                 if len(fields) > column:
                     pids = frozenset(int(p) for p in re.findall(r"pid=(\d+)", line))
@@ -83,6 +116,18 @@ class Guest:
             if port.isdigit():
                 found.add((address.strip("[]"), int(port)))
         return found
+
+
+def _first_line(text):
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else "no message"
+
+
+def unexpected_exit(result, command):
+    """The CouldNotCheck for a probe that failed for a reason other than the answer being "no"."""
+    return CouldNotCheck(f"`{command}` failed in the guest with exit code {result.rc} "
+                         f"({_first_line(result.stderr or result.stdout)})",
+                         "run it in the guest to see what is wrong there, then run the checker again")
 
 
 class Listener(NamedTuple):
@@ -101,8 +146,11 @@ class Service:
 
     @property
     def state(self):
-        """systemctl is-active: active, inactive, failed, activating, ..."""
-        return self.guest.run("systemctl is-active %s", self.name).stdout.strip() or "unknown"
+        """systemctl is-active: active, inactive, failed, activating, ...
+
+        It exits 3 for every state but active, unknown units included; any
+        other code (1: no systemd, no bus) is a probe that could not answer."""
+        return self.guest.run_expect((0, 3), "systemctl is-active %s", self.name).stdout.strip() or "unknown"
 
     @property
     def is_active(self):
@@ -110,11 +158,18 @@ class Service:
 
     @property
     def is_enabled(self):
-        return self.guest.run("systemctl is-enabled %s", self.name).stdout.strip() in ("enabled", "enabled-runtime")
+        # It exits 1 both for "no" (disabled, masked, an unknown unit) and when it
+        # cannot ask systemd at all; only the first prints a state or names the unit file.
+        result = self.guest.run_expect((0, 1), "systemctl is-enabled %s", self.name)
+        state = result.stdout.strip()
+        if result.rc and not state and not re.search(r"No such file|does not exist|not found", result.stderr):
+            raise unexpected_exit(result, quote_command("systemctl is-enabled %s", self.name))
+        return state in ("enabled", "enabled-runtime")
 
     def show(self, prop):
         """One unit property from `systemctl show`, e.g. show("Restart") -> "on-failure"."""
-        return self.guest.output("systemctl show --value -p %s %s", prop, self.name)
+        # show answers with rc 0 even for an unknown unit (with default values).
+        return self.guest.run_expect((0,), "systemctl show --value -p %s %s", prop, self.name).stdout.strip()
 
     @property
     def main_pid(self):
@@ -140,7 +195,8 @@ class File:
 
         Each property below probes again, so a check that needs several of
         them reads this once instead."""
-        result = self.guest.sudo("stat -L -c '%%F|%%a|%%U|%%G|%%s' %s", self.path)
+        # stat exits 1 when the file is missing; anything else is a broken probe.
+        result = self.guest.run_expect((0, 1), "stat -L -c '%%F|%%a|%%U|%%G|%%s' %s", self.path, sudo=True)
         fields = result.stdout.strip().split("|")
         if not result.ok or len(fields) != 5:
             return None
@@ -180,7 +236,7 @@ class File:
     @property
     def content(self):
         """The file's text (read as root), or None when it can't be read."""
-        result = self.guest.sudo("cat %s", self.path)
+        result = self.guest.run_expect((0, 1), "cat %s", self.path, sudo=True)  # 1: missing, or a folder
         return result.stdout if result.ok else None
 
     def contains(self, text):
@@ -188,7 +244,7 @@ class File:
         return content is not None and text in content
 
     def readable_by(self, user):
-        return self.guest.sudo("sudo -n -u %s test -r %s", user, self.path).ok
+        return self.guest.run_expect((0, 1), "sudo -n -u %s test -r %s", user, self.path, sudo=True).ok
 
 
 class Package:
@@ -197,12 +253,14 @@ class Package:
 
     @property
     def is_installed(self):
-        status = self.guest.run("dpkg-query -W -f='${Status}' %s", self.name).stdout
+        # dpkg-query exits 1 for a package it has never heard of, 2 when it cannot read its database.
+        status = self.guest.run_expect((0, 1), "dpkg-query -W -f='${Status}' %s", self.name).stdout
         return status.strip().endswith("install ok installed")
 
     @property
     def version(self):
-        return self.guest.output("dpkg-query -W -f='${Version}' %s", self.name) or None
+        result = self.guest.run_expect((0, 1), "dpkg-query -W -f='${Version}' %s", self.name)
+        return (result.stdout.strip() if result.ok else "") or None
 
 
 class User:
@@ -211,15 +269,17 @@ class User:
 
     @property
     def exists(self):
-        return self.guest.run("getent passwd %s", self.name).ok
+        return self.guest.run_expect((0, 2), "getent passwd %s", self.name).ok  # getent exits 2 for "not found"
 
     @property
     def groups(self):
-        return set(self.guest.output("id -nG %s", self.name).split())
+        result = self.guest.run_expect((0, 1), "id -nG %s", self.name)  # id exits 1 for no such user
+        return set(result.stdout.split()) if result.ok else set()
 
     @property
     def uid(self):
-        value = self.guest.output("id -u %s", self.name)
+        result = self.guest.run_expect((0, 1), "id -u %s", self.name)
+        value = result.stdout.strip() if result.ok else ""
         return int(value) if value.isdigit() else None
 
 
@@ -229,11 +289,12 @@ class Group:
 
     @property
     def exists(self):
-        return self.guest.run("getent group %s", self.name).ok
+        return self.guest.run_expect((0, 2), "getent group %s", self.name).ok
 
     @property
     def members(self):
-        line = self.guest.output("getent group %s", self.name)
+        result = self.guest.run_expect((0, 2), "getent group %s", self.name)
+        line = result.stdout.strip() if result.ok else ""
         members = line.split(":")[-1] if line else ""
         return {m for m in members.split(",") if m}
 

@@ -6,8 +6,9 @@ import xml.etree.ElementTree as ET
 from ..results import COULD_NOT_CHECK, ERROR, FAILED, SKIPPED
 
 
-def to_json(report):
-    return json.dumps(report.as_dict(), indent=2, ensure_ascii=False)
+def to_json(report, ascii_only=False):
+    """The report as JSON; ascii_only escapes non-ASCII (\\u00e9) for a console that cannot show it."""
+    return json.dumps(report.as_dict(), indent=2, ensure_ascii=ascii_only)
 
 
 def _explain(result):

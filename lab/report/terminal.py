@@ -1,5 +1,6 @@
 """The report a student reads in their terminal."""
 
+import codecs
 import os
 import sys
 
@@ -11,25 +12,35 @@ COLOURS = {PASSED: "32", FAILED: "31", ERROR: "31", SKIPPED: "33", COULD_NOT_CHE
 
 
 def use_colour(stream):
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+    """Colour only on a terminal that shows it: never when NO_COLOR is set (https://no-color.org)
+    or TERM=dumb (Emacs shells, some CI logs), which prints escape codes as text."""
+    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
 
 
 class Terminal:
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
         self.colour = use_colour(self.stream)
-        encoding = getattr(self.stream, "encoding", None) or "ascii"
+        self.encoding = getattr(self.stream, "encoding", None) or "ascii"
         try:
-            "✓✗–".encode(encoding)
+            codecs.lookup(self.encoding)
+        except LookupError:  # a name Python does not know: assume the least
+            self.encoding = "ascii"
+        try:
+            "✓✗–".encode(self.encoding)
             self.marks = MARKS
-        except (UnicodeEncodeError, LookupError):  # e.g. a Windows console on cp1252
+        except UnicodeEncodeError:  # e.g. a Windows console on cp1252
             self.marks = ASCII_MARKS
 
     def paint(self, text, code):
         return f"\033[{code}m{text}\033[0m" if self.colour else text
 
     def write(self, line=""):
+        # What the console cannot show (a student's "café" on ascii, "→" on cp1252)
+        # becomes "?", so the report never stops partway with UnicodeEncodeError.
+        line = line.encode(self.encoding, "replace").decode(self.encoding)
         print(line, file=self.stream, flush=True)
 
     def step_header(self, step):

@@ -1,0 +1,172 @@
+"""What `python -m lab.check` prints and writes, whatever the console and flags:
+consoles that cannot encode the report, TERM=dumb, --root and report files that
+cannot be written."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lab.report.terminal import Terminal
+from lab.results import FAILED, PASSED, Result
+from tests.support.localservers import REPO
+
+NON_ASCII_CHECKS = '''
+from lab import Fail, Registry
+
+check = Registry()
+
+
+@check
+def plain(ctx):
+    """une vérification qui passe ✓"""
+
+
+@check(points=2)
+def accents(ctx):
+    """le fichier café → servi"""
+    raise Fail("expected “café”, found ‘cafe’ – nothing else", hint="écrivez-le… puis réessayez",
+               expected="café", actual="cafe")
+'''
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course whose step title, labels, rationale and hint are all non-ASCII."""
+    folder = tmp_path / "course"
+    (folder / "accent_checks").mkdir(parents=True)
+    (folder / "accent_checks" / "__init__.py").write_text("")
+    (folder / "accent_checks" / "accents.py").write_text(NON_ASCII_CHECKS, encoding="utf-8")
+    (folder / "steps.toml").write_text('''format_version = 1
+replace = true
+[[steps]]
+id = "accents"
+title = "Étape → café"
+exercise = "x.md"
+checks = "accent_checks/accents.py"
+solution = "x.sh"
+''', encoding="utf-8")
+    return folder
+
+
+def lab_check(*args, cwd, encoding="utf-8", env=None):
+    """The real CLI with stdout and stderr in `encoding`, read back as bytes."""
+    run = subprocess.run([sys.executable, "-m", "lab.check", *args], cwd=cwd, capture_output=True, timeout=60,
+                         # PYTHONPATH: this checkout's lab package, whatever the venv has installed.
+                         env={**os.environ, "PYTHONIOENCODING": encoding, "PYTHONPATH": str(REPO),
+                              **(env or {})})
+    out, err = run.stdout.decode(encoding.split(":")[0]), run.stderr.decode(encoding.split(":")[0])
+    assert "Traceback" not in out + err and "UnicodeEncodeError" not in out + err, out + err
+    return run.returncode, out, err
+
+
+# --- 7: consoles that cannot encode the report ----------------------------------------
+
+@pytest.mark.server
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252", "ascii:strict"])
+def test_the_whole_report_prints_on_a_console_that_cannot_encode_it(tmp_path, course, encoding):
+    code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", cwd=tmp_path,
+                               encoding=encoding)
+    assert code == 1, out + err
+    lines = out.splitlines()
+    shown = "vérification" if encoding == "cp1252" else "v?rification"  # cp1252 has é, not ✓
+    assert lines[1] == f"  + une {shown} qui passe ? (1/1)"
+    assert lines[2].startswith("  x le fichier caf") and lines[2].endswith(" servi (0/2)")
+    assert "nothing else" in lines[3] and "puis r" in lines[4]
+    assert lines[-1] == "accents: 1/3", "the report stopped partway"
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_json_stays_whole_and_exact_on_such_a_console(tmp_path, course, encoding):
+    code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", "--json", cwd=tmp_path,
+                               encoding=encoding)
+    assert code == 1, out + err
+    check = json.loads(out)["steps"][0]["checks"][1]
+    assert check["rationale"] == "expected “café”, found ‘cafe’ – nothing else"  # escaped, not replaced
+    assert check["description"] == "le fichier café → servi"
+
+
+@pytest.mark.server
+def test_list_status_and_errors_print_on_such_a_console(tmp_path, course):
+    code, out, _ = lab_check("--course", str(course), "--list", cwd=tmp_path, encoding="ascii:strict")
+    assert code == 0 and "accents: ?tape ? caf? (3 points)" in out
+    code, out, _ = lab_check("--course", str(course), "status", cwd=tmp_path, encoding="ascii:strict")
+    assert code == 0 and out.splitlines()[2].startswith("accents  ?tape ? caf?")
+    code, out, err = lab_check("--course", str(course), "étape", cwd=tmp_path, encoding="ascii:strict")
+    assert code == 2 and err == "lab.check: there is no step '?tape'; the steps are accents\n"
+
+
+@pytest.mark.unit
+def test_terminal_replaces_what_its_stream_cannot_encode():
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="cp1252", errors="strict", write_through=True)
+    check = type("Check", (), {"description": "le fichier café → servi", "points": 2})()
+    term = Terminal(stream)
+    term.result(Result(check, FAILED, rationale="expected ✓ → found ✗", hint="écrivez-le…"))
+    term.result(Result(check, PASSED))
+    assert stream.buffer.getvalue().decode("cp1252").splitlines() == [
+        "  x le fichier café ? servi (0/2)", "      expected ? ? found ?", "      hint: écrivez-le…",
+        "  + le fichier café ? servi (2/2)"]
+
+
+# --- 8: odd flags ------------------------------------------------------------------
+
+@pytest.mark.unit
+def test_term_dumb_means_no_colour(monkeypatch):
+    class Tty(io.StringIO):
+        encoding = "utf-8"
+
+        def isatty(self):
+            return True
+
+    check = type("Check", (), {"description": "passes", "points": 1})()
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    coloured = Tty()
+    Terminal(coloured).result(Result(check, PASSED))
+    assert "\033[" in coloured.getvalue()
+    monkeypatch.setenv("TERM", "dumb")
+    plain = Tty()
+    Terminal(plain).result(Result(check, PASSED))
+    assert plain.getvalue() == "  ✓ passes (1/1)\n"
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("kind", ["missing", "a file"])
+def test_root_must_be_an_existing_folder(tmp_path, course, kind):
+    root = tmp_path / "no" / "such" / "lab"
+    if kind == "a file":
+        root = tmp_path / "Vagrantfile"
+        root.write_text("")
+    code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", "--root", str(root),
+                               cwd=tmp_path)
+    assert code == 2
+    assert out == ""
+    assert err == f"lab.check: --root {root}: {'there is no such folder' if kind == 'missing' else 'not a folder'}" \
+                  f"; give the lab folder, the one with the Vagrantfile\n"
+    assert not (tmp_path / "no").exists(), "a mistyped --root must not be created"
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("where", ["missing-folder/junit.xml", "."])
+def test_json_prints_even_when_junit_cannot_be_written(tmp_path, course, where):
+    code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", "--json",
+                               "--junit", where, "--gradescope", "results.json", cwd=tmp_path)
+    assert json.loads(out)["score"] == 1, "the JSON must still be printed, whole"
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == 1, "other reports are still written"
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"lab.check: cannot write {where}: ")
+    assert err.endswith(": choose another file name\n")
+
+
+@pytest.mark.server
+def test_text_report_prints_before_the_write_error(tmp_path, course):
+    code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", "--html",
+                               "missing-folder/report.html", cwd=tmp_path)
+    assert code == 2
+    assert out.splitlines()[-1] == "accents: 1/3"
+    assert err == "lab.check: cannot write missing-folder/report.html: No such file or directory: " \
+                  "choose another file name\n"
