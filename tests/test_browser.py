@@ -46,9 +46,10 @@ def browser(tmp_path):
 
 
 def listed(driver):
-    from selenium.webdriver.common.by import By
-
-    return [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#likes li")]
+    """The likes the page lists, read in one script: likes.js may redraw the
+    list at any moment, and items read one by one could be gone halfway."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#likes li'), li => li.textContent.trim());")
 
 
 def wait_until_listed(driver, text):
