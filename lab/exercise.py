@@ -361,7 +361,12 @@ def _block_problems(block, later):
 
 def problems(path, step_id=None):
     """Every break of the convention in one exercise, each starting with file:line."""
-    all_blocks, found = _scan(path)
+    return _problems(path, *_scan(path), step_id)
+
+
+def _problems(path, all_blocks, found, step_id=None):
+    """problems() of a page already scanned: its blocks, and the problems of the page itself."""
+    found = list(found)
     cwd = None  # the folder the student's shell in the guest is in, after the commands so far
     for index, block in enumerate(all_blocks):
         found += block.problems
@@ -381,12 +386,13 @@ def problems(path, step_id=None):
 
 def actions(path):
     """What the student does in one exercise, in order. Raises ExerciseError if the exercise breaks the convention."""
-    broken = problems(path)
+    all_blocks, page = _scan(path)
+    broken = _problems(path, all_blocks, page)
     if broken:
         raise ExerciseError(f"{broken[0]} (and {len(broken) - 1} more problem(s); run `python -m lab lint`)"
                             if len(broken) > 1 else broken[0])
     found = []
-    for block in blocks(path):
+    for block in all_blocks:
         if block.skip is not None or block.kind in ("output", "excerpt"):
             continue
         if block.kind == "file":

@@ -172,25 +172,26 @@ def say(line):
     print(line, flush=True)
 
 
-def plan(steps, out=say):
-    """Print every step's actions and skipped blocks without running anything."""
-    for step in steps:
+def plan(planned, out=say):
+    """Print every step's actions and skipped blocks without running anything; planned: (step, its actions)."""
+    for step, actions in planned:
         out(f"{step.id}: {step.title} ({exercise._shown(step.exercise)})")
-        items = [(a.where, a.describe()) for a in exercise.actions(step.exercise)]
+        items = [(a.where, a.describe()) for a in actions]
         items += [(where, f"(not run: {reason})") for where, reason in exercise.skipped(step.exercise)]
         for where, text in sorted(items, key=lambda item: int(item[0].rsplit(":", 1)[1])):
             out(f"  {where:<36} {text}")
 
 
-def replay(steps, settings, out=say):
-    """Follow the steps' exercises; 0 when every action succeeded, 1 at the first that failed."""
+def replay(planned, settings, out=say):
+    """Follow the steps' exercises, planned as (step, its actions); 0 when every action succeeded,
+    1 at the first that failed."""
     runner = Replay(settings)
     block, settling = None, False
     try:
-        for step in steps:
+        for step, actions in planned:
             out(f"{step.id}: {step.title}")
             started = time.monotonic()
-            for action in exercise.actions(step.exercise):
+            for action in actions:
                 if action.block != block:
                     if settling:
                         time.sleep(READING_PAUSE)
@@ -226,11 +227,10 @@ def main(args):
 
     try:
         manifest = manifest_mod.load(course=args.course, import_checks=False)
-        steps = manifest.select(args.steps)
-        for step in steps:
-            exercise.actions(step.exercise)  # every exercise must follow the convention before anything runs
+        # Every exercise must follow the convention before anything runs.
+        planned = [(step, exercise.actions(step.exercise)) for step in manifest.select(args.steps)]
         if args.dry_run:
-            plan(steps)
+            plan(planned)
             return 0
         from .transports import transport_class
 
@@ -241,7 +241,7 @@ def main(args):
         # Host commands run in the lab folder: a course named relative to here must still be found there.
         course = Path(args.course).resolve() if args.course else None
         settings = Settings(root=root, guest_url=args.guest, course=course)
-        return replay(steps, settings)
+        return replay(planned, settings)
     except BrokenPipeError:  # its output went to a pager or `head` that has stopped reading
         sys.stdout = open(os.devnull, "w")
         return 1
