@@ -22,6 +22,13 @@ seconds, and then it is interrupted.
 
 and, on file blocks, `mode=0640` and `owner=root:likes` where they matter.
 
+Where a host command differs on Windows, the Windows PowerShell form follows
+right after it in a block of its own, `powershell host windows`. Only `curl`
+differs today: in Windows PowerShell 5.1 `curl` is an alias of
+Invoke-WebRequest, and Windows' real curl is `curl.exe`. Lint derives the
+Windows form from the block before it (WINDOWS_FORMS) and requires it, so the
+two can't drift apart; the replay runs the first and not the second.
+
 In a guest block the prompt `vagrant@lab:DIR$ ` starts each command, and DIR
 is the folder it runs in (`~` is the home folder). A line ending in `\\`
 continues on the next one. Other lines are output, shown and not run. Each
@@ -55,6 +62,8 @@ FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 KINDS = ("guest", "host", "file=PATH", "excerpt=PATH", "output")
 # An excerpt line that stands for lines left out: "..." or a comment "# ... the rest".
 ELLIPSIS = re.compile(r"^(#\s*)?\.\.\.")
+# Host commands whose Windows PowerShell form differs, and that form.
+WINDOWS_FORMS = {"curl": "curl.exe"}
 CHECK_COMMAND = re.compile(r"^python3? -m lab\.check (?P<steps>\S+)")
 # How long a ctrl-c command must keep running before the replay interrupts it.
 CTRL_C_AFTER = 5
@@ -75,6 +84,7 @@ class Block:
     skip: str = None
     input: str = None
     ctrl_c: bool = False
+    windows: bool = False  # a host block: the Windows form of the host block before it
     mode: str = None
     owner: str = None
     lines: list = field(default_factory=list)  # (line number, text without the fence's indent)
@@ -134,6 +144,8 @@ def _classify(block, words):
             block.input = value
         elif key == "ctrl-c" and not sep:
             block.ctrl_c = True
+        elif key == "windows" and not sep:
+            block.windows = True
         elif key in ("mode", "owner") and sep:
             setattr(block, key, value)
         else:
@@ -313,6 +325,34 @@ def _folder_problems(block, cwd):
     return found, cwd
 
 
+def windows_form(command):
+    """A host command as typed in Windows PowerShell: each program of WINDOWS_FORMS renamed where it starts a command."""
+    for program, windows in WINDOWS_FORMS.items():
+        command = re.sub(rf"(^|[;|&]\s*){re.escape(program)}(?=\s|$)", rf"\g<1>{windows}", command)
+    return command
+
+
+def _windows_problems(block, before):
+    """A host block and the Windows form that must follow it where a command differs; before: the block above."""
+    if block.kind != "host" or block.skip is not None:
+        return []
+    typed = [command for _, _, command in _commands(block)]
+    if block.windows:
+        if before is None or before.kind != "host" or before.windows or before.skip is not None:
+            return [f"{block.where()}: a `windows` block is the Windows form of the host block right before it, "
+                    "and there is none"]
+        wanted = [windows_form(command) for _, _, command in _commands(before)]
+        if typed != wanted:
+            return [f"{block.where()}: this Windows form differs from the block at {before.where()}; it should "
+                    f"read: {' / '.join(wanted)}"]
+    return []
+
+
+def _needs_windows_form(block):
+    return (block.kind == "host" and block.skip is None and not block.windows
+            and any(windows_form(command) != command for _, _, command in _commands(block)))
+
+
 def _block_problems(block, later):
     """The problems of one classified block; later: the blocks after it on the page."""
     found = []
@@ -352,6 +392,8 @@ def _block_problems(block, later):
         elif not _excerpt_matches([t for _, t in block.lines], [t for _, t in whole[0].lines]):
             found.append(f"{block.where()}: this excerpt of {block.target} differs from the whole file at "
                          f"{whole[0].where()}")
+    if block.windows and block.kind != "host":
+        found.append(f"{block.where()}: `windows` belongs on host blocks")
     if block.kind not in ("guest", "host") and (block.input is not None or block.ctrl_c):
         found.append(f"{block.where()}: input= and ctrl-c belong on blocks of commands")
     if block.kind != "file" and (block.mode or block.owner):
@@ -373,6 +415,12 @@ def _problems(path, all_blocks, found, step_id=None):
         if block.kind is None:
             continue
         found += _block_problems(block, all_blocks[index + 1:])
+        found += _windows_problems(block, all_blocks[index - 1] if index else None)
+        following = all_blocks[index + 1] if index + 1 < len(all_blocks) else None
+        if _needs_windows_form(block) and not (following and following.windows):
+            forms = ", ".join(f"`{w}` for `{p}`" for p, w in WINDOWS_FORMS.items())
+            found.append(f"{block.where()}: Windows PowerShell types these commands differently ({forms}); add a "
+                         "`powershell host windows` block with that form right after this one")
         if block.kind == "guest" and block.skip is None:
             moved, cwd = _folder_problems(block, cwd)
             found += moved
@@ -393,8 +441,8 @@ def actions(path):
                             if len(broken) > 1 else broken[0])
     found = []
     for block in all_blocks:
-        if block.skip is not None or block.kind in ("output", "excerpt"):
-            continue
+        if block.skip is not None or block.windows or block.kind in ("output", "excerpt"):
+            continue  # the Windows form of a host block is the one the replay ran just before
         if block.kind == "file":
             found.append(Action(block.where(), block.where(), "file", _content(block), path=block.target,
                                 mode=block.mode, owner=block.owner))

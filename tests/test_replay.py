@@ -97,6 +97,11 @@ def test_an_unclassified_block_is_named_by_file_and_line(tmp_path):
                                                                           "before it leave the student in /vagrant"),
     ("<!--\n```sh host\nls\n```\n-->", "a code block inside an HTML comment"),
     ("> ```sh host\n> ls\n> ```", "a code block inside a quote"),
+    ("```sh host\ncurl -I http://127.0.0.1:8500/\n```", "add a `powershell host windows` block"),
+    ("```sh host\ncurl -I http://127.0.0.1:8500/\n```\n\n```powershell host windows\ncurl -I http://127.0.0.1:8500/\n"
+     "```", "should read: curl.exe -I http://127.0.0.1:8500/"),
+    ("```text output\nhi\n```\n\n```powershell host windows\nvagrant reload\n```", "there is none"),
+    ("```text output windows\nhi\n```", "`windows` belongs on host blocks"),
 ])
 def test_each_break_of_the_convention_is_a_problem(tmp_path, block, problem):
     found = problems_of(tmp_path, GOOD + "\n" + block + "\n", "step9")
@@ -107,6 +112,16 @@ def test_excerpts_match_ignoring_indentation_and_skipping_ellipsis_lines(tmp_pat
     text = GOOD + ("\n```nginx excerpt=/etc/x\nserver {\n  a;\n  # ... the rest\n  d;\n}\n```\n\n"
                    "```nginx file=/etc/x\nserver {\n    a;\n    b;\n    c;\n    d;\n}\n```\n")
     assert problems_of(tmp_path, text, "step9") == []
+
+
+def test_a_curl_on_the_host_comes_with_its_windows_form_which_the_replay_leaves_out(tmp_path):
+    text = GOOD + ("\n```sh host\ncurl -I http://127.0.0.1:8500/   # curl in a comment stays\nvagrant port\n```\n\n"
+                   "In Windows PowerShell:\n\n```powershell host windows\n"
+                   "curl.exe -I http://127.0.0.1:8500/   # curl in a comment stays\nvagrant port\n```\n")
+    assert problems_of(tmp_path, text, "step9") == []
+    path = tmp_path / "step.md"
+    assert [a.text for a in exercise.actions(path) if a.kind == "host"] == [
+        "python -m lab.check step9", "curl -I http://127.0.0.1:8500/   # curl in a comment stays", "vagrant port"]
 
 
 def test_an_exercise_must_run_its_own_check(tmp_path):
