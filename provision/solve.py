@@ -54,8 +54,10 @@ def main(argv):
                  "`LAB_SOLVE_TO=4 vagrant provision --provision-with solution`")
     if os.geteuid() != 0:
         sys.exit("solve: run me as root (the Vagrant provisioner does; in the guest use sudo)")
-    steps = wanted_steps(load_steps(), target)
+    # First, what reading the manifest needs: Ubuntu 22.04's Python 3.10 has no
+    # tomllib, and its tomli comes from a package that may not be installed yet.
     ensure_python_packages()
+    steps = wanted_steps(load_steps(), target)
     # The solutions install the deployment as it stands at the last step being
     # solved, so that an early step doesn't undo a later one on every run.
     env = {**os.environ, "PYTHONPATH": str(PROVISION), "LAB_ROOT": str(ROOT),

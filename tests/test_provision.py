@@ -30,6 +30,29 @@ def test_install_file_writes_once_and_reports(tmp_path, capsys):
 
 
 @pytest.mark.unit
+def test_solve_installs_what_it_reads_the_manifest_with_before_reading_it(monkeypatch, capsys):
+    """As on Ubuntu 22.04: Python 3.10, no tomllib, and tomli missing until apt installs python3-tomli."""
+    import tomllib
+
+    import solve
+
+    installed = []
+
+    def apt_install(*packages):
+        installed.extend(packages)
+        monkeypatch.setitem(sys.modules, "tomli", tomllib)  # what `apt install python3-tomli` brings
+    monkeypatch.setattr(sys, "version_info", (3, 10, 12, "final", 0))
+    monkeypatch.setitem(sys.modules, "tomllib", None)  # None in sys.modules: the import fails
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    monkeypatch.setattr(guestconf, "apt_install", apt_install)
+    monkeypatch.setattr(solve.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(solve, "run_solution", lambda script, env: (0, 0))
+    solve.main(["step2"])
+    assert installed == ["python3-jinja2", "python3-tomli"]
+    assert "solve: steps step1..step2 are solved (nothing changed)" in capsys.readouterr().out
+
+
+@pytest.mark.unit
 def test_solve_counts_the_changes_a_solution_reports(tmp_path, capfd):
     import solve
 
