@@ -23,10 +23,9 @@ seconds, and then it is interrupted.
 and, on file blocks, `mode=0640` and `owner=root:likes` where they matter.
 
 Where a host command differs on Windows, the Windows PowerShell form follows
-right after it in a block of its own, `powershell host windows`. Only `curl`
-differs today: in Windows PowerShell 5.1 `curl` is an alias of
-Invoke-WebRequest, and Windows' real curl is `curl.exe`. Lint derives the
-Windows form from the block before it (WINDOWS_FORMS) and requires it, so the
+right after it in a block of its own, `powershell host windows`: `curl.exe`
+for `curl`, `py` for `python3`, and the venv's activation (WINDOWS_FORMS).
+Lint derives the Windows form from the block before it and requires it, so the
 two can't drift apart; the replay runs the first and not the second.
 
 In a guest block the prompt `vagrant@lab:DIR$ ` starts each command, and DIR
@@ -62,8 +61,14 @@ FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 KINDS = ("guest", "host", "file=PATH", "excerpt=PATH", "output")
 # An excerpt line that stands for lines left out: "..." or a comment "# ... the rest".
 ELLIPSIS = re.compile(r"^(#\s*)?\.\.\.")
-# Host commands whose Windows PowerShell form differs, and that form.
-WINDOWS_FORMS = {"curl": "curl.exe"}
+# Host commands whose Windows PowerShell form differs: (a command's start, its Windows form).
+WINDOWS_FORMS = [
+    # In Windows PowerShell 5.1 `curl` is an alias of Invoke-WebRequest; Windows' own curl is curl.exe.
+    ("curl", "curl.exe"),
+    # python.org's Windows installer puts the `py` launcher on PATH, not python3.
+    ("python3", "py"),
+    ("source .venv/bin/activate", ".venv\\Scripts\\activate"),
+]
 CHECK_COMMAND = re.compile(r"^python3? -m lab\.check (?P<steps>\S+)")
 # How long a ctrl-c command must keep running before the replay interrupts it.
 CTRL_C_AFTER = 5
@@ -326,9 +331,10 @@ def _folder_problems(block, cwd):
 
 
 def windows_form(command):
-    """A host command as typed in Windows PowerShell: each program of WINDOWS_FORMS renamed where it starts a command."""
-    for program, windows in WINDOWS_FORMS.items():
-        command = re.sub(rf"(^|[;|&]\s*){re.escape(program)}(?=\s|$)", rf"\g<1>{windows}", command)
+    """A host command as typed in Windows PowerShell (WINDOWS_FORMS)."""
+    for start, windows in WINDOWS_FORMS:
+        if command == start or command.startswith(start + " "):
+            return windows + command[len(start):]
     return command
 
 
@@ -338,7 +344,7 @@ def _windows_problems(block, before):
         return []
     typed = [command for _, _, command in _commands(block)]
     if block.windows:
-        if before is None or before.kind != "host" or before.windows or before.skip is not None:
+        if before is None or before.kind != "host" or before.windows:
             return [f"{block.where()}: a `windows` block is the Windows form of the host block right before it, "
                     "and there is none"]
         wanted = [windows_form(command) for _, _, command in _commands(before)]
@@ -349,7 +355,7 @@ def _windows_problems(block, before):
 
 
 def _needs_windows_form(block):
-    return (block.kind == "host" and block.skip is None and not block.windows
+    return (block.kind == "host" and not block.windows
             and any(windows_form(command) != command for _, _, command in _commands(block)))
 
 
@@ -418,7 +424,7 @@ def _problems(path, all_blocks, found, step_id=None):
         found += _windows_problems(block, all_blocks[index - 1] if index else None)
         following = all_blocks[index + 1] if index + 1 < len(all_blocks) else None
         if _needs_windows_form(block) and not (following and following.windows):
-            forms = ", ".join(f"`{w}` for `{p}`" for p, w in WINDOWS_FORMS.items())
+            forms = ", ".join(f"`{w}` for `{p}`" for p, w in WINDOWS_FORMS)
             found.append(f"{block.where()}: Windows PowerShell types these commands differently ({forms}); add a "
                          "`powershell host windows` block with that form right after this one")
         if block.kind == "guest" and block.skip is None:
