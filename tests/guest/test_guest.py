@@ -10,6 +10,7 @@ import re
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -105,6 +106,9 @@ def test_checker_sees_an_unsolved_step1(guest, lab_check):
     assert "sudo apt install tree" in checks["tree_installed"]["hint"]
     cache = json.loads((guest.lab / ".lab" / "vagrant.json").read_text())
     assert (cache["http_port"], cache["https_port"], cache["user"]) == (8500, 8443, "vagrant")
+    # Vagrant's inserted key, below the lab folder's path with its space and accent.
+    assert cache["key"] == str(guest.lab / ".vagrant" / "machines" / "default" / "libvirt" / "private_key")
+    assert Path(cache["key"]).is_file()
 
 
 def test_forwarded_port_without_a_web_server_is_a_failure_not_a_crash(guest, lab_check):

@@ -66,7 +66,10 @@ class GuestHost:
     def __init__(self, workdir, log=print):
         self.work = Path(workdir)
         self.log = log
-        self.lab = self.work / "lab"
+        # As on a student's laptop (C:\Users\Jane Doé\..., /Users/Jane Doé/...):
+        # a space and a non-ASCII letter in the lab folder's path, which holds
+        # the key Vagrant inserts (insert_key stays at its default, true).
+        self.lab = self.work / "Jane Doé" / "my lab"
         self.vagrant_home = self.work / "vagrant.d"
         self.pool = "labpool"
         self.pids = {name: self.work / f"{name}.pid" for name in ("virtlogd", "libvirtd")}
@@ -92,7 +95,6 @@ class GuestHost:
             "LAB_BOX": BOX_NAME,
             "LAB_PROVIDER_DRIVER": "qemu",
             "LAB_GUEST_OS": "debian",
-            "LAB_INSERT_KEY": "false",
             "LAB_LIBVIRT_POOL": self.pool,
             "LAB_BOOT_TIMEOUT": "900",
         }
