@@ -1,13 +1,15 @@
-"""Step 3: the app runs in the background on 127.0.0.1:8080, its output kept in a log."""
+"""Step 3: the app's development server runs in the background on loopback, its output kept in a log."""
 
 import json
 
 from lab import Fail, Registry
 
-from checks.likes import APP_PORT, DB_PATH, app_endpoints, app_processes, curl_in_guest, exposed_app_addresses, \
-    output_destination
+from provision import facts
+from provision.facts import APP_PROCESS, DB_DIR, DB_PATH, DEV_HOST, DEV_LOG, DEV_PORT, LAB_FOLDER
 
-check = Registry()
+check = Registry(facts=facts)
+START_COMMAND = (f"cd {LAB_FOLDER} && python3 -m sample_app --host {DEV_HOST} --port {DEV_PORT} --db {DB_PATH} "
+                 f"> ~/{DEV_LOG} 2>&1 &")
 
 
 @check(points=1)
@@ -21,58 +23,58 @@ def bottle_installed(ctx):
 @check(points=2, depends=bottle_installed)
 def app_answers_in_guest(ctx):
     """the likes app answers /likes with JSON inside the guest"""
-    endpoints = app_endpoints(ctx)
+    endpoints = ctx.guest.listeners(held_by=ctx.guest.processes(APP_PROCESS))
     if not endpoints:
-        raise Fail(f"expected the likes app to listen on 127.0.0.1:{APP_PORT} in the guest, found no app running",
-                   hint="in the guest: `cd /vagrant && python3 -m sample_app --host 127.0.0.1 --port 8080 "
-                        "--db /var/lib/likes/likes.db > ~/likes.log 2>&1 &`")
+        raise Fail(f"expected the likes app to listen on {DEV_HOST}:{DEV_PORT} in the guest, found no app running",
+                   hint=f"in the guest: `{START_COMMAND}`")
     answers = []
     for endpoint in endpoints:
-        status, body = curl_in_guest(ctx, endpoint, "/likes")
+        status, body = ctx.guest.http_get(endpoint, "/likes")
         try:
             if status == 200 and isinstance(json.loads(body).get("likes"), list):
                 return
         except (ValueError, AttributeError):
             pass
-        answers.append(f"{endpoint[1]}: HTTP {status or 'no answer'}")
+        answers.append(f"{endpoint.address}: HTTP {status or 'no answer'}")
     raise Fail(f"expected JSON with a likes list from the app's /likes, got {'; '.join(answers)}",
-               hint="look at the app's log (e.g. `tail ~/likes.log`) for an error")
+               hint=f"look at the app's log (e.g. `tail ~/{DEV_LOG}`) for an error")
 
 
 @check(points=2, depends=app_answers_in_guest)
 def app_on_loopback_only(ctx):
-    """the app listens on 127.0.0.1 only, not on every address"""
-    exposed = exposed_app_addresses(ctx)
+    """the app listens on {DEV_HOST} only, not on every address"""
+    exposed = [listener.address for listener in ctx.guest.listeners(held_by=ctx.guest.processes(APP_PROCESS))
+               if not listener.on_loopback]
     if exposed:
         raise Fail(f"expected the app to listen on 127.0.0.1 only, found it listening on {', '.join(exposed)}, "
                    "where other machines can reach it without going through nginx",
-                   hint="start it with `--host 127.0.0.1` instead of 0.0.0.0",
-                   expected=f"127.0.0.1:{APP_PORT}", actual=", ".join(exposed))
+                   hint=f"start it with `--host {DEV_HOST}` instead of 0.0.0.0",
+                   expected=f"{DEV_HOST}:{DEV_PORT}", actual=", ".join(exposed))
 
 
 @check(points=2, depends=app_answers_in_guest)
 def app_output_logged(ctx):
     """the app runs in the background with its output kept in a log"""
-    destinations = {output_destination(ctx, pid) for pid in app_processes(ctx)}
+    destinations = {ctx.guest.output_of(process.pid) for process in ctx.guest.processes(APP_PROCESS)}
     for kind, where in destinations:
         if kind == "terminal":
             raise Fail(f"expected the app's output to go to a log file, found it writing to the terminal {where}",
-                       hint="stop it (Ctrl-C), then start it again with `> ~/likes.log 2>&1 &` at the end of "
+                       hint=f"stop it (Ctrl-C), then start it again with `> ~/{DEV_LOG} 2>&1 &` at the end of "
                             "the command: `>` sends its output to the file, `&` runs it in the background")
     if not any(kind in ("file", "journal") for kind, _ in destinations):
         raise Fail("expected the app's output to go to a log file, found it going nowhere readable",
-                   hint="start it with `> ~/likes.log 2>&1 &` at the end of the command",
+                   hint=f"start it with `> ~/{DEV_LOG} 2>&1 &` at the end of the command",
                    actual=", ".join(f"{k} {w}" for k, w in destinations))
     ctx.note("app output: " + ", ".join(f"{k} {w}" for k, w in sorted(destinations)))
 
 
 @check(points=1, depends=app_answers_in_guest)
 def database_on_guest_disk(ctx):
-    """the database is /var/lib/likes/likes.db, on the guest's own disk"""
-    result = ctx.guest.sudo("sqlite3 %s %s", DB_PATH, "SELECT COUNT(*) FROM likes;")
+    """the database is {DB_PATH}, on the guest's own disk"""
+    result = ctx.guest.sqlite(DB_PATH, "SELECT COUNT(*) FROM likes;")
     if not result.ok:
         raise Fail(f"expected the app's SQLite database at {DB_PATH}, found none there",
-                   hint="create the folder (`sudo mkdir -p /var/lib/likes && sudo chown vagrant /var/lib/likes`) "
-                        "and start the app with `--db /var/lib/likes/likes.db`; SQLite must not live on the "
+                   hint=f"create the folder (`sudo mkdir -p {DB_DIR} && sudo chown vagrant {DB_DIR}`) "
+                        f"and start the app with `--db {DB_PATH}`; SQLite must not live on the "
                         "shared folder, where its file locking breaks")
     ctx.note(f"{DB_PATH} holds {result.stdout.strip()} likes")

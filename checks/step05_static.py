@@ -3,12 +3,13 @@
 import posixpath
 
 from lab import Fail, Registry
+from lab.nginx import server_blocks, served_path, under
 
-from checks.likes import (SHARED, STATIC_DIR, app_endpoints, app_log, curl_in_guest, nginx_config, nonce,
-                          server_blocks, served_path, under)
 from checks.step04_proxy import proxies_to_app
+from provision import facts
+from provision.facts import APP_PROCESS, LAB_FOLDER, NGINX_USER, STATIC_DIR
 
-check = Registry()
+check = Registry(facts=facts)
 STYLE = "/static/style.css"  # the static file the checks ask for
 
 
@@ -19,21 +20,21 @@ def static_paths(config, uri=STYLE):
 
 
 def nginx_user(config):
-    """The user nginx's workers run as: the `user` line of nginx.conf, www-data in Debian's."""
-    return next((d.args[0] for d in config.children if d.name == "user" and d.args), "www-data")
+    """The user nginx's workers run as: the `user` line of nginx.conf, or Debian's default."""
+    return next((d.args[0] for d in config.children if d.name == "user" and d.args), NGINX_USER)
 
 
 @check(points=1)
 def www_data_reads_shared_folder(ctx):
-    """nginx's user (www-data) can read the static files nginx serves"""
-    config = nginx_config(ctx)
+    """nginx's user ({NGINX_USER}) can read the static files nginx serves"""
+    config = ctx.guest.nginx_config()
     user = nginx_user(config)
     # Until a location serves /static/ from a folder that holds the app's
     # files, the files to open up are the shared folder's, as the exercise does.
     paths = [p for p in static_paths(config) if ctx.guest.file(p).exists] or [f"{STATIC_DIR}/style.css"]
     for path in paths:
         if not ctx.guest.file(path).readable_by(user):
-            if under(path, SHARED):
+            if under(path, LAB_FOLDER):
                 hint = ("on VirtualBox the shared folder belongs to the group vagrant: "
                         f"`sudo usermod -aG vagrant {user}`, then `sudo systemctl restart nginx`")
             else:
@@ -47,8 +48,8 @@ def www_data_reads_shared_folder(ctx):
 def _apps_style(ctx):
     """style.css as the app has it: its own answer at /static/style.css, and the shared folder's file."""
     versions = []
-    for endpoint in app_endpoints(ctx)[:1]:
-        status, body = curl_in_guest(ctx, endpoint, STYLE)
+    for endpoint in ctx.guest.listeners(held_by=ctx.guest.processes(APP_PROCESS))[:1]:
+        status, body = ctx.guest.http_get(endpoint, STYLE)
         if status == 200:
             versions.append(body)
     shared = ctx.guest.file(f"{STATIC_DIR}/style.css").content
@@ -60,7 +61,7 @@ def _apps_style(ctx):
 @check(points=3, depends=(proxies_to_app, www_data_reads_shared_folder), timeout=40)
 def static_served_by_nginx(ctx):
     """/static/style.css is answered by nginx with the app's style.css, without reaching the app"""
-    static_probe, app_probe = nonce("static"), nonce("app")
+    static_probe, app_probe = ctx.nonce("static"), ctx.nonce("app")
     res = ctx.http.get(f"{STYLE}?{static_probe}")
     if res.status != 200 or res.content_type != "text/css":
         raise Fail(f"expected a text/css file from {res.url}, got {res.status_line} ({res.content_type})",
@@ -69,7 +70,7 @@ def static_served_by_nginx(ctx):
     ctx.http.get(f"/likes?{app_probe}")
 
     def log_showing_app_probe():
-        text = app_log(ctx)
+        text = ctx.guest.recent_output(process.pid for process in ctx.guest.processes(APP_PROCESS))
         return text if app_probe in text else None
 
     # The app writes its log line after answering: wait until the control request shows up.
@@ -82,7 +83,7 @@ def static_served_by_nginx(ctx):
                    hint=f"add `location /static/ {{ alias {STATIC_DIR}/; }}` to your site, before `location /`")
     wanted = _apps_style(ctx)
     if wanted and res.text not in wanted:
-        served = ", ".join(static_paths(nginx_config(ctx))) or "a folder the checker could not work out"
+        served = ", ".join(static_paths(ctx.guest.nginx_config())) or "a folder the checker could not work out"
         raise Fail(f"expected {res.url.partition('?')[0]} to be the app's style.css, but nginx sent another file "
                    f"({served})",
                    hint="point the static location at the app's static folder: its alias (or root) must hold "
@@ -99,16 +100,16 @@ def _locations_serving(config, folder):
 @check(points=2, depends=static_served_by_nginx, timeout=40)
 def static_served_fresh(ctx):
     """where nginx serves the shared folder, a file changed there is served fresh (sendfile off)"""
-    config = nginx_config(ctx)
-    for location in _locations_serving(config, SHARED):
+    config = ctx.guest.nginx_config()
+    for location in _locations_serving(config, LAB_FOLDER):
         if (location.effective("sendfile") or ["on"])[0] != "off":
             raise Fail(f"expected `sendfile off;` for the location {' '.join(location.args)}"
                        f"{f' in {location.source}' if location.source else ''}, which serves the shared folder; "
                        "with sendfile on, VirtualBox makes nginx send stale or broken files",
                        hint="add `sendfile off;` inside that location block, then `sudo nginx -t` and reload")
-    name = f"{nonce('fresh')}.txt"
+    name = f"{ctx.nonce('fresh')}.txt"
     served = static_paths(config, f"/static/{name}")
-    shared = [p for p in served if under(p, SHARED)]
+    shared = [p for p in served if under(p, LAB_FOLDER)]
     if served and not shared:
         ctx.note(f"nginx serves /static/ from {', '.join(posixpath.dirname(p) for p in served)}, a copy in the "
                  "guest, not the shared folder: files there change only when you copy them, so there is no "

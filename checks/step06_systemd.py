@@ -1,20 +1,23 @@
 """Step 6: the app as a systemd service: started at boot, restarted when it dies, unprivileged."""
 
 from lab import Fail, Registry
+from lab.guest import sql_text
 
-from checks.likes import delete_like, nonce, units
 from checks.step04_proxy import proxies_to_app
+from provision import facts
+from provision.facts import APP, APP_UNITS, DB_DIR, DB_PATH, SERVICE
 
-check = Registry()
+check = Registry(facts=facts)
 
-UNIT_HINT = "write /etc/systemd/system/likes.service (see the exercise), then " \
-            "`sudo systemctl daemon-reload && sudo systemctl enable --now likes`"
+UNIT_HINT = f"write /etc/systemd/system/{SERVICE} (see the exercise), then " \
+            f"`sudo systemctl daemon-reload && sudo systemctl enable --now {APP}`"
 
 
 def app_units(ctx):
-    found = units(ctx)
+    """The app's units, the single service or the instances of step 8, whatever their state; Fail if none."""
+    found = ctx.guest.units(*APP_UNITS)
     if not found:
-        raise Fail("expected a systemd service for the app (likes.service), found none", hint=UNIT_HINT)
+        raise Fail(f"expected a systemd service for the app ({SERVICE}), found none", hint=UNIT_HINT)
     return found
 
 
@@ -30,7 +33,7 @@ def service_running_and_enabled(ctx):
     if not active:
         states = ", ".join(f"{u} is {ctx.guest.service(u).state}" for u in found)
         raise Fail(f"expected the app's service to be active, found {states}",
-                   hint="`sudo systemctl start likes`; if it fails, `journalctl -u likes -n 30` says why")
+                   hint=f"`sudo systemctl start {APP}`; if it fails, `sudo journalctl -u {APP} -n 30` says why")
     disabled = [u for u in active if not ctx.guest.service(u).is_enabled]
     if disabled:
         raise Fail(f"expected {', '.join(disabled)} to start at boot, but it is not enabled",
@@ -65,23 +68,23 @@ def runs_unprivileged(ctx):
     """the app runs as an unprivileged user, not root"""
     for unit in running_units(ctx):
         pid = ctx.guest.service(unit).main_pid
-        user = ctx.guest.output("ps -o user= -p %s", pid)
+        user = next((p.user for p in ctx.guest.processes() if p.pid == pid), "")
         if user in ("root", ""):
             raise Fail(f"expected {unit} to run as an unprivileged user, found it running as {user or 'nobody'}",
-                       hint="create a system user (`sudo useradd --system likes`) and add `User=likes` "
-                            "to the [Service] section; give it /var/lib/likes with chown")
+                       hint=f"create a system user (`sudo useradd --system {APP}`) and add `User={APP}` "
+                            f"to the [Service] section; give it {DB_DIR} with chown")
 
 
 @check(points=1, depends=service_running_and_enabled)
 def database_in_var_lib(ctx):
-    """the service keeps its database under /var/lib/likes"""
+    """the service keeps its database under {DB_DIR}"""
     for unit in running_units(ctx):
         service = ctx.guest.service(unit)
         settings = service.show("Environment") + " " + service.show("ExecStart")
-        if "/var/lib/likes" not in settings:
-            raise Fail(f"expected {unit} to use the database in /var/lib/likes, but neither its "
+        if DB_DIR not in settings:
+            raise Fail(f"expected {unit} to use the database in {DB_DIR}, but neither its "
                        "Environment nor its ExecStart mentions it",
-                       hint="add `Environment=LIKES_DB=/var/lib/likes/likes.db` (or `--db`) to the unit")
+                       hint=f"add `Environment=LIKES_DB={DB_PATH}` (or `--db`) to the unit")
 
 
 @check(points=3, depends=(service_running_and_enabled, proxies_to_app), timeout=60)
@@ -105,7 +108,7 @@ def back_after_kill(ctx):
 @check(points=2, depends=(service_running_and_enabled, proxies_to_app), timeout=90)
 def data_kept_across_restart(ctx):
     """likes are kept when the service restarts"""
-    thing = nonce()
+    thing = ctx.nonce()
     ctx.http.post("/likes", json={"likes": [thing]})
     try:
         for unit in running_units(ctx):
@@ -113,12 +116,13 @@ def data_kept_across_restart(ctx):
         likes = ctx.wait_for(lambda: _likes_or_none(ctx), timeout=30, interval=1)
         if likes is None:
             raise Fail("after `systemctl restart`, the app did not answer /likes within 30 s",
-                       hint="`journalctl -u likes -n 30` shows why it doesn't start")
+                       hint=f"`sudo journalctl -u {APP} -n 30` shows why it doesn't start")
         if thing not in likes:
             raise Fail(f"posted the like {thing!r}, restarted the service, and the like was gone",
-                       hint="is the database on disk, at /var/lib/likes/likes.db? (not in /tmp, not in memory)")
+                       hint=f"is the database on disk, at {DB_PATH}? (not in /tmp, not in memory)")
     finally:
-        delete_like(ctx, thing)
+        # The checker's like goes again, so the student's list stays theirs.
+        ctx.guest.sqlite(DB_PATH, f"DELETE FROM likes WHERE thing = {sql_text(thing)};")
 
 
 def _likes_or_none(ctx):

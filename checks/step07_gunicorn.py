@@ -4,22 +4,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lab import Fail, Registry
 
-from checks.likes import APP_PORT, app_processes, nginx_config
 from checks.step04_proxy import proxies_to_app
+from provision import facts
+from provision.facts import APP, APP_PROCESS, DEV_PORT, NGINX_USER, SINGLE_SOCKET, WORKERS
 
-check = Registry()
+check = Registry(facts=facts)
 NO_ANSWER_FROM_GUNICORN = ("`sudo tail /var/log/nginx/error.log` says why nginx got no answer: does proxy_pass name "
-                           "the socket gunicorn binds, and may nginx's user www-data open it?")
+                           f"the socket gunicorn binds, and may nginx's user {NGINX_USER} open it?")
 
 
 def gunicorn_masters(ctx):
     """{master pid: [worker pids]} of the running gunicorn servers."""
-    procs = ctx.guest.run("ps -eo pid=,ppid=,args=").stdout.splitlines()
-    table = []
-    for line in procs:
-        pid, ppid, args = (line.split(None, 2) + ["", "", ""])[:3]
-        if "gunicorn" in args:
-            table.append((int(pid), int(ppid)))
+    table = [(p.pid, p.ppid) for p in ctx.guest.processes("gunicorn")]
     pids = {pid for pid, _ in table}
     return {pid: [child for child, parent in table if parent == pid] for pid, ppid in table if ppid not in pids}
 
@@ -34,37 +30,37 @@ def gunicorn_installed(ctx):
 
 @check(points=3, depends=gunicorn_installed)
 def workers_on_unix_socket(ctx):
-    """gunicorn runs at least 3 workers on a unix socket"""
+    """gunicorn runs at least {WORKERS} workers on a unix socket"""
     # A master forks its workers a moment after it starts: give a service that
     # was just restarted a few seconds to have them all.
     masters = ctx.wait_for(lambda: gunicorn_masters(ctx), timeout=5,
-                           until=lambda found: found and all(len(w) >= 3 for w in found.values()))
+                           until=lambda found: found and all(len(w) >= WORKERS for w in found.values()))
     if not masters:
         raise Fail("expected gunicorn to be running, found no gunicorn process",
                    hint="change the service's ExecStart to run gunicorn (see the exercise), then "
-                        "`sudo systemctl daemon-reload && sudo systemctl restart likes`")
+                        f"`sudo systemctl daemon-reload && sudo systemctl restart {APP}`")
     unix_sockets = ctx.guest.listeners("unix")
     sockets = {pid: [a for _, a, owners in unix_sockets if owners & {pid, *workers}]
                for pid, workers in masters.items()}
     for pid, workers in masters.items():
         if not sockets[pid]:
             raise Fail(f"expected gunicorn (pid {pid}) to listen on a unix socket, found it on none",
-                       hint="use `--bind unix:/run/likes/gunicorn.sock`")
-        if len(workers) < 3:
-            raise Fail(f"expected at least 3 gunicorn workers on {sockets[pid][0]}, found {len(workers)}",
-                       hint="use `--workers 3`: one worker answers one request at a time",
-                       expected=">= 3", actual=len(workers))
+                       hint=f"use `--bind unix:{SINGLE_SOCKET}`")
+        if len(workers) < WORKERS:
+            raise Fail(f"expected at least {WORKERS} gunicorn workers on {sockets[pid][0]}, found {len(workers)}",
+                       hint=f"use `--workers {WORKERS}`: one worker answers one request at a time",
+                       expected=f">= {WORKERS}", actual=len(workers))
 
 
 @check(points=2, depends=(workers_on_unix_socket, proxies_to_app))
 def nginx_proxies_to_socket(ctx):
     """nginx passes requests to gunicorn's unix socket"""
-    config = nginx_config(ctx)
+    config = ctx.guest.nginx_config()
     targets = [" ".join(d.args) for d in config.find("proxy_pass")] + \
               [d.args[0] for up in config.find("upstream") for d in up.children if d.name == "server" and d.args]
     if not any("unix:" in t for t in targets):
         raise Fail("expected nginx to proxy to a unix socket, found it proxying to " + (", ".join(targets) or "nothing"),
-                   hint="`proxy_pass http://unix:/run/likes/gunicorn.sock;` (or a `server unix:...` in an upstream)")
+                   hint=f"`proxy_pass http://unix:{SINGLE_SOCKET};` (or a `server unix:...` in an upstream)")
     server = ctx.http.get("/whoami").expect_json(hint=NO_ANSWER_FROM_GUNICORN).get("server", "")
     if not server.startswith("gunicorn"):
         raise Fail(f"expected gunicorn to answer behind nginx, found {server!r}",
@@ -80,16 +76,16 @@ def several_workers_answer(ctx):
     ctx.note(f"30 requests answered by worker pids {sorted(pids)}")
     if len(pids) < 2:
         raise Fail("expected 30 requests to be answered by at least 2 gunicorn workers, all came from one",
-                   hint="run gunicorn with `--workers 3`")
+                   hint=f"run gunicorn with `--workers {WORKERS}`")
 
 
 @check(points=1, depends=workers_on_unix_socket)
-def nothing_on_8080(ctx):
-    """nothing listens on port 8080 any more"""
-    busy = [(a, o) for _, a, o in ctx.guest.listeners("tcp") if a.endswith(f":{APP_PORT}")]
+def dev_port_free(ctx):
+    """nothing listens on port {DEV_PORT} any more"""
+    busy = [(a, o) for _, a, o in ctx.guest.listeners("tcp") if a.endswith(f":{DEV_PORT}")]
     if busy:
-        names = app_processes(ctx)
+        names = {p.pid: p.args for p in ctx.guest.processes(APP_PROCESS)}
         who = ", ".join(names.get(pid, f"pid {pid}") for _, owners in busy for pid in owners)
-        raise Fail(f"expected port {APP_PORT} to be free now that gunicorn uses a socket, "
+        raise Fail(f"expected port {DEV_PORT} to be free now that gunicorn uses a socket, "
                    f"found {who or 'a process'} listening there",
                    hint="stop the old development server (`pkill -f 'python3 -m sample_app'`)")

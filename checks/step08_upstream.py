@@ -4,39 +4,39 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lab import Fail, Registry
 
-from checks.likes import nginx_config, unit_of
 from checks.step07_gunicorn import nginx_proxies_to_socket
+from provision import facts
+from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, instance_names, instance_socket, \
+    instance_unit
 
-check = Registry()
-INSTANCES = 3
+check = Registry(facts=facts)
 
 
 def active_instances(ctx):
-    out = ctx.guest.run("systemctl list-units --plain --no-legend --state=active --type=service 'likes@*'").stdout
-    return [line.split()[0] for line in out.splitlines() if line.strip()]
+    return [unit for unit in ctx.guest.units(INSTANCE_UNITS) if ctx.guest.service(unit).is_active]
 
 
 @check(points=2)
-def three_instances(ctx):
-    """three app servers run from a templated unit (likes@.service)"""
+def instances_running(ctx):
+    """{INSTANCES} app servers run from a templated unit ({INSTANCE_SERVICE})"""
     running = active_instances(ctx)
     if len(running) < INSTANCES:
-        raise Fail(f"expected {INSTANCES} active instances of likes@.service, found "
+        raise Fail(f"expected {INSTANCES} active instances of {INSTANCE_SERVICE}, found "
                    f"{len(running)}{': ' + ', '.join(running) if running else ''}",
-                   hint="write /etc/systemd/system/likes@.service, then "
-                        "`sudo systemctl enable --now likes@1 likes@2 likes@3`", expected=INSTANCES,
-                   actual=len(running))
+                   hint=f"write /etc/systemd/system/{INSTANCE_SERVICE}, then "
+                        f"`sudo systemctl enable --now {' '.join(instance_unit(n) for n in instance_names())}`",
+                   expected=INSTANCES, actual=len(running))
 
 
-@check(points=2, depends=three_instances)
-def upstream_of_three(ctx):
-    """nginx has an upstream block with the three servers"""
+@check(points=2, depends=instances_running)
+def upstream_of_all(ctx):
+    """nginx has an upstream block with the {INSTANCES} servers"""
     upstreams = {" ".join(u.args): [d.args[0] for d in u.children if d.name == "server" and d.args]
-                 for u in nginx_config(ctx).find("upstream")}
+                 for u in ctx.guest.nginx_config().find("upstream")}
     if not any(len(servers) >= INSTANCES for servers in upstreams.values()):
         found = "; ".join(f"{name}: {len(s)} server(s)" for name, s in upstreams.items()) or "no upstream block"
         raise Fail(f"expected an nginx upstream with {INSTANCES} servers, found {found}",
-                   hint="list one `server unix:/run/likes-N/gunicorn.sock;` per instance in an "
+                   hint=f"list one `server unix:{instance_socket('N')};` per instance in an "
                         "`upstream likes_app { ... }` block, and `proxy_pass http://likes_app;`")
 
 
@@ -47,22 +47,22 @@ def _thirty_requests(ctx, count=30):
     return answers
 
 
-@check(points=3, depends=(upstream_of_three, nginx_proxies_to_socket), timeout=90)
+@check(points=3, depends=(upstream_of_all, nginx_proxies_to_socket), timeout=90)
 def requests_reach_all(ctx):
-    """30 requests reach all three app servers"""
-    hint = ("an error now and then means one server of the upstream does not answer: are all three instances "
-            "running (`systemctl status 'likes@*'`) and each socket in the upstream the one its instance binds? "
-            "`sudo tail /var/log/nginx/error.log` names the one that failed")
+    """30 requests reach all {INSTANCES} app servers"""
+    hint = (f"an error now and then means one server of the upstream does not answer: are all {INSTANCES} "
+            f"instances running (`systemctl status '{INSTANCE_UNITS}'`) and each socket in the upstream the one "
+            "its instance binds? `sudo tail /var/log/nginx/error.log` names the one that failed")
     pids = {res.expect_json(hint=hint).get("pid") for res in _thirty_requests(ctx)}
-    instances = {unit_of(ctx, pid) for pid in pids}
+    instances = {ctx.guest.unit_of(pid) for pid in pids}
     ctx.note(f"answered by {sorted(str(i) for i in instances)}")
     if len([i for i in instances if i]) < INSTANCES:
         raise Fail(f"expected 30 requests to reach all {INSTANCES} instances, they reached "
                    f"{len(instances)}: {', '.join(sorted(str(i) for i in instances))}",
-                   hint="are all three sockets listed in the upstream, and all three instances running?")
+                   hint=f"are all {INSTANCES} sockets listed in the upstream, and all {INSTANCES} instances running?")
 
 
-@check(points=1, depends=upstream_of_three)
+@check(points=1, depends=upstream_of_all)
 def gzip_for_text(ctx):
     """text answers (CSS, JavaScript, JSON) are gzip-compressed"""
     # /whoami, not /likes: nginx doesn't compress answers under 20 bytes, such as an empty list.

@@ -2,14 +2,14 @@
 
 from lab import Fail, Registry
 
-from checks.likes import units
 from checks.step02_nginx import page_reaches_host
+from provision.facts import APP, APP_UNITS, CONFIG_DIR
 
 check = Registry()
 
 # Files the deployment is made of: a reboot must come after the last change to them.
-DEPLOYMENT_FILES = "/etc/nginx/sites-available/* /etc/nginx/conf.d/*.conf /etc/systemd/system/likes*.service " \
-                   "/etc/likes/* /etc/ufw/user.rules"
+DEPLOYMENT_FILES = f"/etc/nginx/sites-available/* /etc/nginx/conf.d/*.conf /etc/systemd/system/{APP}*.service " \
+                   f"{CONFIG_DIR}/* /etc/ufw/user.rules"
 
 
 @check(points=2, depends=page_reaches_host)
@@ -25,7 +25,7 @@ def server_tokens_off(ctx):
 @check(points=2)
 def everything_enabled(ctx):
     """nginx, the app's services and the firewall all start at boot"""
-    wanted = ["nginx", "ufw"] + [u for u in units(ctx) if ctx.guest.service(u).is_active]
+    wanted = ["nginx", "ufw"] + [u for u in ctx.guest.units(*APP_UNITS) if ctx.guest.service(u).is_active]
     disabled = [u for u in wanted if not ctx.guest.service(u).is_enabled]
     if disabled:
         raise Fail(f"expected every part of the deployment to start at boot, but {', '.join(disabled)} "

@@ -6,10 +6,11 @@ from urllib.parse import urlsplit
 
 from lab import Fail, Registry
 
-from checks.likes import nginx_config, nonce
-from checks.step09_firewall import firewall, firewall_active
+from checks.step09_firewall import firewall_active
+from provision import facts
+from provision.facts import HTTPS_PORT, PRIVATE_KEY
 
-check = Registry()
+check = Registry(facts=facts)
 
 def _served_certificate(ctx):
     # cryptography comes with paramiko, which the checker needs anyway.
@@ -27,7 +28,7 @@ def _utc(cert, which):
 
 @check(points=3)
 def https_answers(ctx):
-    """the site answers over HTTPS, on the guest's port 443"""
+    """the site answers over HTTPS, on the guest's port {HTTPS_PORT}"""
     version, _ = ctx.http.tls_handshake()
     ctx.note(f"the handshake used {version}")
     res = ctx.http.get(ctx.http.https_url("/likes"), upgrade=False)
@@ -73,10 +74,10 @@ def certificate_fits_the_site(ctx):
 @check(points=1, depends=https_answers)
 def private_key_secret(ctx):
     """the certificate's private key is readable by root alone"""
-    keys = [d.args[0] for d in nginx_config(ctx).find("ssl_certificate_key") if d.args]
+    keys = [d.args[0] for d in ctx.guest.nginx_config().find("ssl_certificate_key") if d.args]
     if not keys:
         raise Fail("expected an `ssl_certificate_key` line in nginx's configuration, found none",
-                   hint="name the key next to the certificate: `ssl_certificate_key /etc/ssl/private/likes.key;`")
+                   hint=f"name the key next to the certificate: `ssl_certificate_key {PRIVATE_KEY};`")
     for path in keys:
         key = ctx.guest.file(path).stat()
         if key is None:
@@ -95,7 +96,7 @@ def private_key_secret(ctx):
 @check(points=2)
 def http_redirects_to_https(ctx):
     """plain HTTP sends the browser to the same page over HTTPS"""
-    path = f"/likes?from={nonce()}"
+    path = f"/likes?from={ctx.nonce()}"
     res = ctx.http.get(path, upgrade=False)
     https_port = urlsplit(ctx.http.https_url()).port or 443
     fix = f"`return 301 https://$host{'' if https_port == 443 else f':{https_port}'}$request_uri;`"
@@ -125,8 +126,8 @@ def app_told_it_was_https(ctx):
 
 @check(points=1, depends=firewall_active)
 def firewall_lets_https_in(ctx):
-    """the firewall lets HTTPS (443) in"""
-    if not firewall(ctx).lets_in(443):
-        raise Fail("expected a ufw rule letting TCP port 443 in, found none (or a deny listed before it)",
-                   hint="`sudo ufw allow 443/tcp`; `sudo ufw status numbered` shows the rules in the order ufw "
-                        "tries them")
+    """the firewall lets HTTPS ({HTTPS_PORT}) in"""
+    if not ctx.guest.firewall().lets_in(HTTPS_PORT):
+        raise Fail(f"expected a ufw rule letting TCP port {HTTPS_PORT} in, found none (or a deny listed before it)",
+                   hint=f"`sudo ufw allow {HTTPS_PORT}/tcp`; `sudo ufw status numbered` shows the rules in the "
+                        "order ufw tries them")

@@ -1,5 +1,6 @@
 """What a check function receives: the guest, HTTP to it, the settings, a log."""
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,11 @@ class Context:
     def note(self, message):
         """Add a line to this check's log, shown in --json and the HTML report."""
         self.log.append(message)
+
+    @staticmethod
+    def nonce(prefix="lab-check"):
+        """A value no student wrote: a like, a file name or a query string the check can find again."""
+        return f"{prefix}-{secrets.token_hex(6)}"
 
     def wait_for(self, probe, timeout=10.0, interval=0.5, until=bool):
         """Call probe until until(its value) is true or timeout seconds pass; return its last value.

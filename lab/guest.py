@@ -1,5 +1,7 @@
 """Facts about the guest, read through a transport: services, files, packages,
-sockets, users. Helpers only read and report; the checks decide what is right.
+sockets, users, processes, the firewall and nginx's configuration. Facts only
+read and report; the checks decide what is right, and name what they look for
+(the app's processes, its units) from the deployment's facts.
 
 Every argument is shell-quoted here, so a check never builds a command string
 from raw values.
@@ -9,8 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .nginx import parse_nginx
 from .outcomes import CouldNotCheck
 from .transports.base import quote_command
+from .ufw import parse_ufw_status
 
 # What sudo prints when it will not run a command without a password, or is
 # missing: the guest's setup stopped the probe, so nothing is known about the
@@ -91,9 +95,10 @@ class Guest:
                 info[key.strip()] = value.strip().strip('"')
         return info
 
-    def listeners(self, kind=None):
+    def listeners(self, kind=None, held_by=None):
         """Every listening socket, with the processes behind it, from `ss`:
-        TCP and unix ones, or only those of `kind` ("tcp" or "unix")."""
+        TCP and unix ones, or only those of `kind` ("tcp" or "unix"), or only
+        those one of the processes `held_by` (pids or Process tuples) holds."""
         # Which ss flags list each kind, and the column of the local address:
         # tcp lines are "State Recv-Q Send-Q Local Peer Process", unix lines
         # start with a Netid column.
@@ -106,7 +111,87 @@ class Guest:
                 if len(fields) > column:
                     pids = frozenset(int(p) for p in re.findall(r"pid=(\d+)", line))
                     found.append(Listener(name, fields[column], pids))
+        if held_by is not None:
+            holders = {getattr(p, "pid", p) for p in held_by}
+            found = [listener for listener in found if listener.pids & holders]
         return found
+
+    def processes(self, matching=None):
+        """The guest's processes, or those whose command line matches the regular
+        expression `matching`, as Process tuples; the one reader of `ps`."""
+        found = []
+        for line in self.run_expect((0,), "ps -eo pid=,ppid=,user=,args=").stdout.splitlines():
+            fields = line.split(None, 3)
+            if len(fields) < 3 or not (fields[0].isdigit() and fields[1].isdigit()):
+                continue
+            process = Process(int(fields[0]), int(fields[1]), fields[2], fields[3] if len(fields) > 3 else "")
+            if process.args.startswith("ps -eo "):
+                continue  # the probe itself
+            if matching is None or re.search(matching, process.args):
+                found.append(process)
+        return found
+
+    def unit_of(self, pid):
+        """The systemd service a process belongs to, from its cgroup: "likes@2.service", or None."""
+        cgroup = self.run("cat /proc/%s/cgroup", pid).stdout
+        match = re.search(r"/([^/]+\.service)", cgroup)
+        return match.group(1) if match else None
+
+    def output_of(self, pid):
+        """Where a process's standard output goes: ("file", path), ("journal", unit),
+        ("terminal", tty) or ("other", what)."""
+        target = self.sudo("readlink /proc/%s/fd/1", pid).stdout.strip()
+        if target.startswith(("/dev/pts", "/dev/tty")):
+            return "terminal", target
+        if target.startswith("/") and not target.startswith("/dev/"):
+            return "file", target
+        unit = self.unit_of(pid)
+        if target.startswith("socket:") and unit:
+            return "journal", unit
+        return "other", target or "nothing"
+
+    def recent_output(self, pids, lines=3000):
+        """The last lines the processes wrote: from the files they write to and the journals of their units."""
+        texts = []
+        for kind, where in dict.fromkeys(self.output_of(pid) for pid in pids):
+            if kind == "file":
+                texts.append(self.sudo("tail -n %s %s", lines, where).stdout)
+            elif kind == "journal":
+                texts.append(self.sudo("journalctl -q -o cat -n %s -u %s", lines, where).stdout)
+        return "\n".join(texts)
+
+    def units(self, *patterns):
+        """The loaded systemd services whose names match the patterns ("likes.service",
+        "likes@*.service"), whatever their state; the one reader of `systemctl list-units`."""
+        out = self.run_expect((0,), "systemctl list-units --all --plain --no-legend --type=service"
+                              + " %s" * len(patterns), *patterns).stdout
+        # A unit systemd can't load is listed with a leading "●": the name is the first word after it.
+        names = (line.replace("\u25cf", " ").split() for line in out.splitlines())
+        return [words[0] for words in names if words and words[0].endswith(".service")]
+
+    def firewall(self):
+        """ufw's state and rules, from `ufw status verbose` (lab.ufw reads it)."""
+        # ufw translates its output; the reader knows the English words.
+        return parse_ufw_status(self.sudo("LC_ALL=C ufw status verbose").stdout)
+
+    def nginx_config(self):
+        """nginx's whole configuration as one tree (lab.nginx), includes in place, from `nginx -T`."""
+        return parse_nginx(self.sudo("nginx -T").stdout)
+
+    def http_get(self, endpoint, path):
+        """GET path from inside the guest at a Listener's address; returns (status, body), status 0 for no answer."""
+        if endpoint.kind == "unix":
+            # As root: a socket's folder is usually open to the app's group (and nginx's user) only.
+            result = self.sudo("curl -s -m 5 -w '\\n%%{http_code}' --unix-socket %s %s", endpoint.address,
+                               f"http://localhost{path}")
+        else:
+            result = self.run("curl -s -m 5 -w '\\n%%{http_code}' %s", f"http://{endpoint.reachable}{path}")
+        body, _, status = result.stdout.rpartition("\n")
+        return (int(status) if status.isdigit() else 0), body
+
+    def sqlite(self, database, sql):
+        """Run SQL on a SQLite database in the guest, as root; returns the result."""
+        return self.sudo("sqlite3 %s %s", database, sql)
 
     def listening(self):
         """Every listening TCP socket, as a set of (address, port)."""
@@ -138,6 +223,30 @@ class Listener(NamedTuple):
     kind: str
     address: str
     pids: frozenset
+
+    @property
+    def on_loopback(self):
+        """Whether only the guest itself can connect: a unix socket, or TCP on 127.x or ::1."""
+        return self.kind == "unix" or self.address.startswith(("127.", "[::1]", "localhost:"))
+
+    @property
+    def reachable(self):
+        """A TCP listener's address as a client inside the guest connects to it ("0.0.0.0:80" -> "127.0.0.1:80")."""
+        host, _, port = self.address.rpartition(":")
+        host = host.strip("[]")
+        return f"{'127.0.0.1' if host in ('0.0.0.0', '*', '::') else host}:{port}"
+
+
+class Process(NamedTuple):
+    pid: int
+    ppid: int
+    user: str
+    args: str
+
+
+def sql_text(value):
+    """A value as an SQL string literal, quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 class Service:

@@ -35,10 +35,14 @@ class Registry:
 
     Use an instance as the decorator: ``check = Registry()`` then
     ``@check(points=2, depends=nginx_running, timeout=10)``.
+
+    ``Registry(facts=module)`` lets docstrings name facts defined elsewhere, as
+    ``{DB_PATH}``: the student reads the value, and the fact stays defined once.
     """
 
-    def __init__(self):
+    def __init__(self, facts=None):
         self.checks = []
+        self.facts = None if facts is None else {k: v for k, v in vars(facts).items() if not k.startswith("_")}
 
     def __call__(self, func=None, *, points=1, depends=(), timeout=30):
         if func is not None:  # used bare, as @check
@@ -60,6 +64,11 @@ class Registry:
             if not isinstance(dep, Check):
                 raise TypeError(f"{where}: depends must name checks, got {dep!r}")
         check = Check(func, points, depends, timeout)
+        if self.facts is not None:
+            try:
+                check.description = check.description.format_map(self.facts)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise TypeError(f"{where}: its docstring names {exc} between braces, which is no fact") from None
         self.checks.append(check)
         return check
 

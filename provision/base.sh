@@ -41,6 +41,8 @@ fi
 
 # A fresh Ubuntu guest runs unattended-upgrades right after boot, holding
 # apt's locks for minutes; wait for them instead of failing.
+# (The same wait as APT_LOCK_TIMEOUT in provision/facts.py, which this script,
+# run before the guest surely has Python, cannot import.)
 apt_wait=(-o DPkg::Lock::Timeout=600)
 export DEBIAN_FRONTEND=noninteractive
 echo "base: installing ${missing[*]}"

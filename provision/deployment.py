@@ -9,16 +9,13 @@ a later one, the step that installs a file also restarts what uses it, and
 solving to step 10 twice changes nothing the second time.
 """
 
+import json
 import os
 
+from facts import (APP, APP_SOURCE, CERTIFICATE, CODE_DIR, CONFIG_DIR, DEV_HOST, DEV_PORT, HTTP_PORT, HTTPS_PORT,
+                   INSTANCE_SERVICE, LAB_FOLDER, PRIVATE_KEY, SERVICE, SINGLE_SOCKET, SITE, SITE_LINK, STATIC_DIR, WORKERS,
+                   instance_names, instance_socket, instance_unit)
 from guestconf import install_template, link, remove, sync_tree
-
-STATIC_ROOT = "/vagrant/sample_app/static"
-INSTANCES = ["1", "2", "3"]
-SINGLE_SOCKET = "/run/likes/gunicorn.sock"
-# Where Debian and Ubuntu keep certificates, and private keys (a folder only root can list).
-CERTIFICATE = "/etc/ssl/certs/likes.crt"
-PRIVATE_KEY = "/etc/ssl/private/likes.key"
 
 
 # The steps that change each shared file, in order.
@@ -53,13 +50,22 @@ def uses_tls():
 
 
 def public_https_port():
-    """The port on the student's computer forwarded to the guest's 443 (the
-    Vagrantfile passes its https_port setting)."""
-    return int(os.environ.get("LAB_HTTPS_PORT", "8443"))
+    """The port on the student's computer forwarded to the guest's 443.
+
+    The solution provisioner passes the port Vagrant forwards; run by hand in
+    the guest, solve.py finds the lab's resolved settings in the lab folder,
+    which the Vagrantfile writes."""
+    if os.environ.get("LAB_HTTPS_PORT", "").isdigit():
+        return int(os.environ["LAB_HTTPS_PORT"])
+    try:
+        with open(f"{LAB_FOLDER}/.lab/settings.json", encoding="utf-8") as f:
+            return int(json.load(f)["https_port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return HTTPS_PORT
 
 
 def instance_sockets():
-    return [f"/run/likes-{i}/gunicorn.sock" for i in INSTANCES]
+    return [instance_socket(name) for name in instance_names()]
 
 
 def app_servers():
@@ -67,38 +73,43 @@ def app_servers():
         return [f"unix:{s}" for s in instance_sockets()]
     if uses_gunicorn():
         return [f"unix:{SINGLE_SOCKET}"]
-    return ["127.0.0.1:8080"]
+    return [f"{DEV_HOST}:{DEV_PORT}"]
 
 
 def install_code():
     """The guest-local copy of the app that the services run."""
-    return sync_tree("/vagrant/sample_app", "/opt/likes/sample_app")
+    return sync_tree(APP_SOURCE, f"{CODE_DIR}/sample_app")
 
 
 def site_values():
     """What the nginx site template is rendered with at the target step."""
     static = target() >= 5
-    tls = {"port": 443, "public_port": public_https_port(), "certificate": CERTIFICATE, "key": PRIVATE_KEY}
-    return {"listen_port": 80, "app_servers": app_servers(), "static_root": STATIC_ROOT if static else None,
+    tls = {"port": HTTPS_PORT, "public_port": public_https_port(), "certificate": CERTIFICATE, "key": PRIVATE_KEY}
+    return {"listen_port": HTTP_PORT, "app_servers": app_servers(), "static_root": STATIC_DIR if static else None,
             "shared_folder": static, "tls": tls if uses_tls() else None}
 
 
 def install_site():
     """The nginx site as the target step needs it; returns True when something changed."""
-    changed = install_template("nginx/likes.conf.j2", "/etc/nginx/sites-available/likes", **site_values())
-    changed |= link("/etc/nginx/sites-available/likes", "/etc/nginx/sites-enabled/likes")
+    changed = install_template("nginx/likes.conf.j2", SITE, **site_values())
+    changed |= link(SITE, SITE_LINK)
     # Debian's welcome site also claims to be the default server on port 80.
     changed |= remove("/etc/nginx/sites-enabled/default")
     return changed
 
 
 def install_gunicorn_settings():
-    unit = "likes@1" if uses_instances() else "likes"
-    return install_template("gunicorn/likes.conf.py.j2", "/etc/likes/gunicorn.conf.py", socket=SINGLE_SOCKET,
-                            workers=3, unit=unit)
+    unit = instance_unit(instance_names()[0]) if uses_instances() else APP
+    return install_template("gunicorn/likes.conf.py.j2", f"{CONFIG_DIR}/gunicorn.conf.py", socket=SINGLE_SOCKET,
+                            workers=WORKERS, unit=unit)
 
 
 def install_single_service():
     """likes.service, running the dev server (step 6) or gunicorn (step 7)."""
-    return install_template("systemd/likes.service.j2", "/etc/systemd/system/likes.service",
-                            gunicorn=uses_gunicorn(), workers=3)
+    return install_template("systemd/likes.service.j2", f"/etc/systemd/system/{SERVICE}",
+                            gunicorn=uses_gunicorn(), workers=WORKERS)
+
+
+def install_instance_service():
+    """likes@.service, the template of step 8's app servers."""
+    return install_template("systemd/likes@.service.j2", f"/etc/systemd/system/{INSTANCE_SERVICE}")

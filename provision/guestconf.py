@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+import facts
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
+APT = ["apt-get", "-o", f"DPkg::Lock::Timeout={facts.APT_LOCK_TIMEOUT}"]
 
 
 def say(message):
@@ -32,8 +34,8 @@ def run(*command, check=True, **kwargs):
 
 def apt_install(*packages):
     """Install Debian packages that are missing; report which."""
-    missing = [p for p in packages if run("dpkg-query", "-W", "-f=${Status}", p, check=False,
-                                          capture_output=True, text=True).stdout != "install ok installed"]
+    missing = [p for p in packages if run("dpkg-query", "-W", f"-f={facts.PACKAGE_STATUS_FORMAT}", p, check=False,
+                                          capture_output=True, text=True).stdout != facts.PACKAGE_INSTALLED]
     if not missing:
         return False
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -66,6 +68,9 @@ def render(template, **values):
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
+    # Every template may name the deployment's facts, as {{ facts.DB_PATH }}.
+    env.globals["facts"] = facts
+    env.filters["dirname"] = lambda path: os.path.dirname(str(path))
     return env.get_template(template).render(**values)
 
 

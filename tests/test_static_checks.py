@@ -34,7 +34,7 @@ def shared(tmp_path, monkeypatch):
     """A folder standing in for the guest's shared folder /vagrant, holding the app's static files."""
     folder = tmp_path / "vagrant"
     shutil.copytree(STATIC_DIR, folder / "sample_app" / "static")
-    monkeypatch.setattr(step05_static, "SHARED", str(folder))
+    monkeypatch.setattr(step05_static, "LAB_FOLDER", str(folder))
     monkeypatch.setattr(step05_static, "STATIC_DIR", str(folder / "sample_app" / "static"))
     return folder / "sample_app" / "static"
 

@@ -3,14 +3,15 @@
 import grp
 
 from deployment import install_site, writes
+from facts import NGINX_USER
 from guestconf import record, reload_nginx, run
 
-# On VirtualBox, /vagrant belongs to the group vagrant and nginx's user
-# www-data may not read it: let www-data into that group.
+# On VirtualBox, the shared folder belongs to the group vagrant and nginx's
+# user may not read it: let nginx's user into that group.
 changed = False
-if "www-data" not in grp.getgrnam("vagrant").gr_mem:
-    run("usermod", "--append", "--groups", "vagrant", "www-data")
-    record("added www-data to the group vagrant")
+if NGINX_USER not in grp.getgrnam("vagrant").gr_mem:
+    run("usermod", "--append", "--groups", "vagrant", NGINX_USER)
+    record(f"added {NGINX_USER} to the group vagrant")
     changed = True
 if (writes("site", 5) and install_site()) or changed:
     reload_nginx()

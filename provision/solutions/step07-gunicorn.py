@@ -1,15 +1,15 @@
-"""Reference solution of step 7: gunicorn with 3 workers on a unix socket,
-nginx proxying to that socket, nothing on port 8080 any more."""
+"""Reference solution of step 7: gunicorn with several workers on a unix socket,
+nginx proxying to that socket, nothing on the development server's port any more."""
 
 import os
 
-from deployment import (SINGLE_SOCKET, install_code, install_gunicorn_settings, install_single_service, install_site,
-                        writes)
+from deployment import install_code, install_gunicorn_settings, install_single_service, install_site, writes
+from facts import APP, NGINX_USER, SINGLE_SOCKET
 from guestconf import apt_install, daemon_reload, enable_now, ensure_system_user, reload_nginx, wait_until
 
 apt_install("gunicorn")
-# nginx (www-data) connects to the socket through the group likes.
-ensure_system_user("www-data", home="/var/www", groups=["likes"])
+# nginx's user connects to the socket through the app's group.
+ensure_system_user(NGINX_USER, home="/var/www", groups=[APP])
 code_changed = writes("code", 7) and install_code()
 
 if writes("single_service", 7):  # from step 8 on, likes@.service replaces likes.service
@@ -17,9 +17,9 @@ if writes("single_service", 7):  # from step 8 on, likes@.service replaces likes
     unit_changed = install_single_service()
     if unit_changed:
         daemon_reload()
-    enable_now("likes", restart=settings_changed or unit_changed or code_changed)
+    enable_now(APP, restart=settings_changed or unit_changed or code_changed)
     wait_until(lambda: os.path.exists(SINGLE_SOCKET),
-               f"gunicorn did not create {SINGLE_SOCKET}; see `journalctl -u likes`")
+               f"gunicorn did not create {SINGLE_SOCKET}; see `journalctl -u {APP}`")
 
 if writes("site", 7) and install_site():
     reload_nginx()

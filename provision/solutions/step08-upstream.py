@@ -1,22 +1,24 @@
-"""Reference solution of step 8: three gunicorn instances from a templated unit
-(likes@1..3), each on its own unix socket, behind one nginx upstream."""
+"""Reference solution of step 8: the app's gunicorn instances from a templated
+unit, each on its own unix socket, behind one nginx upstream."""
 
 import os
 
-from deployment import INSTANCES, install_code, install_gunicorn_settings, install_site, instance_sockets, writes
-from guestconf import daemon_reload, disable_now, enable_now, install_template, reload_nginx, wait_until
+from deployment import (install_code, install_gunicorn_settings, install_instance_service, install_site,
+                        instance_sockets, writes)
+from facts import APP, INSTANCE_UNITS, instance_names, instance_unit
+from guestconf import daemon_reload, disable_now, enable_now, reload_nginx, wait_until
 
 code_changed = writes("code", 8) and install_code()
 settings_changed = writes("gunicorn_settings", 8) and install_gunicorn_settings()
-unit_changed = install_template("systemd/likes@.service.j2", "/etc/systemd/system/likes@.service")
+unit_changed = install_instance_service()
 if unit_changed:
     daemon_reload()
 if writes("single_service", 8):  # the instances replace the single service
-    disable_now("likes")
-for instance in INSTANCES:
-    enable_now(f"likes@{instance}", restart=settings_changed or unit_changed or code_changed)
+    disable_now(APP)
+for name in instance_names():
+    enable_now(instance_unit(name), restart=settings_changed or unit_changed or code_changed)
 for sock in instance_sockets():
-    wait_until(lambda: os.path.exists(sock), f"gunicorn did not create {sock}; see `journalctl -u 'likes@*'`")
+    wait_until(lambda: os.path.exists(sock), f"gunicorn did not create {sock}; see `journalctl -u '{INSTANCE_UNITS}'`")
 
 if writes("site", 8) and install_site():
     reload_nginx()

@@ -6,18 +6,21 @@ from pathlib import Path
 
 from guestconf import apt_install, record, run
 
-# The checks' reader of ufw's output (checks/ufw.py), so that the solution and
+from facts import FIREWALL_PORTS
+
+# The checker's reader of ufw's output (lab/ufw.py), so that the solution and
 # the checker agree on what a rule lets in: a rule the student already made,
 # such as `ufw allow OpenSSH` or `ufw allow 'Nginx Full'`, is not added again.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the kit's folder, /vagrant in the guest
-from checks.ufw import parse_ufw_status  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the kit's folder, the lab folder in the guest
+from lab.ufw import parse_ufw_status  # noqa: E402
 
 apt_install("ufw")
 # ufw translates its output; the reader knows the English words.
 status = parse_ufw_status(run("ufw", "status", "verbose", capture_output=True, text=True,
                               env={**os.environ, "LC_ALL": "C"}).stdout)
-# SSH first: enabling a firewall that blocks port 22 would lock Vagrant out.
-for port in (22, 80, 443):
+# SSH first (FIREWALL_PORTS starts with it): enabling a firewall that blocks
+# it would lock Vagrant out.
+for port in FIREWALL_PORTS:
     if not status.lets_in(port):
         run("ufw", "allow", f"{port}/tcp", capture_output=True)
         record(f"ufw allows {port}/tcp")

@@ -4,7 +4,8 @@ certificate, and plain HTTP sends the browser there."""
 import os
 from pathlib import Path
 
-from deployment import CERTIFICATE, PRIVATE_KEY, install_site, writes
+from deployment import install_site, writes
+from facts import CERTIFICATE, PRIVATE_KEY
 from guestconf import apt_install, record, reload_nginx, run
 
 apt_install("openssl")

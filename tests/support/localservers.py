@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TEMPLATES = REPO / "provision" / "templates"
 STATIC_DIR = REPO / "sample_app" / "static"
 
 # Debian's gunicorn runs under Debian's python3 with Debian's python3-bottle
@@ -43,15 +42,12 @@ def wait_for_port(port, proc=None, timeout=20.0, host="127.0.0.1"):
 
 
 def render_template(name, **values):
-    """Render one of the project's own templates, exactly as provisioning does."""
-    import jinja2
+    """Render one of the project's own templates with provisioning's own renderer."""
+    if str(REPO / "provision") not in sys.path:
+        sys.path.insert(0, str(REPO / "provision"))
+    import guestconf
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    return env.get_template(name).render(**values)
+    return guestconf.render(name, **values)
 
 
 def render_nginx_site(**values):

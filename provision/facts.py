@@ -1,0 +1,98 @@
+"""Facts of the likes deployment, each defined once.
+
+The checks grade against these, the reference solutions install them, and
+the templates are rendered with them. To change the deployment (four app
+servers instead of three, the database somewhere else), change it here: the
+selftest then proves that the solutions and the checks still agree. The
+exercises say the same things in prose, for students; `python -m lab replay`
+proves that prose against the checks.
+
+The checker imports this module on the student's computer (as
+provision.facts) and the solutions import it in the guest (as facts, from the
+shared folder), so it needs the standard library only.
+"""
+
+import re
+
+# -- the lab folder ------------------------------------------------------------
+# The lab folder as the guest sees it: the folder Vagrant shares (or copies) in.
+LAB_FOLDER = "/vagrant"
+# The app's code in the lab folder, and its static files (CSS, JavaScript, logo).
+APP_SOURCE = f"{LAB_FOLDER}/sample_app"
+STATIC_DIR = f"{APP_SOURCE}/static"
+
+# -- the app ---------------------------------------------------------------------
+# "likes" names the app's system user and group, its systemd units, its nginx
+# site and its folders.
+APP = "likes"
+# The development server's address (steps 3 to 6), and its log, in the home
+# folder of the user who starts it.
+DEV_HOST, DEV_PORT = "127.0.0.1", 8080
+DEV_LOG = f"{APP}.log"
+# Processes that are the app, by their command line: the development server
+# (python3 -m sample_app) and gunicorn's masters and workers.
+APP_PROCESS = re.compile(r"sample_app|gunicorn")
+# The SQLite database, on the guest's own disk: never in the shared folder,
+# where file locking breaks.
+DB_DIR = f"/var/lib/{APP}"
+DB_PATH = f"{DB_DIR}/{APP}.db"
+# The copy of the app the services run from (step 6 on), so that editing the
+# lab folder doesn't change the running app behind its back.
+CODE_DIR = f"/opt/{APP}"
+# The app's settings for gunicorn.
+CONFIG_DIR = f"/etc/{APP}"
+
+# -- the services ------------------------------------------------------------------
+# The app's single service (steps 6 and 7) and its templated instances (step 8).
+SERVICE = f"{APP}.service"
+INSTANCE_SERVICE = f"{APP}@.service"
+# What systemd calls the running instances, as a pattern; and all the app's units.
+INSTANCE_UNITS = f"{APP}@*.service"
+APP_UNITS = (SERVICE, INSTANCE_UNITS)
+# How many app servers step 8 runs behind nginx's upstream.
+INSTANCES = 3
+# gunicorn's workers per server (step 7 on).
+WORKERS = 3
+# The unix socket gunicorn binds: the single service's, and each instance's.
+SINGLE_SOCKET = f"/run/{APP}/gunicorn.sock"
+
+
+def instance_names():
+    """The instances of the templated unit: "1", "2", ... as in likes@1."""
+    return [str(n) for n in range(1, INSTANCES + 1)]
+
+
+def instance_unit(name):
+    return f"{APP}@{name}"
+
+
+def instance_socket(name):
+    return f"/run/{APP}-{name}/gunicorn.sock"
+
+
+# -- nginx ---------------------------------------------------------------------
+# The user nginx's workers run as, in Debian's and Ubuntu's nginx.conf.
+NGINX_USER = "www-data"
+# The site students write (sites-enabled/ holds a link to it).
+SITE = f"/etc/nginx/sites-available/{APP}"
+SITE_LINK = f"/etc/nginx/sites-enabled/{APP}"
+# The guest's web ports, which Vagrant forwards to the student's computer.
+HTTP_PORT, HTTPS_PORT = 80, 443
+# The self-signed certificate of step 11, where Debian and Ubuntu keep
+# certificates, and its key (a folder only root can list).
+CERTIFICATE = f"/etc/ssl/certs/{APP}.crt"
+PRIVATE_KEY = f"/etc/ssl/private/{APP}.key"
+
+# -- the firewall --------------------------------------------------------------
+# The TCP ports step 9's firewall lets in: SSH (Vagrant's way in), HTTP and HTTPS.
+SSH_PORT = 22
+FIREWALL_PORTS = (SSH_PORT, HTTP_PORT, HTTPS_PORT)
+
+# -- the guest's packages --------------------------------------------------------
+# A fresh Ubuntu guest runs unattended-upgrades right after boot and holds
+# apt's lock for minutes: every apt run waits this long for it instead of failing.
+APT_LOCK_TIMEOUT = 600
+# How dpkg says a package is installed: `dpkg-query -W -f='${Status}' NAME`
+# prints this, and something else (or fails) when it isn't.
+PACKAGE_STATUS_FORMAT = "${Status}"
+PACKAGE_INSTALLED = "install ok installed"
