@@ -282,3 +282,21 @@ def test_https_port_names_the_forwarded_port_when_asked(kit, ruby):
     ]
     assert ruby(kit, "https_port", {"machines": machines}).split() == [
         "8443", "8443", "8444", "8443", "8443", "8443", "8443"]
+
+
+def test_vm_name_ignores_case_and_accent_spelling(kit):
+    """One folder, one name: `cd` may spell it in another case (Windows, macOS), and macOS may
+    spell "é" as "e" plus a combining accent. A path that isn't UTF-8 still gets a name."""
+    script = (
+        'require ARGV[0] + "/lab/settings"\n'
+        'puts LabSettings.vm_name("/no/such/Users/Jane Doe\\u0301/Lab", "likes-lab")\n'
+        'puts LabSettings.vm_name("/no/such/users/jane do\\u00e9/lab", "likes-lab")\n'
+        'puts LabSettings.vm_name("/no/such/users/jane doe/lab", "likes-lab")\n'
+        'puts LabSettings.vm_name("/no/such/users/jane do\\xE9/lab".b, "likes-lab")\n'
+    )
+    done = subprocess.run([shutil.which("ruby"), "-e", script, str(kit)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    decomposed, composed, plain, latin1 = done.stdout.split()
+    assert decomposed == composed
+    assert len({composed, plain, latin1}) == 3
+    assert all(re.fullmatch(r"likes-lab-[0-9a-f]{8}", name) for name in (composed, plain, latin1))
