@@ -6,6 +6,7 @@
 # break every provisioning script in a way nobody recognises later.
 require "etc"
 require "socket"
+require_relative "forwarded_ports"
 
 class LabPreflight
   # Stops `vagrant up` with our own sentence instead of a Ruby backtrace.
@@ -66,7 +67,7 @@ class LabPreflight
 
   def provider_version(name)
     case name.to_s
-    when "virtualbox" then command_version("VBoxManage", "--version")
+    when "virtualbox" then vboxmanage_commands.lazy.filter_map { |command| command_version(command, "--version") }.first
     when "libvirt"
       plugin = Gem::Specification.find { |spec| spec.name == "vagrant-libvirt" }
       libvirt = command_version("virsh", "--version")
@@ -74,6 +75,21 @@ class LabPreflight
     when "parallels" then command_version("prlctl", "--version")
     when /vmware/ then command_version("vmrun", "-v") || "vmware"
     end
+  end
+
+  # Where Vagrant's VirtualBox driver looks for VBoxManage, in its order: PATH
+  # (where the installer doesn't put it on Windows), then the folder(s) named
+  # by VBOX_INSTALL_PATH or else VBOX_MSI_INSTALL_PATH (a ";"-separated list),
+  # then VirtualBox's usual folders on Windows.
+  def vboxmanage_commands
+    folders = (ENV["VBOX_INSTALL_PATH"] || ENV["VBOX_MSI_INSTALL_PATH"]).to_s.split(";")
+    if Gem.win_platform?
+      drive = ENV.fetch("SYSTEMDRIVE", "C:")
+      folders += ["#{drive}/Program Files/Oracle/VirtualBox", "#{drive}/Program Files (x86)/Oracle/VirtualBox"]
+    end
+    # VBoxManage.exe on Windows; VBoxManage elsewhere.
+    found = folders.reject(&:empty?).product(%w[VBoxManage.exe VBoxManage]).map { |dir, exe| File.join(dir, exe) }
+    ["VBoxManage"] + found.select { |path| File.file?(path) }
   end
 
   def command_version(*command)
@@ -136,11 +152,25 @@ class LabPreflight
     false
   end
 
+  # What the running VM forwards, asked once; nil if its provider can't say.
+  def forwarded_ports
+    @forwarded_ports = LabForwardedPort.of(@machine) unless defined?(@forwarded_ports)
+    @forwarded_ports
+  end
+
   def check_port(setting, guest_port)
     port = @settings[setting]
-    if port_free?(port)
+    host = forwarded_ports&.key(guest_port)
+    if host == port
+      row("port #{port}", "forwarded to the guest's port #{guest_port} by this VM", :ok)
+    elsif host
+      row("port #{port}", "not used: this VM forwards #{host} to the guest's port #{guest_port}", :warn)
+      @problems << "port #{port} was taken when the VM started, so the guest's port #{guest_port} is at " \
+                   "127.0.0.1:#{host}; `vagrant reload` tries #{port} again"
+    elsif port_free?(port)
       row("port #{port}", "free (for the guest's port #{guest_port})", :ok)
     elsif @machine.state.id == :running
+      # libvirt can't list its forwards (and never moves a port): most likely ours.
       row("port #{port}", "in use, by this VM if it is already running")
     else
       row("port #{port}", "in use by another program", :warn)
@@ -150,8 +180,10 @@ class LabPreflight
   end
 
   def check_line_endings
-    files = PROVISION_GLOBS.flat_map { |glob| Dir.glob(File.join(@root, glob)) }.select { |f| File.file?(f) }
-    crlf = files.select { |f| File.binread(f).include?("\r\n") }.map { |f| f.delete_prefix("#{@root}/") }
+    # base: keeps the lab folder's own name out of the pattern, where a "[" or
+    # "{" in it (`lab [copy]`) would be read as a wildcard.
+    files = Dir.glob(PROVISION_GLOBS, base: @root).select { |f| File.file?(File.join(@root, f)) }
+    crlf = files.select { |f| File.binread(File.join(@root, f)).include?("\r\n") }
     if crlf.empty?
       row("line endings", "LF in #{files.length} provisioning files", :ok)
     else

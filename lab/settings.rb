@@ -1,7 +1,11 @@
 # Loads the lab VM's settings for the Vagrantfile: lab.default.yml, then the
 # student's lab.yml, then LAB_<NAME> environment variables. A bad value stops
 # Vagrant with one sentence saying which setting, where it came from, and why.
+# It also names the VM after the lab folder, and writes the resolved settings
+# to .lab/settings.json for the Python checker.
+require "digest"
 require "fileutils"
+require "json"
 require "yaml"
 
 module LabSettings
@@ -73,6 +77,49 @@ module LabSettings
       end
 
       settings[key] = value
+    end
+  end
+
+  # The VM's name in VirtualBox, Parallels or VMware: the `name` setting plus
+  # a short hash of this lab folder's path, e.g. likes-lab-3f9a2c1b. Those
+  # providers refuse a second VM of the same name, which a second clone or a
+  # folder deleted without `vagrant destroy` would otherwise create.
+  def self.vm_name(root, name)
+    path = begin
+      File.realpath(root)
+    rescue SystemCallError
+      File.expand_path(root)
+    end
+    # One folder must always give one name: macOS may spell "é" as two code
+    # points, and Windows and macOS ignore case (PowerShell keeps the case the
+    # student typed in `cd`). A path that isn't UTF-8 is hashed as bytes.
+    text = path.dup.force_encoding(Encoding::UTF_8)
+    text = text.valid_encoding? ? text.unicode_normalize(:nfc).downcase : text.b.downcase
+    "#{name}-#{Digest::SHA256.hexdigest(text)[0, 8]}"
+  end
+
+  # Writes the settings as Vagrant resolved them (types converted) to
+  # .lab/settings.json, with "vm_name", so the Python checker needn't parse
+  # YAML itself and can't read `http_port: "8501"` differently.
+  def self.save_resolved(root, settings, vm_name)
+    folder = File.join(root, ".lab")
+    file = File.join(folder, "settings.json")
+    text = "#{JSON.pretty_generate(settings.merge('vm_name' => vm_name))}\n"
+    # Unchanged content is not rewritten: every vagrant command loads the Vagrantfile.
+    return if File.file?(file) && File.binread(file) == text
+
+    FileUtils.mkdir_p(folder)
+    # A reader sees the old file or the new one, never half of one.
+    temp = File.join(folder, "settings.json.#{Process.pid}.tmp")
+    File.binwrite(temp, text)
+    File.rename(temp, file)
+  rescue SystemCallError, IOError
+    # A read-only folder, or a file the checker holds open on Windows: the
+    # checker then falls back to the yml files, so Vagrant carries on without it.
+    begin
+      File.delete(temp) if temp
+    rescue SystemCallError
+      nil
     end
   end
 

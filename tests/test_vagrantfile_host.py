@@ -1,0 +1,302 @@
+"""The Vagrantfile on a student's own computer: a VM name unique to each lab
+folder, folders named with spaces, accents and wildcards, the resolved
+settings in .lab/settings.json, VBoxManage where the Windows installer puts
+it, and the host ports Vagrant really forwards.
+
+The preflight and the forwarded-port object also run under plain `ruby`
+(tests/ holds only Python, so the harness is the string below), with a
+stand-in for the little of Vagrant they use: no VM is needed."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.support.guesthost import COPY_IGNORE
+from tests.test_vagrantfile import vagrant, virtualbox_path  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.server
+
+SETTING_NAMES = ["box", "box_version", "name", "hostname", "memory", "cpus", "http_port", "https_port",
+                 "provider_driver", "libvirt_pool", "guest_os", "insert_key", "boot_timeout"]
+
+
+def resolved(lab):
+    return json.loads((lab / ".lab" / "settings.json").read_text())
+
+
+def copy_of(lab, folder):
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(lab, folder, ignore=COPY_IGNORE)
+    return folder
+
+
+@pytest.fixture
+def odd_lab(kit, tmp_path):
+    """The lab in a folder like a student's: a space, an accent and glob wildcards in its path."""
+    return copy_of(kit, tmp_path / "Users" / "Jane Doé" / "my lab [2] {copy}")
+
+
+def test_each_lab_folder_gets_its_own_stable_vm_name(kit, tmp_path, virtualbox_path):
+    second = copy_of(kit, tmp_path / "second" / "kit")
+    names = []
+    for lab in (kit, second, kit, second):
+        run = vagrant(lab, "validate", VAGRANT_DEFAULT_PROVIDER="virtualbox", PATH=virtualbox_path)
+        assert run.returncode == 0, run.stdout + run.stderr
+        names.append(resolved(lab)["vm_name"])
+    assert re.fullmatch(r"likes-lab-[0-9a-f]{8}", names[0]), names
+    assert names[0] != names[1]
+    assert names[2:] == names[:2]
+
+
+def test_vm_name_follows_the_name_setting(kit):
+    first = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt")
+    default = resolved(kit)["vm_name"]
+    second = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt", LAB_NAME="my-vm")
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert resolved(kit)["vm_name"] == "my-vm-" + default.rsplit("-", 1)[1]
+
+
+def test_resolved_settings_are_typed_as_vagrant_reads_them(kit):
+    (kit / "lab.yml").write_text('http_port: "8501"\ninsert_key: "no"\nmemory: 2048\n')
+    run = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt", LAB_CPUS="3")
+    assert run.returncode == 0, run.stdout + run.stderr
+    settings = resolved(kit)
+    assert list(settings) == SETTING_NAMES + ["vm_name"]
+    assert settings["http_port"] == 8501
+    assert settings["https_port"] == 8443
+    assert settings["insert_key"] is False
+    assert settings["memory"] == 2048
+    assert settings["cpus"] == 3
+    assert settings["box_version"] == ""
+
+
+def test_environment_variable_reaches_the_resolved_settings(kit):
+    run = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt", LAB_HTTP_PORT="8501")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert resolved(kit)["http_port"] == 8501
+
+
+def test_resolved_settings_are_rewritten_only_when_they_change(kit):
+    file = kit / ".lab" / "settings.json"
+    vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt")
+    before = file.stat()
+    vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt")
+    after = file.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt", LAB_MEMORY="2048")
+    assert resolved(kit)["memory"] == 2048
+    assert sorted(p.name for p in file.parent.iterdir()) == ["settings.json"]  # no temp file left
+
+
+def test_an_unwritable_lab_folder_does_not_stop_vagrant(kit):
+    (kit / ".lab").write_text("a file where the folder should be\n")
+    run = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip() == "Vagrantfile validated successfully."
+
+
+def test_odd_folder_name_validates(odd_lab, virtualbox_path):
+    for env in ({"VAGRANT_DEFAULT_PROVIDER": "virtualbox", "PATH": virtualbox_path},
+                {"VAGRANT_DEFAULT_PROVIDER": "libvirt"}):
+        run = vagrant(odd_lab, "validate", **env)
+        assert run.returncode == 0, run.stdout + run.stderr
+    assert re.fullmatch(r"likes-lab-[0-9a-f]{8}", resolved(odd_lab)["vm_name"])
+
+
+def test_preflight_in_odd_folder_name_finds_crlf(odd_lab):
+    """The preflight's glob must not read the folder's "[2]" or "{copy}" as wildcards."""
+    script = odd_lab / "provision" / "base.sh"
+    script.write_bytes(script.read_bytes().replace(b"\n", b"\r\n"))
+    run = vagrant(odd_lab, "up", "--provider=libvirt", LAB_BOX="no-such-box-needed")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "| line endings  CRLF in 1 file(s)" in output
+    assert "lab preflight: CRLF line endings in provision/base.sh:" in output
+
+
+@pytest.mark.parametrize("command", ["provision", "reload"])
+def test_forwarded_port_trigger_runs_before_provisioning_commands(kit, command):
+    """The trigger that hands the machine to the solution's LAB_HTTPS_PORT fires before `vagrant provision`
+    and `reload` (and `up`, like the preflight); with no VM, Vagrant then stops as usual."""
+    run = vagrant(kit, command, "--provision-with", "solution", VAGRANT_DEFAULT_PROVIDER="libvirt")
+    assert "Running trigger: lab forwarded ports..." in run.stdout, run.stdout + run.stderr
+    assert "Domain is not created" in run.stdout + run.stderr
+
+
+HARNESS = r'''
+# Loads lab/preflight.rb and lab/forwarded_ports.rb without Vagrant: a stand-in
+# for Vagrant's error class and a fake machine described by a JSON spec.
+require "json"
+
+module Vagrant
+  VERSION = "2.3.4"
+  module Errors
+    class VagrantError < StandardError
+      def initialize(*)
+        super("vagrant error")
+      end
+    end
+  end
+end
+
+root, mode, spec = ARGV[0], ARGV[1], JSON.parse(ARGV[2])
+require File.join(root, "lab", "settings")
+require File.join(root, "lab", "preflight")
+
+class FakeProvider
+  def initialize(spec)
+    @spec = spec
+  end
+
+  def capability?(name)
+    name == :forwarded_ports && @spec.key?("forwarded")
+  end
+
+  def capability(_name)
+    raise Vagrant::Errors::VagrantError if @spec["forwarded"] == "error"
+    @spec["forwarded"].to_h { |host, guest| [host.to_i, guest] }
+  end
+end
+
+class FakeUI
+  def info(text)
+    puts text
+  end
+end
+
+Machine = Struct.new(:provider_name, :provider, :state, :ui)
+State = Struct.new(:id)
+
+def machine(spec)
+  Machine.new(spec.fetch("provider", "virtualbox").to_sym, FakeProvider.new(spec),
+              State.new(spec.fetch("state", "not_created").to_sym), FakeUI.new)
+end
+
+case mode
+when "preflight"
+  begin
+    LabPreflight.new(root, LabSettings.load(root), machine(spec)).run
+  rescue LabPreflight::Failed => e
+    puts "FAILED: #{e.error_message}"
+  end
+when "https_port"
+  # One LabForwardedPort, asked once per machine in the spec's list (nil: no machine yet).
+  port = LabForwardedPort.new(443, 8443)
+  spec["machines"].each do |each|
+    port.machine = each && machine(each)
+    puts port.to_s
+  end
+end
+'''
+
+
+@pytest.fixture
+def ruby(tmp_path):
+    """Runs HARNESS under `ruby` on a lab folder, with PATH and VBOX_* as given."""
+    harness = tmp_path / "harness.rb"
+    harness.write_text(HARNESS)
+    executable = shutil.which("ruby")
+
+    def run(lab, mode, spec, **env):
+        clean = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **env}
+        done = subprocess.run([executable, str(harness), str(lab), mode, json.dumps(spec)], capture_output=True,
+                              text=True, timeout=60, env=clean)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    return run
+
+
+@pytest.fixture
+def vbox_folder(tmp_path):
+    """A folder like "C:\\Program Files\\Oracle\\VirtualBox", not on PATH, for a stand-in VBoxManage."""
+
+    def make(exe="VBoxManage"):
+        folder = tmp_path / "Program Files" / "Oracle" / exe / "VirtualBox"
+        folder.mkdir(parents=True)
+        stand_in = folder / exe
+        stand_in.write_text('#!/bin/sh\n[ "$1" = --version ] && echo 7.0.20r163906\n')
+        stand_in.chmod(0o755)
+        return folder
+
+    return make
+
+
+def provider_row(box):
+    return next(line for line in box.splitlines() if line.startswith("| provider"))
+
+
+@pytest.mark.parametrize("exe", ["VBoxManage", "VBoxManage.exe"])
+def test_preflight_finds_vboxmanage_in_vbox_msi_install_path(kit, ruby, vbox_folder, tmp_path, exe):
+    folder = vbox_folder(exe)
+    listed = f"{tmp_path / 'no such folder'};{folder}"  # the installer may list several, ";"-separated
+    box = ruby(kit, "preflight", {}, VBOX_MSI_INSTALL_PATH=listed)
+    assert re.fullmatch(r"\| provider +virtualbox \(7\.0\.20r163906\) +\[ok\]", provider_row(box)), box
+
+
+def test_preflight_prefers_vbox_install_path_as_vagrant_does(kit, ruby, vbox_folder, tmp_path):
+    """Vagrant reads VBOX_INSTALL_PATH when it is set and VBOX_MSI_INSTALL_PATH only otherwise."""
+    box = ruby(kit, "preflight", {}, VBOX_INSTALL_PATH=str(tmp_path / "old install"),
+               VBOX_MSI_INSTALL_PATH=str(vbox_folder()))
+    assert "virtualbox: not found" in provider_row(box), box
+    box = ruby(kit, "preflight", {}, VBOX_INSTALL_PATH=str(vbox_folder("VBoxManage.exe")))
+    assert "[ok]" in provider_row(box), box
+
+
+def test_preflight_without_vboxmanage_says_not_found(kit, ruby):
+    box = ruby(kit, "preflight", {})
+    assert re.fullmatch(r"\| provider +virtualbox: not found +\[XX\]", provider_row(box)), box
+    assert "the virtualbox provider is not installed or not on PATH" in box
+
+
+def test_preflight_shows_the_ports_a_running_vm_forwards(kit, ruby):
+    running = {"state": "running", "forwarded": {"2222": 22, "8500": 80, "8444": 443}}
+    box = ruby(kit, "preflight", running)
+    assert re.search(r"^\| port 8500 +forwarded to the guest's port 80 by this VM +\[ok\]$", box, re.M), box
+    assert re.search(r"^\| port 8443 +not used: this VM forwards 8444 to the guest's port 443 +\[!!\]$", box, re.M), box
+    assert ("| ! port 8443 was taken when the VM started, so the guest's port 443 is at 127.0.0.1:8444; "
+            "`vagrant reload` tries 8443 again") in box
+
+
+def test_preflight_counts_provisioning_files_in_odd_folder_name(odd_lab, ruby):
+    box = ruby(odd_lab, "preflight", {"provider": "libvirt"})
+    patterns = ["Vagrantfile", "provision/**/*.sh", "provision/**/*.py", "provision/**/*.j2",
+                "provision/**/*.service", "provision/**/*.conf", "checks/**/*.toml"]
+    count = len({p for pattern in patterns for p in odd_lab.glob(pattern) if p.is_file()})
+    assert count > 10
+    assert re.search(rf"^\| line endings +LF in {count} provisioning files +\[ok\]$", box, re.M), box
+
+
+def test_https_port_names_the_forwarded_port_when_asked(kit, ruby):
+    machines = [
+        None,  # the trigger hasn't run: the setting
+        {"provider": "libvirt", "state": "running"},  # no forwarded_ports capability: the setting
+        {"state": "running", "forwarded": {"2222": 22, "8444": 443}},  # auto_correct moved it
+        {"state": "running", "forwarded": {"8443": 443}},
+        {"state": "poweroff", "forwarded": {"8444": 443}},  # not running: the setting
+        {"state": "running", "forwarded": {"2222": 22}},  # nothing reaches 443: the setting
+        {"state": "running", "forwarded": "error"},  # VBoxManage failed: the setting
+    ]
+    assert ruby(kit, "https_port", {"machines": machines}).split() == [
+        "8443", "8443", "8444", "8443", "8443", "8443", "8443"]
+
+
+def test_vm_name_ignores_case_and_accent_spelling(kit):
+    """One folder, one name: `cd` may spell it in another case (Windows, macOS), and macOS may
+    spell "é" as "e" plus a combining accent. A path that isn't UTF-8 still gets a name."""
+    script = (
+        'require ARGV[0] + "/lab/settings"\n'
+        'puts LabSettings.vm_name("/no/such/Users/Jane Doe\\u0301/Lab", "likes-lab")\n'
+        'puts LabSettings.vm_name("/no/such/users/jane do\\u00e9/lab", "likes-lab")\n'
+        'puts LabSettings.vm_name("/no/such/users/jane doe/lab", "likes-lab")\n'
+        'puts LabSettings.vm_name("/no/such/users/jane do\\xE9/lab".b, "likes-lab")\n'
+    )
+    done = subprocess.run([shutil.which("ruby"), "-e", script, str(kit)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    decomposed, composed, plain, latin1 = done.stdout.split()
+    assert decomposed == composed
+    assert len({composed, plain, latin1}) == 3
+    assert all(re.fullmatch(r"likes-lab-[0-9a-f]{8}", name) for name in (composed, plain, latin1))
