@@ -339,6 +339,19 @@ def test_the_vm_state_explains_a_failed_lookup(fake_vagrant, lab_folder):
         open_transport("vagrant://default", Settings(root=lab_folder))
 
 
+@pytest.mark.unit
+def test_a_cache_that_cannot_be_written_costs_only_a_lookup(fake_vagrant, lab_folder):
+    (lab_folder / ".lab").write_text("a file where the state folder should be")
+    fake_vagrant.answer("ssh-config", VIRTUALBOX_MACOS)
+    fake_vagrant.answer("port", PORTS_TABLE)
+    transport = VagrantTransport(lab_folder, "default", lab_folder / ".lab" / "vagrant.json")
+    transport.id = "abc"
+    assert transport._discover() == {
+        "id": "abc", "host": "127.0.0.1", "port": 2222, "user": "vagrant", "known_hosts": None,
+        "key": "/Users/Jane Doé/lab/.vagrant/machines/default/virtualbox/private_key",
+        "http_port": 8500, "https_port": None}
+
+
 # --- real logins through the fake vagrant's answers --------------------------------------------
 
 @pytest.fixture(scope="module")
