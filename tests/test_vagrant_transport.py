@@ -419,11 +419,13 @@ def test_a_key_under_a_path_with_a_space_logs_in_and_is_cached(vm, sshd):
 
 
 @pytest.mark.server
-@pytest.mark.parametrize("stale", ["user", "key", "ssh port refused", "machine id"])
+@pytest.mark.parametrize("stale", ["user", "key", "key file gone", "ssh port refused", "machine id"])
 def test_a_stale_cache_is_looked_up_again_once(vm, sshd, tmp_path, stale):
     stranger = tmp_path / "stranger"
     Sshd(tmp_path)._keygen(stranger)
+    # "key file gone": the student moved the lab folder, and the cache names the key where it was.
     changes = {"user": {"user": "nobody"}, "key": {"key": str(stranger)},
+               "key file gone": {"key": str(tmp_path / "old place" / "private_key")},
                "ssh port refused": {"port": free_port()}, "machine id": {"id": "an older VM"}}[stale]
     transport = open_vm(vm, good_cache(vm, sshd, **changes))
     assert logs_in(transport)

@@ -21,14 +21,6 @@ from .base import MAX_OUTPUT, CommandResult, Transport
 CONNECT_TIMEOUT = 10
 
 
-class LoginRefused(CouldNotCheck):
-    """The SSH server answered but did not let the user in (a wrong user or key)."""
-
-
-class HostKeyChanged(CouldNotCheck):
-    """The SSH server's host key is not the one known_hosts holds for it."""
-
-
 class SshTransport(Transport):
     scheme = "ssh"
     key_remedy = "give the path of your private key, e.g. key=~/.ssh/id_ed25519"
@@ -124,13 +116,13 @@ class SshTransport(Transport):
                            auth_timeout=self.connect_timeout, allow_agent=self.key is None,
                            look_for_keys=self.key is None)
         except paramiko.AuthenticationException:
-            raise LoginRefused(f"the SSH server at {where} refused the login as {self.user}",
-                               "check the user name and the key file") from None
+            raise CouldNotCheck(f"the SSH server at {where} refused the login as {self.user}",
+                                "check the user name and the key file") from None
         except paramiko.BadHostKeyException:
             # known_hosts names a server on another port than 22 as [host]:port.
             known_as = self.host if self.port == 22 else f"'[{self.host}]:{self.port}'"
-            raise HostKeyChanged(f"the SSH host key of {where} changed",
-                                 f"if you rebuilt that machine, remove its line with `ssh-keygen -R {known_as}`") \
+            raise CouldNotCheck(f"the SSH host key of {where} changed",
+                                f"if you rebuilt that machine, remove its line with `ssh-keygen -R {known_as}`") \
                 from None
         except (socket.timeout, TimeoutError):
             raise GuestUnreachable(f"connecting to SSH at {where} timed out after {self.connect_timeout} s",

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..outcomes import CouldNotCheck, GuestUnreachable
 from ..progress import write_atomically
-from .ssh import HostKeyChanged, LoginRefused, SshTransport
+from .ssh import SshTransport
 
 # The guest's ports that Vagrant forwards, and the lab setting naming each one's host port.
 GUEST_PORTS = {"http_port": 80, "https_port": 443}
@@ -334,7 +334,9 @@ class VagrantTransport(SshTransport):
         self._apply(cached)
         try:
             self.connect()
-        except (GuestUnreachable, LoginRefused, HostKeyChanged):
+        except CouldNotCheck:
+            # Unreachable, a refused login, a changed host key, a key file gone with a moved lab folder:
+            # whatever the cached answers can't do, fresh ones may.
             return False
         return self._web_port_answers(cached["http_port"])
 
