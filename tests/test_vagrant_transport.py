@@ -7,7 +7,6 @@ sets and logs every call; the SSH logins are real, to a local sshd.
 
 import json
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -286,7 +285,10 @@ def ports_answer(**host_ports):
 ])
 def test_a_vagrant_that_does_not_answer_is_one_line(fake_vagrant, lab_folder, monkeypatch, capsys, hangs, command):
     monkeypatch.setattr(vagrant_mod, "VAGRANT_TIMEOUT", 0.5)
-    fake_vagrant.answer("ssh-config", ssh_config(free_port(), "/k") if hangs != "status" else "", rc=int(hangs == "status"))
+    if hangs == "status":  # reached when ssh-config fails, to say why
+        fake_vagrant.answer("ssh-config", rc=1)
+    else:
+        fake_vagrant.answer("ssh-config", ssh_config(free_port(), "/k"))
     fake_vagrant.answer("port", ports_answer(p80=8500))
     fake_vagrant.answer(hangs, sleep=30)
     started = time.monotonic()
