@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ..outcomes import CouldNotCheck
 
 # scheme -> "module:Class". Imported only when used, so that listing steps
-# never loads paramiko or python-vagrant.
+# never loads paramiko.
 TRANSPORTS = {
     "vagrant": "lab.transports.vagrant:VagrantTransport",
     "ssh": "lab.transports.ssh:SshTransport",

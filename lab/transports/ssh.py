@@ -101,7 +101,7 @@ class SshTransport(Transport):
         if self.key is not None:
             self._check_key_file()
         client = paramiko.SSHClient()
-        client.load_system_host_keys()
+        self._load_host_keys(client)
         # Lab guests are created and destroyed all the time, each with a new
         # host key; like Vagrant itself, accept the key a new guest presents.
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
@@ -119,8 +119,10 @@ class SshTransport(Transport):
             raise CouldNotCheck(f"the SSH server at {where} refused the login as {self.user}",
                                 "check the user name and the key file") from None
         except paramiko.BadHostKeyException:
+            # known_hosts names a server on another port than 22 as [host]:port.
+            known_as = self.host if self.port == 22 else f"'[{self.host}]:{self.port}'"
             raise CouldNotCheck(f"the SSH host key of {where} changed",
-                                f"if you rebuilt that machine, remove its line with `ssh-keygen -R {self.host}`") \
+                                f"if you rebuilt that machine, remove its line with `ssh-keygen -R {known_as}`") \
                 from None
         except (socket.timeout, TimeoutError):
             raise GuestUnreachable(f"connecting to SSH at {where} timed out after {self.connect_timeout} s",
@@ -133,6 +135,10 @@ class SshTransport(Transport):
         # Keepalives notice a guest that went away instead of hanging forever.
         client.get_transport().set_keepalive(5)
         self.client = client
+
+    def _load_host_keys(self, client):
+        """The host keys to check the server's against: the user's known_hosts, as ssh does."""
+        client.load_system_host_keys()
 
     def close(self):
         self._discard_shell()

@@ -3,14 +3,23 @@
 `vagrant ssh-config` and `vagrant port` take seconds each, so their answers
 are cached in .lab/vagrant.json, keyed by the machine's id in .vagrant/: a new
 `vagrant up` or `vagrant destroy` makes a new id and a fresh lookup. When the
-cached address stops working, it is looked up again once.
+cached answers stop working (a refused login, a changed host key, an SSH or
+web port that no longer answers), they are looked up again once, so the
+student never needs to know the cache exists.
+
+Every `vagrant` command runs here, with a time limit: a VirtualBox that hangs
+must cost the student a one-line explanation, not a silent wait.
 """
 
 import json
+import locale
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..outcomes import CouldNotCheck, GuestUnreachable
@@ -21,6 +30,13 @@ from .ssh import SshTransport
 GUEST_PORTS = {"http_port": 80, "https_port": 443}
 DEFAULT_PORTS = {"http_port": 8500, "https_port": 8443}
 INSTALL_HINT = "install Vagrant (https://developer.hashicorp.com/vagrant/install), then run `vagrant up`"
+
+# Seconds a `vagrant` command may take. Vagrant starts in a few seconds, more on a
+# busy laptop; a minute means it is stuck (often on a hung VirtualBox). Tests lower them.
+VAGRANT_TIMEOUT = 60
+RSYNC_TIMEOUT = 300  # a first copy of the lab folder into the guest can take minutes
+# Seconds to wait for the forwarded web port on this machine: it is a local listener.
+WEB_PORT_PROBE_TIMEOUT = 2
 
 # What `vagrant status` reports, per provider, and what the student should do.
 STATE_REMEDIES = {
@@ -54,21 +70,29 @@ def machine_id(root, machine):
     """The id Vagrant gave the machine, or None when none was created."""
     folder = root / ".vagrant" / "machines" / machine
     for id_file in sorted(folder.glob("*/id")):
-        value = id_file.read_text().strip()
+        value = id_file.read_text(encoding="utf-8", errors="replace").strip()
         if value:
             return value
     return None
 
 
 def configured_port(root, setting):
-    """The lab's http_port or https_port setting, found as the Vagrantfile finds
-    it: $LAB_HTTP_PORT, lab.yml, lab.default.yml."""
+    """The lab's http_port or https_port setting: as the Vagrantfile last resolved it
+    (.lab/settings.json), else found as the Vagrantfile finds it: $LAB_HTTP_PORT,
+    lab.yml, lab.default.yml."""
+    try:
+        resolved = json.loads((root / ".lab" / "settings.json").read_bytes())
+    except (OSError, ValueError):
+        resolved = None
+    # Written by the Vagrantfile, but a file can be damaged or edited: use only a sound value.
+    if isinstance(resolved, dict) and _is_port(resolved.get(setting)):
+        return resolved[setting]
     variable = os.environ.get(f"LAB_{setting.upper()}", "").strip()
     if variable.isdigit():
         return int(variable)
     for name in ("lab.yml", "lab.default.yml"):
         try:
-            text = (root / name).read_text()
+            text = (root / name).read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
         match = re.search(rf"^{setting}:\s*(\d+)\s*(#.*)?$", text, re.M)
@@ -81,6 +105,175 @@ def _is_port(value):
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
 
 
+# --- what `vagrant ssh-config` and `vagrant port` print -------------------------------------
+
+def split_ssh_config_words(text):
+    """The words of an ssh_config value, split as OpenSSH splits them.
+
+    "Double" or 'single' quotes keep spaces in a word (Vagrant quotes an
+    IdentityFile whose path holds a space); a backslash escapes only a quote,
+    a backslash or, outside quotes, a space. Any other backslash is kept, as
+    in a Windows path C:\\Users\\jane.
+    """
+    words, word, quote, started, i = [], [], None, False, 0
+    while i < len(text):
+        char, after = text[i], text[i + 1:i + 2]
+        if char == "\\" and after and (after in "\\\"'" or (quote is None and after == " ")):
+            word.append(after)
+            started, i = True, i + 2
+            continue
+        if quote is not None:
+            if char == quote:
+                quote = None
+            else:
+                word.append(char)
+        elif char in "\"'":
+            quote, started = char, True
+        elif char.isspace():
+            if started:
+                words.append("".join(word))
+            word, started = [], False
+        else:
+            word.append(char)
+            started = True
+        i += 1
+    if started:
+        words.append("".join(word))
+    return words
+
+
+@dataclass
+class SshConfig:
+    """The parts of `vagrant ssh-config` that the checker uses."""
+    host: str
+    port: int
+    user: str
+    identity_files: list
+    known_hosts: str = None  # the file of host keys to check against; None: no check, as Vagrant does
+
+    def key(self):
+        """The first IdentityFile that exists, else the first one (its error names it), else None."""
+        paths = [os.path.expanduser(p) for p in self.identity_files]
+        return next((p for p in paths if os.path.isfile(p)), paths[0] if paths else None)
+
+
+def parse_ssh_config(text):
+    """Read the first Host block of `vagrant ssh-config`.
+
+    As in OpenSSH, a keyword's first value wins, except IdentityFile, which may
+    be given several times (Vagrant lists its insecure key after the machine's
+    own when config.ssh.insert_key falls back to it).
+    """
+    values, identity_files, hosts = {}, [], 0
+    for line in text.splitlines():
+        match = re.match(r"\s*([A-Za-z]+)\s*(?:=\s*|\s+)(.*?)\s*$", line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        keyword, words = match.group(1).lower(), split_ssh_config_words(match.group(2))
+        if keyword == "host":
+            hosts += 1
+            if hosts > 1:  # a second machine's block: not ours
+                break
+        if not words:
+            continue
+        if keyword == "identityfile":
+            identity_files.append(words[0])
+        else:
+            values.setdefault(keyword, words)
+    port = (values.get("port") or ["22"])[0]
+    if not port.isdigit() or not _is_port(int(port)):
+        raise ValueError(f"Port {port!r} is not a port number")
+    host = (values.get("hostname") or values.get("host") or [None])[0]
+    if host is None:
+        raise ValueError("it names no HostName")
+    known = values.get("userknownhostsfile", ["~/.ssh/known_hosts"])
+    checking = (values.get("stricthostkeychecking", ["ask"])[0].lower() != "no"
+                and known[0] not in ("/dev/null", "NUL"))
+    return SshConfig(host, int(port), (values.get("user") or ["vagrant"])[0], identity_files,
+                     os.path.expanduser(known[0]) if checking else None)
+
+
+def parse_forwarded_ports(text):
+    """{guest port: host port} from `vagrant port` output, machine-readable or not."""
+    ports = {}
+    for line in text.splitlines():
+        fields = line.strip().split(",")
+        # --machine-readable: timestamp,machine,forwarded_port,GUEST,HOST
+        if len(fields) == 5 and fields[2] == "forwarded_port" and fields[3].isdigit() and fields[4].isdigit():
+            ports.setdefault(int(fields[3]), int(fields[4]))
+            continue
+        # The table: "    80 (guest) => 8500 (host)"
+        match = re.search(r"(\d+) \(guest\) => (\d+) \(host\)", line)
+        if match:
+            ports.setdefault(int(match.group(1)), int(match.group(2)))
+    return ports
+
+
+def parse_status(text):
+    """The machine's state from `vagrant status --machine-readable` (timestamp,machine,state,STATE)."""
+    for line in text.splitlines():
+        fields = line.strip().split(",")
+        if len(fields) >= 4 and fields[2] == "state":
+            return fields[3]
+    return "unknown"
+
+
+# --- running vagrant -------------------------------------------------------------------------
+
+@dataclass
+class VagrantOutput:
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def _decode(data):
+    # Vagrant (Ruby) writes UTF-8; an odd console setting on Windows may give the local code page.
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode(locale.getpreferredencoding(False), "replace")
+
+
+def _kill(process):
+    """End process and whatever it started (vagrant runs ruby, which runs VBoxManage...)."""
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except OSError:  # gone already
+        pass
+    process.wait()
+    for stream in (process.stdout, process.stderr):
+        stream.close()
+
+
+def run_vagrant(root, *args, timeout):
+    """Run `vagrant ARGS` in root, with no input, within timeout seconds."""
+    command = "vagrant " + " ".join(args)
+    executable = shutil.which("vagrant")
+    if executable is None:
+        raise CouldNotCheck("vagrant is not installed (no `vagrant` command on PATH)", INSTALL_HINT)
+    try:
+        # Its own process group, so that a timeout can end vagrant's children too.
+        process = subprocess.Popen([executable, *args], cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=os.name == "posix")
+    except OSError as exc:
+        raise CouldNotCheck(f"cannot run `{command}` ({exc.strerror or exc})", INSTALL_HINT) from None
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        raise CouldNotCheck(f"`{command}` did not answer within {timeout:g} s",
+                            f"run `{command}` yourself in {root} to see why; if it hangs there too, "
+                            f"restart VirtualBox (or the provider you use) and try again") from None
+    except BaseException:
+        _kill(process)  # Ctrl-C: vagrant is in its own group, so the terminal's signal missed it
+        raise
+    return VagrantOutput(process.returncode, _decode(out), _decode(err))
+
+
 class VagrantTransport(SshTransport):
     scheme = "vagrant"
     key_remedy = "Vagrant's key is the IdentityFile that `vagrant ssh-config` names; check that `vagrant ssh` gets in"
@@ -90,6 +283,7 @@ class VagrantTransport(SshTransport):
         self.machine = machine
         self.cache_file = cache_file
         self.id = None
+        self.known_hosts = None
         super().__init__("127.0.0.1")
 
     @classmethod
@@ -110,79 +304,118 @@ class VagrantTransport(SshTransport):
         if self.id is None:
             raise CouldNotCheck("no VM has been created yet", f"run `vagrant up` in {self.root}")
         cached = self._load_cache()
-        self._apply(cached or self._discover())
+        if cached is not None and self._opens_with(cached):
+            return
         try:
-            self.connect()
-        except GuestUnreachable:
-            if cached is None:
-                raise self._explain() from None
-            # The cached address may be stale (a port Vagrant moved): look again once.
-            self._apply(self._discover())
+            # No cache, or a stale one (Vagrant moved a port, a new VM has a new key): look again, once.
+            fresh = self._discover()
+            ssh_unchanged = cached is not None and all(fresh.get(k) == cached.get(k) for k in self._SSH_FIELDS)
+            if self.client is not None and ssh_unchanged:
+                self._apply(fresh)  # only the web ports moved: the SSH connection stands
+                return
+            self.close()
+            self._apply(fresh)
             try:
                 self.connect()
             except GuestUnreachable:
                 raise self._explain() from None
+        except BaseException:
+            self.close()  # the connection made with the cached answers, if any
+            raise
+
+    _SSH_FIELDS = ("host", "port", "user", "key", "known_hosts")
+
+    def _opens_with(self, cached):
+        """Whether the cached answers still work: SSH logs in and the web port is there.
+
+        The web port is probed on 127.0.0.1, which costs a local TCP connect:
+        a refusal there, with SSH working, means Vagrant forwards another port now.
+        """
+        self._apply(cached)
+        try:
+            self.connect()
+        except CouldNotCheck:
+            # Unreachable, a refused login, a changed host key, a key file gone with a moved lab folder:
+            # whatever the cached answers can't do, fresh ones may.
+            return False
+        return self._web_port_answers(cached["http_port"])
+
+    @staticmethod
+    def _web_port_answers(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=WEB_PORT_PROBE_TIMEOUT).close()
+        except OSError:
+            return False
+        return True
+
+    def _load_host_keys(self, client):
+        # Vagrant's own ssh-config says which host keys to check, normally none at all:
+        # every `vagrant up` makes a new key on the same 127.0.0.1:2222.
+        if self.known_hosts is not None and os.path.isfile(self.known_hosts):
+            client.load_host_keys(self.known_hosts)
 
     def synced_by_rsync(self):
         """Whether /vagrant is a copy made by rsync (libvirt), not a live shared folder."""
         for path in (self.root / ".vagrant" / "machines" / self.machine).glob("*/synced_folders"):
             try:
-                return "rsync" in json.loads(path.read_text())
+                return "rsync" in json.loads(path.read_bytes())
             except (OSError, ValueError):
                 return False
         return False
 
     def rsync(self):
         """Copy the lab folder into the guest again (`vagrant rsync`), as a student does after editing."""
-        out = subprocess.run(["vagrant", "rsync", self.machine], cwd=self.root, capture_output=True, text=True,
-                             timeout=300)
-        if out.returncode != 0:
+        out = run_vagrant(self.root, "rsync", self.machine, timeout=RSYNC_TIMEOUT)
+        if out.rc != 0:
             raise CouldNotCheck("`vagrant rsync` failed", f"run it yourself in {self.root} to see why")
 
     def _apply(self, info):
         self.host, self.port, self.user, self.key = info["host"], int(info["port"]), info["user"], info["key"]
+        self.known_hosts = info.get("known_hosts")
         self.http_base = f"http://127.0.0.1:{info['http_port']}"
         self.https_base = f"https://127.0.0.1:{info['https_port']}" if info["https_port"] else None
         self.http_unreachable_remedy = (f"nothing accepts connections on 127.0.0.1:{info['http_port']}, the port "
                                         f"forwarded to the guest's port 80; run `vagrant reload` to restore it")
 
-    def _vagrant(self):
-        import vagrant  # python-vagrant; imported here because it is slow and warns when vagrant is missing
-
-        return vagrant.Vagrant(str(self.root), quiet_stdout=True, quiet_stderr=True)
+    def _vagrant(self, *args):
+        return run_vagrant(self.root, *args, timeout=VAGRANT_TIMEOUT)
 
     def _discover(self):
         """Ask Vagrant for the SSH settings and the forwarded web ports, and cache them."""
+        out = self._vagrant("ssh-config", self.machine)
+        if out.rc != 0:
+            raise self._explain()
         try:
-            conf = self._vagrant().conf(vm_name=self.machine)
-            ports = {setting: self._forwarded_port(setting) for setting in GUEST_PORTS}
-        except subprocess.CalledProcessError:
-            raise self._explain() from None
-        keys = conf.get("IdentityFile", "").split()
-        info = {"id": self.id, "host": conf["HostName"], "port": int(conf.get("Port", 22)),
-                "user": conf.get("User", "vagrant"), "key": keys[0].strip('"') if keys else None, **ports}
+            conf = parse_ssh_config(out.stdout)
+        except ValueError as exc:
+            raise CouldNotCheck(f"cannot read what `vagrant ssh-config {self.machine}` printed: {exc}",
+                                f"run it yourself in {self.root} to see why") from None
+        info = {"id": self.id, "host": conf.host, "port": conf.port, "user": conf.user, "key": conf.key(),
+                "known_hosts": conf.known_hosts, **self._forwarded_ports()}
         try:
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.cache_file, json.dumps(info, indent=2))
+            # ASCII JSON: a key under "C:/Users/Jane Doé" reads back the same whatever the locale.
+            write_atomically(self.cache_file, json.dumps(info, indent=2, ensure_ascii=True))
         except OSError:
             pass  # only a cache: a folder we can't write to costs the next run a lookup, not its grade
         return info
 
-    def _forwarded_port(self, setting):
-        # Vagrant may have moved the host port when it was taken (auto_correct),
-        # so ask it instead of assuming 8500. python-vagrant has no call for this.
-        guest_port = GUEST_PORTS[setting]
-        out = subprocess.run(["vagrant", "port", self.machine, "--guest", str(guest_port)], cwd=self.root,
-                             capture_output=True, text=True, timeout=120)
-        if out.returncode == 0 and out.stdout.strip().isdigit():
-            return int(out.stdout.strip())
+    def _forwarded_ports(self):
+        """The host ports forwarded to the guest's 80 and 443, from one `vagrant port`.
+
+        Vagrant may have moved a host port that was taken (auto_correct), so ask
+        it instead of assuming 8500.
+        """
+        out = self._vagrant("port", self.machine, "--machine-readable")
         if "does not support listing forwarded ports" in out.stdout + out.stderr:
             # vagrant-libvirt can't list them (and doesn't move them): use the setting the Vagrantfile used.
-            return configured_port(self.root, setting)
-        if setting == "https_port":
-            return None  # only the HTTPS step needs it, and it says so (Http.https_url)
-        raise CouldNotCheck(f"Vagrant forwards no host port to the guest's port {guest_port}",
-                            "check the Vagrantfile's forwarded_port lines, then run `vagrant reload`")
+            return {setting: configured_port(self.root, setting) for setting in GUEST_PORTS}
+        ports = parse_forwarded_ports(out.stdout)
+        if GUEST_PORTS["http_port"] not in ports:
+            raise CouldNotCheck(f"Vagrant forwards no host port to the guest's port {GUEST_PORTS['http_port']}",
+                                "check the Vagrantfile's forwarded_port lines, then run `vagrant reload`")
+        # Only the HTTPS step needs 443, and it says so when there is none (Http.https_url).
+        return {setting: ports.get(guest_port) for setting, guest_port in GUEST_PORTS.items()}
 
     def _load_cache(self):
         try:
@@ -193,18 +426,17 @@ class VagrantTransport(SshTransport):
         # anything: unless every value is what _discover writes, look everything up again.
         sound = (isinstance(info, dict) and info.get("id") == self.id and all(k in info for k in GUEST_PORTS)
                  and all(isinstance(info.get(k), str) and info[k] for k in ("host", "user"))
-                 and (info.get("key") is None or isinstance(info["key"], str))
+                 and all(info.get(k) is None or isinstance(info[k], str) for k in ("key", "known_hosts"))
                  and _is_port(info.get("port")) and _is_port(info["http_port"])
                  and (info["https_port"] is None or _is_port(info["https_port"])))
         return info if sound else None
 
     def _explain(self):
         """Why the VM can't be reached, from `vagrant status`."""
-        try:
-            statuses = self._vagrant().status(vm_name=self.machine)
-        except subprocess.CalledProcessError:
+        out = self._vagrant("status", self.machine, "--machine-readable")
+        if out.rc != 0:
             return CouldNotCheck("`vagrant status` failed", f"run `vagrant status` in {self.root} to see why")
-        state = statuses[0].state if statuses else "unknown"
+        state = parse_status(out.stdout)
         if state in STATE_REMEDIES:
             reason, remedy = STATE_REMEDIES[state]
             return CouldNotCheck(reason, remedy)
