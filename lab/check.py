@@ -87,7 +87,7 @@ def main(argv=None):
     replace_what_the_console_cannot_show()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        return from_json(args) if args.from_json else _main(args)
+        return from_json(args) if args.from_json is not None else _main(args)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -197,12 +197,12 @@ def grade(args, settings, steps, shown, wanted, full_steps):
             for note in record(settings.state_dir, report):  # a damaged or unwritable file: said, never fatal
                 say(note)
 
-    results = report.as_dict()  # the one results dictionary that every report below is rendered from
-    unwritten = write_reports(args, results)
+    results_dict = report.as_dict()  # the one results dictionary that every report below is rendered from
+    unwritten = write_reports(args, results_dict)
     if term is not None:
-        term.total(results)
+        term.total(results_dict)
     elif args.json:
-        print_json(results)
+        print_json(results_dict)
     # After the report, so that a file that cannot be written never hides the grade.
     for problem in unwritten:
         say(problem)
