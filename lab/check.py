@@ -5,6 +5,8 @@
     python -m lab.check all              every step
     python -m lab.check status           the table of your scores so far
     python -m lab.check --list           the steps and their checks
+    python -m lab.check --from-json run.json --html run.html
+                                         a saved --json run, rendered again
 
 Exit codes: 0 every check passed, 1 something failed, 2 could not check
 (the VM is down, vagrant is missing, a port is closed, a bad argument).
@@ -32,6 +34,9 @@ def parse_args(argv):
     parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE")
     parser.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json to FILE")
     parser.add_argument("--html", metavar="FILE", help="also write a report page to FILE")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="check nothing: render the run that --json saved in FILE (- for standard input) "
+                             "as text, or with --json, --junit, --gradescope and --html; exit 0 once rendered")
     parser.add_argument("--course", metavar="DIR", default=os.environ.get("LAB_COURSE"),
                         help="a course folder whose steps.toml adds or replaces steps (default: $LAB_COURSE)")
     parser.add_argument("--guest", metavar="URL", default=os.environ.get("LAB_GUEST", "vagrant://default"),
@@ -82,7 +87,7 @@ def main(argv=None):
     replace_what_the_console_cannot_show()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        return _main(args)
+        return from_json(args) if args.from_json is not None else _main(args)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -129,6 +134,30 @@ def _main(args):
     return grade(args, settings, steps, shown, wanted, full_steps=not args.target)
 
 
+def from_json(args):
+    """Render a saved run again (an instructor with a student's JSON): no guest, manifest or progress."""
+    from .report.formats import read_json
+    from .report.terminal import Terminal
+    from .results import BadResults
+
+    if args.steps or args.target or args.list:
+        say("--from-json renders a saved run: give it no steps, --target or --list")
+        return 2
+    try:
+        results = read_json(args.from_json)
+    except BadResults as exc:
+        say(f"--from-json {args.from_json}: {exc}")
+        return 2
+    unwritten = write_reports(args, results)
+    if args.json:
+        print_json(results)
+    else:
+        Terminal().render(results)
+    for problem in unwritten:
+        say(problem)
+    return 2 if unwritten else 0
+
+
 def grade(args, settings, steps, shown, wanted, full_steps):
     from .report.terminal import Terminal
     from .runner import run_checks
@@ -152,8 +181,8 @@ def grade(args, settings, steps, shown, wanted, full_steps):
                 return
             if current["step"] != result.check.step:
                 current["step"] = result.check.step
-                term.step_header(by_id[result.check.step])
-            term.result(result)
+                term.step_header(StepReport(by_id[result.check.step], []).as_dict())
+            term.result(result.as_dict())
 
         try:
             results = run_checks(wanted, transport, settings, on_result=on_result)
@@ -161,29 +190,32 @@ def grade(args, settings, steps, shown, wanted, full_steps):
             transport.close()
         report.steps = [StepReport(s, [results[c] for c in shown[s.id]]) for s in steps]
         if term is not None:
-            term.write()
-            for step_report in report.steps:
-                term.write(f"{step_report.step.id}: {step_report.score}/{step_report.max_score}")
+            term.summary(report.as_dict())
         if full_steps:
             from .progress import record
 
             for note in record(settings.state_dir, report):  # a damaged or unwritable file: said, never fatal
                 say(note)
 
-    unwritten = write_reports(args, report)
+    results_dict = report.as_dict()  # the one results dictionary that every report below is rendered from
+    unwritten = write_reports(args, results_dict)
     if term is not None:
-        term.total(report)
+        term.total(results_dict)
     elif args.json:
-        from .report.formats import to_json
-
-        text = to_json(report)
-        if not _encodes(text, sys.stdout):  # \u escapes keep the JSON exact where "?" would not
-            text = to_json(report, ascii_only=True)
-        print(text)
+        print_json(results_dict)
     # After the report, so that a file that cannot be written never hides the grade.
     for problem in unwritten:
         say(problem)
     return 2 if unwritten else report.exit_code
+
+
+def print_json(results):
+    from .report.formats import to_json
+
+    text = to_json(results)
+    if not _encodes(text, sys.stdout):  # \u escapes keep the JSON exact where "?" would not
+        text = to_json(results, ascii_only=True)
+    print(text)
 
 
 def _encodes(text, stream):
@@ -194,8 +226,9 @@ def _encodes(text, stream):
     return True
 
 
-def write_reports(args, report):
-    """Write the report files asked for; return a line for each one that could not be written."""
+def write_reports(args, results):
+    """Write the report files asked for from the results dictionary; return a line for each one
+    that could not be written."""
     from .report import formats
 
     outputs = [(args.junit, formats.to_junit), (args.gradescope, formats.to_gradescope)]
@@ -207,7 +240,7 @@ def write_reports(args, report):
     for path, render in outputs:
         if path:
             try:
-                Path(path).write_text(render(report), encoding="utf-8")
+                Path(path).write_text(render(results), encoding="utf-8")
             except OSError as exc:
                 unwritten.append(f"cannot write {path}: {exc.strerror or exc}: choose another file name")
     return unwritten

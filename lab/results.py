@@ -1,8 +1,17 @@
-"""The one result model every report is rendered from."""
+"""The one result model, and the one results dictionary every report is rendered from."""
 
+import datetime
+import json
 from dataclasses import dataclass, field
 
 PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK = "passed", "failed", "error", "skipped", "could not check"
+# Every status a Result can have. How each one looks is in lab/report/statuses.py;
+# what it counts for is in Result.passed, Result.score and Report.exit_code below.
+ALL_STATUSES = (PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK)
+
+# The version of the results dictionary. Bump it when a key changes meaning or
+# goes away, so that a saved run is refused rather than rendered wrong.
+RESULTS_FORMAT = 1
 
 
 @dataclass
@@ -16,6 +25,11 @@ class Result:
     log: list = field(default_factory=list)
     duration: float = 0.0
     guest_lost: object = None  # the GuestUnreachable that ended the run here, if any
+
+    def __post_init__(self):
+        # A misspelt status fails where it is made, not later in a renderer.
+        if self.status not in ALL_STATUSES:
+            raise ValueError(f"unknown status {self.status!r}; the statuses are {', '.join(ALL_STATUSES)}")
 
     @property
     def passed(self):
@@ -31,6 +45,7 @@ class Result:
         return self.check.points if self.status == PASSED else 0
 
     def as_dict(self):
+        """This check's entry in the results dictionary."""
         return {
             "name": self.check.name,
             "step": self.check.step,
@@ -61,12 +76,19 @@ class StepReport:
     def max_score(self):
         return sum(r.check.points for r in self.results)
 
+    def as_dict(self):
+        """This step's entry in the results dictionary."""
+        return {"id": self.step.id, "title": self.step.title, "score": self.score, "max_score": self.max_score,
+                "checks": [r.as_dict() for r in self.results]}
+
 
 @dataclass
 class Report:
     steps: list
     guest: str = ""
     fault: str = None  # a one-line environment problem that stopped the run
+    # When the run happened, so that a page rendered again later from the saved JSON says the same.
+    checked_at: str = field(default_factory=lambda: datetime.datetime.now().isoformat(timespec="seconds"))
 
     @property
     def results(self):
@@ -90,12 +112,94 @@ class Report:
         return 1
 
     def as_dict(self):
+        """The results dictionary: everything any report shows, as JSON values.
+
+        Every renderer (terminal, JSON, JUnit, Gradescope, HTML) reads this and
+        nothing else, so a run saved with --json renders again exactly.
+        """
         return {
+            "format": RESULTS_FORMAT,
+            "checked_at": self.checked_at,
             "score": self.score,
             "max_score": self.max_score,
             "exit_code": self.exit_code,
             "guest": self.guest,
             "fault": self.fault,
-            "steps": [{"id": s.step.id, "title": s.step.title, "score": s.score, "max_score": s.max_score,
-                       "checks": [r.as_dict() for r in s.results]} for s in self.steps],
+            "steps": [s.as_dict() for s in self.steps],
         }
+
+
+# --- a saved results dictionary, read back ---------------------------------------------
+
+class BadResults(ValueError):
+    """A saved results dictionary that cannot be rendered; the message is one line saying why."""
+
+
+# The keys each level of the results dictionary must have, and the JSON types of their
+# values, as as_dict() writes them. Keys beyond these are ignored.
+NUMBER, TEXT, NOTHING = (int, float), (str,), (type(None),)
+ANY = (object,)
+REPORT_KEYS = {"format": (int,), "checked_at": TEXT, "score": NUMBER, "max_score": NUMBER, "exit_code": (int,),
+               "guest": TEXT, "fault": TEXT + NOTHING, "steps": (list,)}
+STEP_KEYS = {"id": TEXT, "title": TEXT, "score": NUMBER, "max_score": NUMBER, "checks": (list,)}
+CHECK_KEYS = {"name": TEXT, "step": TEXT + NOTHING, "description": TEXT, "status": TEXT,
+              "passed": (bool,) + NOTHING, "points": NUMBER, "max_points": NUMBER, "rationale": TEXT + NOTHING,
+              "hint": TEXT + NOTHING, "expected": ANY, "actual": ANY, "log": (list,), "duration": NUMBER}
+JSON_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", type(None): "null", bool: "true or false",
+                   list: "a list", dict: "an object", object: "anything"}
+
+
+def check_results(data):
+    """Return data if it is a results dictionary this checker can render; else raise BadResults
+    naming the first thing wrong, such as 'steps[0].checks[2]: no "status"'."""
+    if not isinstance(data, dict):
+        raise BadResults(f"not a results dictionary: the JSON is {_json_type(data)}, not an object")
+    if "format" not in data:
+        raise BadResults('not a results dictionary: it has no "format"; '
+                         "give the file that `python -m lab.check --json` wrote")
+    version = data["format"]
+    if not _is(version, (int,)) or version < 1:
+        raise BadResults(f'"format" is {json.dumps(version)}, not a format version')
+    if version != RESULTS_FORMAT:
+        raise BadResults(f"it is in format {version}, and this checker reads format {RESULTS_FORMAT}; "
+                         f"render it with the version of the checker that wrote it")
+    _check_keys(data, REPORT_KEYS, "")
+    for i, step in enumerate(data["steps"]):
+        where = f"steps[{i}]"
+        _check_keys(step, STEP_KEYS, where)
+        for j, check in enumerate(step["checks"]):
+            here = f"{where}.checks[{j}]"
+            _check_keys(check, CHECK_KEYS, here)
+            if check["status"] not in ALL_STATUSES:
+                raise BadResults(f'{here}.status: {json.dumps(check["status"])} is not a status; '
+                                 f'the statuses are {", ".join(ALL_STATUSES)}')
+            if not all(isinstance(line, str) for line in check["log"]):
+                raise BadResults(f"{here}.log: every line of the log must be text")
+    return data
+
+
+def _check_keys(obj, keys, where):
+    prefix = f"{where}: " if where else ""
+    if not isinstance(obj, dict):
+        raise BadResults(f"{prefix}is {_json_type(obj)}, not an object")
+    for key, types in keys.items():
+        if key not in obj:
+            raise BadResults(f'{prefix}no "{key}"')
+        if not _is(obj[key], types):
+            expected = " or ".join(JSON_TYPE_NAMES[t] for t in types if not (t is int and float in types))
+            raise BadResults(f'{where + "." if where else ""}{key}: expected {expected}, '
+                             f"found {_json_type(obj[key])}")
+
+
+def _is(value, types):
+    # JSON's true and false are Python bools, which are also ints: a score of true is not a number.
+    if isinstance(value, bool) and bool not in types and object not in types:
+        return False
+    return isinstance(value, types)
+
+
+def _json_type(value):
+    for python_type in (bool, int, float, str, type(None), list, dict):
+        if isinstance(value, python_type):
+            return JSON_TYPE_NAMES[python_type]
+    return type(value).__name__

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from lab.report.terminal import Terminal
-from lab.results import FAILED, PASSED, Result
+from lab.results import FAILED, PASSED
 from tests.support.localservers import REPO
 
 NON_ASCII_CHECKS = '''
@@ -63,6 +63,13 @@ def lab_check(*args, cwd, encoding="utf-8", env=None):
     return run.returncode, out, err
 
 
+def check_entry(description, max_points, status, rationale=None, hint=None):
+    """A check's entry in the results dictionary, as the terminal is given it."""
+    return {"name": "a_check", "step": "accents", "description": description, "status": status,
+            "passed": status == PASSED, "points": max_points if status == PASSED else 0, "max_points": max_points,
+            "rationale": rationale, "hint": hint, "expected": None, "actual": None, "log": [], "duration": 0.0}
+
+
 # --- 7: consoles that cannot encode the report ----------------------------------------
 
 @pytest.mark.server
@@ -103,10 +110,10 @@ def test_list_status_and_errors_print_on_such_a_console(tmp_path, course):
 @pytest.mark.unit
 def test_terminal_replaces_what_its_stream_cannot_encode():
     stream = io.TextIOWrapper(io.BytesIO(), encoding="cp1252", errors="strict", write_through=True)
-    check = type("Check", (), {"description": "le fichier café → servi", "points": 2})()
     term = Terminal(stream)
-    term.result(Result(check, FAILED, rationale="expected ✓ → found ✗", hint="écrivez-le…"))
-    term.result(Result(check, PASSED))
+    term.result(check_entry("le fichier café → servi", 2, FAILED, rationale="expected ✓ → found ✗",
+                            hint="écrivez-le…"))
+    term.result(check_entry("le fichier café → servi", 2, PASSED))
     assert stream.buffer.getvalue().decode("cp1252").splitlines() == [
         "  x le fichier café ? servi (0/2)", "      expected ? ? found ?", "      hint: écrivez-le…",
         "  + le fichier café ? servi (2/2)"]
@@ -122,15 +129,14 @@ def test_term_dumb_means_no_colour(monkeypatch):
         def isatty(self):
             return True
 
-    check = type("Check", (), {"description": "passes", "points": 1})()
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
     coloured = Tty()
-    Terminal(coloured).result(Result(check, PASSED))
+    Terminal(coloured).result(check_entry("passes", 1, PASSED))
     assert "\033[" in coloured.getvalue()
     monkeypatch.setenv("TERM", "dumb")
     plain = Tty()
-    Terminal(plain).result(Result(check, PASSED))
+    Terminal(plain).result(check_entry("passes", 1, PASSED))
     assert plain.getvalue() == "  ✓ passes (1/1)\n"
 
 

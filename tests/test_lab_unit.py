@@ -389,7 +389,7 @@ def report(tmp_path):
 
 
 def test_json_report(report):
-    data = json.loads(formats.to_json(report))
+    data = json.loads(formats.to_json(report.as_dict()))
     assert (data["score"], data["max_score"], data["exit_code"]) == (2, 9, 2)
     first = data["steps"][0]["checks"][1]
     assert {k: first[k] for k in ("name", "description", "passed", "points", "rationale", "hint", "expected",
@@ -405,7 +405,7 @@ def test_junit_report_parses_back(report, tmp_path):
     from junitparser import Error, Failure, JUnitXml, Skipped
 
     path = tmp_path / "junit.xml"
-    path.write_text(formats.to_junit(report))
+    path.write_text(formats.to_junit(report.as_dict()))
     xml = JUnitXml.fromfile(str(path))
     suite = next(iter(xml))
     assert suite.name == "mixed: A failure, a skip and a crash"
@@ -420,7 +420,7 @@ def test_junit_report_parses_back(report, tmp_path):
 
 
 def test_gradescope_shape(report):
-    data = json.loads(formats.to_gradescope(report))
+    data = json.loads(formats.to_gradescope(report.as_dict()))
     assert data["score"] == 2
     assert len(data["tests"]) == 8
     for test in data["tests"]:
@@ -434,7 +434,7 @@ def test_gradescope_shape(report):
 
 def test_html_report_is_self_contained_and_escaped(report):
     report.steps[0].results[1].rationale = "<script>alert(1)</script>"
-    page = to_html(report)
+    page = to_html(report.as_dict())
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page
     assert "http" not in page.replace("http-equiv", "")  # no external stylesheet, script or font
@@ -459,18 +459,18 @@ def test_terminal_colour_only_on_a_tty_without_no_color(report, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     for tty, expect_colour in ((True, True), (False, False)):
         stream = FakeStream(tty)
-        Terminal(stream).result(report.steps[0].results[1])
+        Terminal(stream).result(report.steps[0].results[1].as_dict())
         assert ("\033[" in stream.text) is expect_colour
     monkeypatch.setenv("NO_COLOR", "1")
     stream = FakeStream(True)
-    Terminal(stream).result(report.steps[0].results[1])
+    Terminal(stream).result(report.steps[0].results[1].as_dict())
     assert "\033[" not in stream.text
     assert stream.text.splitlines() == ["  ✗ fails (0/1)", "      expected x, got y", "      hint: try z"]
 
 
 def test_terminal_falls_back_to_ascii_marks(report):
     stream = FakeStream(False, encoding="cp1252")
-    Terminal(stream).result(report.steps[0].results[0])
+    Terminal(stream).result(report.steps[0].results[0].as_dict())
     assert stream.text == "  + passes (2/2)\n"
 
 

@@ -1,76 +1,106 @@
-"""Machine-readable reports: JSON, JUnit XML and Gradescope's results.json."""
+"""Machine-readable reports from the results dictionary: JSON, JUnit XML and Gradescope's
+results.json; and reading a saved JSON back."""
 
 import json
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from ..results import COULD_NOT_CHECK, ERROR, FAILED, SKIPPED
-
-
-def to_json(report, ascii_only=False):
-    """The report as JSON; ascii_only escapes non-ASCII (\\u00e9) for a console that cannot show it."""
-    return json.dumps(report.as_dict(), indent=2, ensure_ascii=ascii_only)
+from ..results import COULD_NOT_CHECK, BadResults, check_results
+from .statuses import STATUSES
 
 
-def _explain(result):
-    lines = [result.rationale or ""]
-    if result.hint:
-        lines.append(f"hint: {result.hint}")
-    if result.expected is not None or result.actual is not None:
-        lines.append(f"expected: {result.expected}")
-        lines.append(f"actual: {result.actual}")
+def to_json(results, ascii_only=False):
+    """The results dictionary as JSON; ascii_only escapes non-ASCII (\\u00e9) for a console that cannot show it."""
+    return json.dumps(results, indent=2, ensure_ascii=ascii_only)
+
+
+def read_json(path):
+    """The results dictionary in a file that --json wrote ("-" for standard input).
+
+    Raises BadResults with one line saying what is wrong: a file that cannot be read,
+    is not JSON, or is not a results dictionary of this checker's format.
+    """
+    try:
+        raw = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise BadResults(f"cannot read it: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise BadResults("the file is empty; give the file that `python -m lab.check --json` wrote")
+    try:
+        # From bytes, json detects UTF-8, UTF-16 and UTF-32 with or without a BOM, so the
+        # UTF-16 file that Windows PowerShell 5's `>` writes is read as well.
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadResults(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except UnicodeDecodeError:
+        raise BadResults("not JSON: it is not text in UTF-8 or UTF-16") from None
+    except RecursionError:
+        raise BadResults("not JSON this checker wrote: it is nested too deeply") from None
+    return check_results(data)
+
+
+def _explain(check):
+    lines = [check["rationale"] or ""]
+    if check["hint"]:
+        lines.append(f"hint: {check['hint']}")
+    if check["expected"] is not None or check["actual"] is not None:
+        lines.append(f"expected: {check['expected']}")
+        lines.append(f"actual: {check['actual']}")
     return "\n".join(line for line in lines if line)
 
 
-def to_junit(report):
+def to_junit(results):
     """JUnit XML: a testsuite per step, a testcase per check."""
-    suites = ET.Element("testsuites", name="lab.check", tests=str(len(report.results)))
-    for step_report in report.steps:
-        results = step_report.results
+    suites = ET.Element("testsuites", name="lab.check",
+                        tests=str(sum(len(step["checks"]) for step in results["steps"])))
+    for step in results["steps"]:
+        checks = step["checks"]
+        kinds = [STATUSES[check["status"]].junit for check in checks]
         suite = ET.SubElement(
-            suites, "testsuite", name=f"{step_report.step.id}: {step_report.step.title}",
-            tests=str(len(results)),
-            failures=str(sum(r.status == FAILED for r in results)),
-            errors=str(sum(r.status in (ERROR, COULD_NOT_CHECK) for r in results)),
-            skipped=str(sum(r.status == SKIPPED for r in results)),
-            time=f"{sum(r.duration for r in results):.3f}",
+            suites, "testsuite", name=f"{step['id']}: {step['title']}",
+            tests=str(len(checks)),
+            failures=str(kinds.count("failure")),
+            errors=str(kinds.count("error")),
+            skipped=str(kinds.count("skipped")),
+            time=f"{sum(check['duration'] for check in checks):.3f}",
         )
-        for result in results:
-            case = ET.SubElement(suite, "testcase", classname=step_report.step.id, name=result.check.name,
-                                 time=f"{result.duration:.3f}")
-            ET.SubElement(case, "properties")
-            ET.SubElement(case.find("properties"), "property", name="description", value=result.check.description)
-            ET.SubElement(case.find("properties"), "property", name="points",
-                          value=f"{result.score}/{result.check.points}")
-            if result.status == FAILED:
-                ET.SubElement(case, "failure", message=result.rationale or "").text = _explain(result)
-            elif result.status in (ERROR, COULD_NOT_CHECK):
-                ET.SubElement(case, "error", message=result.rationale or "", type=result.status).text = \
-                    _explain(result)
-            elif result.status == SKIPPED:
-                ET.SubElement(case, "skipped", message=result.rationale or "")
-            if result.log:
-                ET.SubElement(case, "system-out").text = "\n".join(result.log)
+        for check, kind in zip(checks, kinds):
+            case = ET.SubElement(suite, "testcase", classname=step["id"], name=check["name"],
+                                 time=f"{check['duration']:.3f}")
+            properties = ET.SubElement(case, "properties")
+            ET.SubElement(properties, "property", name="description", value=check["description"])
+            ET.SubElement(properties, "property", name="points", value=f"{check['points']}/{check['max_points']}")
+            if kind is not None:
+                element = ET.SubElement(case, kind, message=check["rationale"] or "")
+                if kind == "error":  # JUnit's error type tells a crash from a check that could not run
+                    element.set("type", check["status"])
+                if kind != "skipped":
+                    element.text = _explain(check)
+            if check["log"]:
+                ET.SubElement(case, "system-out").text = "\n".join(check["log"])
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def to_gradescope(report):
+def to_gradescope(results):
     """Gradescope autograder results.json: a test per check, scored in points."""
     tests = []
-    for step_report in report.steps:
-        for result in step_report.results:
+    for step in results["steps"]:
+        for check in step["checks"]:
             tests.append({
-                "name": f"{step_report.step.id}: {result.check.description}",
+                "name": f"{step['id']}: {check['description']}",
                 "name_format": "text",
-                "number": f"{step_report.step.id}.{len(tests) + 1}",
-                "score": result.score,
-                "max_score": result.check.points,
-                "status": "passed" if result.passed else "failed",
-                "output": _explain(result) if result.passed is not True else "",
+                "number": f"{step['id']}.{len(tests) + 1}",
+                "score": check["points"],
+                "max_score": check["max_points"],
+                "status": "passed" if check["passed"] else "failed",
+                "output": _explain(check) if check["passed"] is not True else "",
                 "output_format": "text",
-                "tags": [step_report.step.id],
+                "tags": [step["id"]],
             })
-    results = {"score": report.score, "tests": tests, "visibility": "visible", "stdout_visibility": "visible"}
-    if report.fault:
-        results["output"] = f"could not check: {report.fault}"
-    return json.dumps(results, indent=2, ensure_ascii=False)
+    gradescope = {"score": results["score"], "tests": tests, "visibility": "visible",
+                  "stdout_visibility": "visible"}
+    if results["fault"]:
+        gradescope["output"] = f"{STATUSES[COULD_NOT_CHECK].label}: {results['fault']}"
+    return json.dumps(gradescope, indent=2, ensure_ascii=False)

@@ -1,14 +1,13 @@
-"""The report a student reads in their terminal."""
+"""The report a student reads in their terminal, from the results dictionary."""
 
 import codecs
 import os
 import sys
 
-from ..results import COULD_NOT_CHECK, ERROR, FAILED, PASSED, SKIPPED
+from ..results import COULD_NOT_CHECK, ERROR
+from .statuses import STATUSES
 
-MARKS = {PASSED: "✓", FAILED: "✗", ERROR: "✗", SKIPPED: "–", COULD_NOT_CHECK: "?"}
-ASCII_MARKS = {PASSED: "+", FAILED: "x", ERROR: "x", SKIPPED: "-", COULD_NOT_CHECK: "?"}
-COLOURS = {PASSED: "32", FAILED: "31", ERROR: "31", SKIPPED: "33", COULD_NOT_CHECK: "35"}
+BOLD, HINT = "1", "36"  # SGR codes for step headers and totals, and for hints; status colours are in statuses.py
 
 
 def use_colour(stream):
@@ -20,6 +19,8 @@ def use_colour(stream):
 
 
 class Terminal:
+    """Writes parts of the results dictionary: step by step as checks finish, or a saved run at once (render)."""
+
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
         self.colour = use_colour(self.stream)
@@ -29,10 +30,10 @@ class Terminal:
         except LookupError:  # a name Python does not know: assume the least
             self.encoding = "ascii"
         try:
-            "✓✗–".encode(self.encoding)
-            self.marks = MARKS
+            "".join(status.mark for status in STATUSES.values()).encode(self.encoding)
+            self.ascii_marks = False
         except UnicodeEncodeError:  # e.g. a Windows console on cp1252
-            self.marks = ASCII_MARKS
+            self.ascii_marks = True
 
     def paint(self, text, code):
         return f"\033[{code}m{text}\033[0m" if self.colour else text
@@ -43,29 +44,47 @@ class Terminal:
         line = line.encode(self.encoding, "replace").decode(self.encoding)
         print(line, file=self.stream, flush=True)
 
-    def step_header(self, step):
-        self.write(self.paint(f"{step.id}: {step.title}", "1"))
+    def mark(self, status):
+        look = STATUSES[status]
+        return self.paint(look.ascii_mark if self.ascii_marks else look.mark, look.ansi)
 
-    def result(self, result):
-        check = result.check
-        mark = self.paint(self.marks[result.status], COLOURS[result.status])
-        points = f"{result.score}/{check.points}"
-        self.write(f"  {mark} {check.description} ({points})")
-        if result.status == PASSED:
-            return
-        if result.status == SKIPPED:
-            self.write(f"      {result.rationale}")
-            return
-        prefix = {COULD_NOT_CHECK: "could not check: ", ERROR: ""}.get(result.status, "")
-        self.write(f"      {prefix}{result.rationale}")
-        if result.hint:
-            self.write(self.paint(f"      hint: {result.hint}", "36"))
-        for line in result.log if result.status == ERROR else ():
+    def render(self, results):
+        """A whole run: what the student saw while it ran, then its summary."""
+        for step in results["steps"]:
+            self.step_header(step)
+            for check in step["checks"]:
+                self.result(check)
+        self.summary(results)
+        self.total(results)
+
+    def step_header(self, step):
+        """step: a step's entry in the results dictionary (its checks may not have run yet)."""
+        self.write(self.paint(f"{step['id']}: {step['title']}", BOLD))
+
+    def result(self, check):
+        """check: a check's entry in the results dictionary."""
+        self.write(f"  {self.mark(check['status'])} {check['description']} "
+                   f"({check['points']}/{check['max_points']})")
+        if check["rationale"]:
+            # Said in words too, so that "?" is never read as the student's mistake.
+            said = f"{STATUSES[COULD_NOT_CHECK].label}: " if check["status"] == COULD_NOT_CHECK else ""
+            self.write(f"      {said}{check['rationale']}")
+        if check["hint"]:
+            self.write(self.paint(f"      hint: {check['hint']}", HINT))
+        for line in check["log"] if check["status"] == ERROR else ():
             if "Traceback" in line:  # --debug
                 self.write(line.rstrip())
 
-    def total(self, report):
-        if len(report.steps) > 1:
-            self.write(self.paint(f"total: {report.score}/{report.max_score} points", "1"))
-        if report.fault:
-            self.write(self.paint(f"could not check: {report.fault}", COLOURS[COULD_NOT_CHECK]))
+    def summary(self, results):
+        """A line per step with its score, under the checks."""
+        if results["steps"]:
+            self.write()
+        for step in results["steps"]:
+            self.write(f"{step['id']}: {step['score']}/{step['max_score']}")
+
+    def total(self, results):
+        if len(results["steps"]) > 1:
+            self.write(self.paint(f"total: {results['score']}/{results['max_score']} points", BOLD))
+        if results["fault"]:
+            self.write(self.paint(f"{STATUSES[COULD_NOT_CHECK].label}: {results['fault']}",
+                                  STATUSES[COULD_NOT_CHECK].ansi))

@@ -1,0 +1,488 @@
+"""Every report is rendered from the one results dictionary, and every status looks the same in
+each: the renderers fed a hand-written dictionary (which pins its format), the status table,
+a run saved with --json and rendered again with --from-json, and saved files that are damaged."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from lab import check as lab_check_module
+from lab.report import formats
+from lab.report.html import to_html
+from lab.report.statuses import STATUSES, TABLE
+from lab.report.terminal import Terminal
+from lab.results import ALL_STATUSES, PASSED, RESULTS_FORMAT, Report, Result, StepReport, check_results
+from tests.support.localservers import REPO, free_port
+
+LAB = REPO / "lab"
+COURSE = Path(__file__).parent / "fixtures" / "course"
+TRACEBACK = "Traceback (most recent call last):\n  File \"checks/web.py\", line 9, in crashes\nKeyError: 'x'\n"
+
+# Written out in full, not produced by the code under test: a change to the format shows up here.
+RESULTS = {
+    "format": 1,
+    "checked_at": "2024-03-05T14:07:09",
+    "score": 3,
+    "max_score": 9,
+    "exit_code": 2,
+    "guest": "vagrant://default (127.0.0.1:2222)",
+    "fault": None,
+    "steps": [
+        {
+            "id": "web",
+            "title": "Le café → served",
+            "score": 2,
+            "max_score": 8,
+            "checks": [
+                {"name": "installed", "step": "web", "description": "nginx is installed", "status": "passed",
+                 "passed": True, "points": 2, "max_points": 2, "rationale": None, "hint": None,
+                 "expected": None, "actual": None, "log": ["$ dpkg-query -W nginx  -> rc=0"], "duration": 0.25},
+                {"name": "proxies", "step": "web", "description": "nginx passes / to the app", "status": "failed",
+                 "passed": False, "points": 0, "max_points": 3,
+                 "rationale": "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway",
+                 "hint": "is the app running? try `systemctl status likes`", "expected": 200, "actual": 502,
+                 "log": [], "duration": 0.5},
+                {"name": "likes_saved", "step": "web", "description": "a like is saved", "status": "skipped",
+                 "passed": None, "points": 0, "max_points": 1,
+                 "rationale": "can't check until \"nginx passes / to the app\" passes", "hint": None,
+                 "expected": None, "actual": None, "log": [], "duration": 0.0},
+                {"name": "crashes", "step": "web", "description": "a check with a bug", "status": "error",
+                 "passed": False, "points": 0, "max_points": 1,
+                 "rationale": "the check itself crashed: KeyError: 'x'", "hint": None, "expected": None,
+                 "actual": None, "log": [TRACEBACK], "duration": 0.125},
+                {"name": "firewall", "step": "web", "description": "ufw allows <ssh>", "status": "could not check",
+                 "passed": None, "points": 0, "max_points": 1,
+                 "rationale": "sudo asks for a password: let vagrant run sudo without one", "hint": None,
+                 "expected": None, "actual": None, "log": [], "duration": 1.0},
+            ],
+        },
+        {
+            "id": "vm",
+            "title": "The virtual machine",
+            "score": 1,
+            "max_score": 1,
+            "checks": [
+                {"name": "up", "step": "vm", "description": "the VM is up", "status": "passed", "passed": True,
+                 "points": 1, "max_points": 1, "rationale": None, "hint": None, "expected": None, "actual": None,
+                 "log": [], "duration": 0.0},
+            ],
+        },
+    ],
+}
+
+FAULT = {**RESULTS, "score": 0, "max_score": 0, "steps": [],
+         "fault": "vagrant is not installed: install it from https://www.vagrantup.com"}
+
+
+class Stream:
+    """A console: a tty or not, in an encoding."""
+
+    def __init__(self, encoding="utf-8", tty=False):
+        self.encoding, self.tty, self.text = encoding, tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+# --- every renderer, from the hand-written dictionary ---------------------------------------
+
+@pytest.mark.unit
+def test_terminal_renders_a_whole_run(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = Stream()
+    Terminal(stream).render(RESULTS)
+    assert stream.text.splitlines() == [
+        "web: Le café → served",
+        "  ✓ nginx is installed (2/2)",
+        "  ✗ nginx passes / to the app (0/3)",
+        "      expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway",
+        "      hint: is the app running? try `systemctl status likes`",
+        "  – a like is saved (0/1)",
+        "      can't check until \"nginx passes / to the app\" passes",
+        "  ✗ a check with a bug (0/1)",
+        "      the check itself crashed: KeyError: 'x'",
+        *TRACEBACK.splitlines(),
+        "  ? ufw allows <ssh> (0/1)",
+        "      could not check: sudo asks for a password: let vagrant run sudo without one",
+        "vm: The virtual machine",
+        "  ✓ the VM is up (1/1)",
+        "",
+        "web: 2/8",
+        "vm: 1/1",
+        "total: 3/9 points",
+    ]
+
+
+@pytest.mark.unit
+def test_terminal_on_a_console_without_the_marks(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = Stream("cp1252")
+    Terminal(stream).render(RESULTS)
+    marks = [m.group(1) for m in re.finditer(r"^  (\S) ", stream.text, re.M)]
+    assert marks == ["+", "x", "-", "x", "?", "+"]
+    assert stream.text.splitlines()[0] == "web: Le café ? served"  # cp1252 has é, not →
+
+
+@pytest.mark.unit
+def test_terminal_colours_each_mark_as_the_table_says(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    stream = Stream(tty=True)
+    Terminal(stream).render(RESULTS)
+    for check in RESULTS["steps"][0]["checks"]:
+        status = STATUSES[check["status"]]
+        assert f"  \033[{status.ansi}m{status.mark}\033[0m {check['description']} " in stream.text
+
+
+@pytest.mark.unit
+def test_terminal_says_the_fault():
+    stream = Stream()
+    Terminal(stream).render(FAULT)
+    assert stream.text == "could not check: vagrant is not installed: install it from https://www.vagrantup.com\n"
+
+
+@pytest.mark.unit
+def test_json_is_the_dictionary_itself():
+    assert json.loads(formats.to_json(RESULTS)) == RESULTS
+    escaped = formats.to_json(RESULTS, ascii_only=True)
+    assert escaped.isascii() and "caf\\u00e9" in escaped
+    assert json.loads(escaped) == RESULTS
+
+
+@pytest.mark.unit
+def test_junit():
+    root = ET.fromstring(formats.to_junit(RESULTS).encode("utf-8"))
+    assert (root.tag, root.get("tests")) == ("testsuites", "6")
+    web, vm = root.findall("testsuite")
+    assert {k: web.get(k) for k in ("name", "tests", "failures", "errors", "skipped", "time")} == {
+        "name": "web: Le café → served", "tests": "5", "failures": "1", "errors": "2", "skipped": "1",
+        "time": "1.875"}
+    assert (vm.get("tests"), vm.get("failures"), vm.get("errors")) == ("1", "0", "0")
+    cases = {case.get("name"): case for case in web.findall("testcase")}
+    assert list(cases) == ["installed", "proxies", "likes_saved", "crashes", "firewall"]
+    assert [c.get("classname") for c in cases.values()] == ["web"] * 5
+    assert [(c.tag, c.get("type")) for case in cases.values() for c in case if c.tag != "properties"
+            and c.tag != "system-out"] == [("failure", None), ("skipped", None), ("error", "error"),
+                                           ("error", "could not check")]
+    properties = {p.get("name"): p.get("value") for p in cases["proxies"].find("properties")}
+    assert properties == {"description": "nginx passes / to the app", "points": "0/3"}
+    failure = cases["proxies"].find("failure")
+    assert failure.get("message") == "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway"
+    assert failure.text == ("expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway\n"
+                            "hint: is the app running? try `systemctl status likes`\nexpected: 200\nactual: 502")
+    assert cases["likes_saved"].find("skipped").text is None
+    assert cases["installed"].find("system-out").text == "$ dpkg-query -W nginx  -> rc=0"
+    assert cases["installed"].get("time") == "0.250"
+
+
+@pytest.mark.unit
+def test_gradescope():
+    data = json.loads(formats.to_gradescope(RESULTS))
+    assert data["score"] == 3 and data["visibility"] == data["stdout_visibility"] == "visible"
+    assert "output" not in data
+    assert [{k: t[k] for k in ("name", "number", "score", "max_score", "status", "output", "tags")}
+            for t in data["tests"]] == [
+        {"name": "web: nginx is installed", "number": "web.1", "score": 2, "max_score": 2, "status": "passed",
+         "output": "", "tags": ["web"]},
+        {"name": "web: nginx passes / to the app", "number": "web.2", "score": 0, "max_score": 3,
+         "status": "failed", "output": "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway\n"
+                                       "hint: is the app running? try `systemctl status likes`\n"
+                                       "expected: 200\nactual: 502", "tags": ["web"]},
+        {"name": "web: a like is saved", "number": "web.3", "score": 0, "max_score": 1, "status": "failed",
+         "output": "can't check until \"nginx passes / to the app\" passes", "tags": ["web"]},
+        {"name": "web: a check with a bug", "number": "web.4", "score": 0, "max_score": 1, "status": "failed",
+         "output": "the check itself crashed: KeyError: 'x'", "tags": ["web"]},
+        {"name": "web: ufw allows <ssh>", "number": "web.5", "score": 0, "max_score": 1, "status": "failed",
+         "output": "sudo asks for a password: let vagrant run sudo without one", "tags": ["web"]},
+        {"name": "vm: the VM is up", "number": "vm.6", "score": 1, "max_score": 1, "status": "passed",
+         "output": "", "tags": ["vm"]},
+    ]
+    assert json.loads(formats.to_gradescope(FAULT))["output"] == f"could not check: {FAULT['fault']}"
+
+
+@pytest.mark.unit
+def test_html():
+    page = to_html(RESULTS)
+    assert "<title>Lab check: 3/9</title>" in page
+    assert "vagrant://default (127.0.0.1:2222) &middot; 2024-03-05 14:07" in page  # the time of the run
+    assert "<span>web: Le café → served</span><span>2/8</span>" in page
+    assert 'style="width: 25.0%"' in page and 'style="width: 100.0%"' in page
+    items = re.findall(r'<li class="([a-z-]+)">\s*<span class="mark">(.)</span>\s*(.*?)\s*'
+                       r'<span class="points">(\d+/\d+) &middot; ([a-z ]+)</span>', page)
+    assert items == [
+        ("passed", "✓", "nginx is installed", "2/2", "passed"),
+        ("failed", "✗", "nginx passes / to the app", "0/3", "failed"),
+        ("skipped", "–", "a like is saved", "0/1", "skipped"),
+        ("error", "✗", "a check with a bug", "0/1", "error"),
+        ("could-not-check", "?", "ufw allows &lt;ssh&gt;", "0/1", "could not check"),
+        ("passed", "✓", "the VM is up", "1/1", "passed"),
+    ]
+    assert '<div class="hint">hint: is the app running? try `systemctl status likes`</div>' in page
+    assert "<summary>what the checker ran</summary><pre>$ dpkg-query -W nginx  -&gt; rc=0</pre>" in page
+    assert 'class="fault"' not in page
+    fault_page = to_html(FAULT)
+    assert f'<p class="fault">Could not check: {FAULT["fault"]}</p>' in fault_page
+
+
+# --- the one table of statuses --------------------------------------------------------------
+
+@pytest.mark.unit
+def test_every_status_has_one_row():
+    assert [row.name for row in TABLE] == list(ALL_STATUSES)
+    assert set(STATUSES) == set(ALL_STATUSES)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("row", TABLE, ids=lambda row: row.name)
+def test_each_row_is_usable_everywhere(row):
+    assert len(row.mark) == 1 and len(row.ascii_mark) == 1 and row.ascii_mark.isascii()
+    assert row.label and re.fullmatch(r"[a-z-]+", row.css_class)
+    assert re.fullmatch(r"\d+(;\d+)*", row.ansi)
+    assert re.fullmatch(r"#[0-9a-f]{6}", row.css)  # the page appends an alpha for the fault's tint
+    assert row.junit in (None, "failure", "error", "skipped")
+    assert (row.junit is None) == (row.name == PASSED)  # JUnit counts anything else as not passed
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("status", ALL_STATUSES)
+def test_every_renderer_shows_every_status(status):
+    check = {**RESULTS["steps"][0]["checks"][1], "status": status}
+    results = {**RESULTS, "steps": [{**RESULTS["steps"][0], "checks": [check]}]}
+    row = STATUSES[status]
+    stream = Stream()
+    Terminal(stream).result(check)
+    assert stream.text.startswith(f"  {row.mark} nginx passes / to the app (0/3)\n")
+    assert f'<li class="{row.css_class}">\n        <span class="mark">{row.mark}</span>' in to_html(results)
+    assert f".{row.css_class} .mark {{ color: {row.css}; }}" in to_html(results)
+    case = ET.fromstring(formats.to_junit(results)).find("testsuite/testcase")
+    assert [c.tag for c in case if c.tag != "properties"] == ([row.junit] if row.junit else [])
+    assert json.loads(formats.to_gradescope(results))["tests"][0]["name"] == "web: nginx passes / to the app"
+
+
+@pytest.mark.unit
+def test_a_result_with_an_unknown_status_is_refused():
+    with pytest.raises(ValueError, match="unknown status 'pased'"):
+        Result(SimpleNamespace(name="x", step="s", description="x", points=1), "pased")
+
+
+@pytest.mark.unit
+def test_no_mark_or_colour_is_defined_outside_the_table():
+    wanted = {row.mark for row in TABLE if not row.mark.isascii()} | {row.css for row in TABLE}
+    for path in sorted(LAB.rglob("*")):
+        if path.suffix in (".py", ".j2") and path.name != "statuses.py":
+            text = path.read_text(encoding="utf-8")
+            assert not [w for w in wanted if w in text], f"{path.relative_to(REPO)} defines a mark or colour"
+
+
+# --- a saved run, rendered again ------------------------------------------------------------
+
+def a_report():
+    """A report of Result objects, as the runner makes them, in every status."""
+    step = SimpleNamespace(id="mixed", title="Étape → café")
+    checks = [SimpleNamespace(name=f"c{i}", step="mixed", description=f"check «{i}»", points=i + 1)
+              for i in range(len(ALL_STATUSES))]
+    results = [Result(c, status, rationale=None if status == PASSED else f"why {c.name}",
+                      hint="try <this>" if status != PASSED else None, log=[f"$ probe {c.name}"], duration=0.1234)
+               for c, status in zip(checks, ALL_STATUSES)]
+    return Report([StepReport(step, results)], guest="local://", checked_at="2024-03-05T14:07:09")
+
+
+@pytest.mark.unit
+def test_a_saved_run_renders_again_exactly(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    direct = a_report().as_dict()
+    saved = tmp_path / "run.json"
+    saved.write_text(formats.to_json(direct), encoding="utf-8")
+    again = formats.read_json(saved)
+    assert again["format"] == RESULTS_FORMAT
+    for render in (to_html, formats.to_junit, formats.to_gradescope, formats.to_json):
+        assert render(again) == render(direct), render.__name__
+    first, second = Stream(), Stream()
+    Terminal(first).render(direct)
+    Terminal(second).render(again)
+    assert first.text == second.text
+
+
+@pytest.mark.unit
+def test_the_hand_written_dictionary_is_what_as_dict_writes():
+    """The keys pinned above are those a real report has, at every level."""
+    real = a_report().as_dict()
+    assert set(real) == set(RESULTS)
+    assert set(real["steps"][0]) == set(RESULTS["steps"][0])
+    assert set(real["steps"][0]["checks"][0]) == set(RESULTS["steps"][0]["checks"][0])
+    assert check_results(RESULTS) is RESULTS
+
+
+def from_json(tmp_path, capsys, content, *more):
+    """python -m lab.check --from-json FILE, in process: (exit code, stdout, stderr)."""
+    path = tmp_path / "saved.json"
+    if content is not None:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    code = lab_check_module.main(["--from-json", str(path), *more])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.unit
+def test_from_json_prints_the_report_and_exits_0(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS), "--html", str(tmp_path / "page.html"),
+                               "--junit", str(tmp_path / "junit.xml"), "--gradescope", str(tmp_path / "gs.json"))
+    assert (code, err) == (0, "")
+    stream = Stream()
+    Terminal(stream).render(RESULTS)
+    assert out == stream.text
+    assert (tmp_path / "page.html").read_text(encoding="utf-8") == to_html(RESULTS)
+    assert (tmp_path / "junit.xml").read_text(encoding="utf-8") == formats.to_junit(RESULTS)
+    assert (tmp_path / "gs.json").read_text(encoding="utf-8") == formats.to_gradescope(RESULTS)
+
+
+@pytest.mark.unit
+def test_from_json_with_json_prints_the_dictionary(tmp_path, capsys):
+    code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS), "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == RESULTS
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le"])
+def test_from_json_reads_what_windows_shells_write(tmp_path, capsys, encoding):
+    """Windows PowerShell 5's `>` writes UTF-16 with a BOM; Notepad may add a UTF-8 BOM."""
+    code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS, ensure_ascii=False).encode(encoding), "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == RESULTS
+
+
+def without(key, where=lambda d: d):
+    data = json.loads(json.dumps(RESULTS))
+    del where(data)[key]
+    return json.dumps(data)
+
+
+def changed(key, value, where=lambda d: d):
+    data = json.loads(json.dumps(RESULTS))
+    where(data)[key] = value
+    return json.dumps(data)
+
+
+def first_check(data):
+    return data["steps"][0]["checks"][0]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("content, says", [
+    ("", "the file is empty; give the file that `python -m lab.check --json` wrote"),
+    ("  \n", "the file is empty; give the file that `python -m lab.check --json` wrote"),
+    ('{"format": 1, "score": ', "not JSON: Expecting value at line 1 column 24"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not JSON: it is not text in UTF-8 or UTF-16"),
+    ("[" * 100000 + "]" * 100000, "not JSON this checker wrote: it is nested too deeply"),
+    ("[1, 2]", "not a results dictionary: the JSON is a list, not an object"),
+    ('"text"', "not a results dictionary: the JSON is text, not an object"),
+    ('{"score": 7, "tests": []}', 'not a results dictionary: it has no "format"; '
+                                  "give the file that `python -m lab.check --json` wrote"),
+    (changed("format", 2), "it is in format 2, and this checker reads format 1; "
+                           "render it with the version of the checker that wrote it"),
+    (changed("format", "1"), '"format" is "1", not a format version'),
+    (changed("format", True), '"format" is true, not a format version'),
+    (without("steps"), 'no "steps"'),
+    (changed("score", "3"), "score: expected a number, found text"),
+    (changed("fault", 0), "fault: expected text or null, found a whole number"),
+    (changed("steps", {}), "steps: expected a list, found an object"),
+    (changed("steps", [[]]), "steps[0]: is a list, not an object"),
+    (without("title", lambda d: d["steps"][1]), 'steps[1]: no "title"'),
+    (without("status", first_check), 'steps[0].checks[0]: no "status"'),
+    (changed("points", True, first_check), "steps[0].checks[0].points: expected a number, found true or false"),
+    (changed("status", "pased", first_check), 'steps[0].checks[0].status: "pased" is not a status; '
+                                              "the statuses are passed, failed, error, skipped, could not check"),
+    (changed("log", ["ok", 3], first_check), "steps[0].checks[0].log: every line of the log must be text"),
+], ids=lambda v: v[:40] if isinstance(v, str) else None)
+def test_a_damaged_or_foreign_file_is_one_line_and_exit_2(tmp_path, capsys, content, says):
+    code, out, err = from_json(tmp_path, capsys, content, "--html", str(tmp_path / "page.html"))
+    assert (code, out) == (2, "")
+    assert err == f"lab.check: --from-json {tmp_path / 'saved.json'}: {says}\n"
+    assert not (tmp_path / "page.html").exists(), "nothing is written from a file that was refused"
+
+
+@pytest.mark.unit
+def test_a_file_that_cannot_be_read(tmp_path, capsys):
+    code, out, err = from_json(tmp_path, capsys, None)
+    assert (code, out) == (2, "")
+    assert err == f"lab.check: --from-json {tmp_path / 'saved.json'}: cannot read it: No such file or directory\n"
+    code = lab_check_module.main(["--from-json", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and err.startswith(f"lab.check: --from-json {tmp_path}: cannot read it: ")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.unit
+def test_from_json_runs_no_steps(tmp_path, capsys):
+    code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS), "step1")
+    assert (code, out) == (2, "")
+    assert err == "lab.check: --from-json renders a saved run: give it no steps, --target or --list\n"
+
+
+@pytest.mark.unit
+def test_from_json_says_which_report_could_not_be_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS), "--html", str(tmp_path / "no" / "page.html"))
+    assert code == 2
+    assert out.splitlines()[-1] == "total: 3/9 points", "the report is still shown"
+    assert err == f"lab.check: cannot write {tmp_path / 'no' / 'page.html'}: No such file or directory: " \
+                  "choose another file name\n"
+
+
+# --- the real CLI: run, save, render again --------------------------------------------------
+
+def lab_check(*args, cwd):
+    run = subprocess.run([sys.executable, "-m", "lab.check", *args], cwd=cwd, capture_output=True, timeout=60,
+                         env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO), "NO_COLOR": "1"})
+    out, err = run.stdout.decode("utf-8"), run.stderr.decode("utf-8")
+    assert "Traceback" not in out + err, out + err
+    return run.returncode, out, err
+
+
+@pytest.mark.server
+def test_run_save_and_render_again_is_the_same_report(tmp_path):
+    """Every status (good..stuck against a closed web port): what --from-json renders from the
+    saved JSON is byte for byte what the run itself wrote and printed."""
+    guest = f"local://?http=http://127.0.0.1:{free_port()}"
+    code, saved, err = lab_check("--course", str(COURSE), "good..stuck", "--guest", guest, "--json",
+                                 "--html", "run.html", "--junit", "run.xml", "--gradescope", "run-gs.json",
+                                 cwd=tmp_path)
+    assert code == 2, err
+    (tmp_path / "run.json").write_text(saved, encoding="utf-8")
+    assert {c["status"] for s in json.loads(saved)["steps"] for c in s["checks"]} == set(ALL_STATUSES)
+
+    code, text, err = lab_check("--from-json", "run.json", "--html", "again.html", "--junit", "again.xml",
+                                "--gradescope", "again-gs.json", cwd=tmp_path)
+    assert (code, err) == (0, "")
+    for ran, again in (("run.html", "again.html"), ("run.xml", "again.xml"), ("run-gs.json", "again-gs.json")):
+        assert (tmp_path / again).read_bytes() == (tmp_path / ran).read_bytes(), again
+
+    code, live, err = lab_check("--course", str(COURSE), "good..stuck", "--guest", guest, cwd=tmp_path)
+    assert code == 2
+    assert text == live, "the text report of the saved run is what the student saw"
+
+    code, out, err = lab_check("--from-json", "run.json", "--json", cwd=tmp_path)
+    assert (code, json.loads(out)) == (0, json.loads(saved))
+
+
+@pytest.mark.server
+def test_a_damaged_file_through_the_real_cli(tmp_path):
+    (tmp_path / "run.json").write_text('{"format": 1', encoding="utf-8")
+    code, out, err = lab_check("--from-json", "run.json", "--html", "page.html", cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err == "lab.check: --from-json run.json: not JSON: Expecting ',' delimiter at line 1 column 13\n"
