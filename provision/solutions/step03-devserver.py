@@ -4,12 +4,12 @@ database in /var/lib/likes (on the guest's disk, never the shared folder)."""
 
 import subprocess
 
-from deployment import runs_dev_server
+from deployment import installs
 from guestconf import apt_install, ensure_dir, port_answers, record, say, wait_until
 
 apt_install("python3-bottle")
 
-if not runs_dev_server():
+if not installs("app_server"):
     say("  the app runs as a systemd service from step 6 on: no development server needed")
 else:
     ensure_dir("/var/lib/likes", owner="vagrant", group="vagrant", mode=0o755)

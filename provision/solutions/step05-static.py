@@ -2,7 +2,7 @@
 
 import grp
 
-from deployment import install_site, writes
+from deployment import install_site, installs
 from guestconf import record, reload_nginx, run
 
 # On VirtualBox, /vagrant belongs to the group vagrant and nginx's user
@@ -12,5 +12,5 @@ if "www-data" not in grp.getgrnam("vagrant").gr_mem:
     run("usermod", "--append", "--groups", "vagrant", "www-data")
     record("added www-data to the group vagrant")
     changed = True
-if (writes("site", 5) and install_site()) or changed:
+if (installs("site") and install_site()) or changed:
     reload_nginx()

@@ -4,7 +4,7 @@ from a copy on the guest's disk, restarted if it fails and started at boot."""
 import subprocess
 import time
 
-from deployment import install_code, install_single_service, writes
+from deployment import install_code, install_single_service, installs
 from guestconf import (chown_tree, daemon_reload, enable_now, ensure_dir, ensure_system_user, port_answers, record,
                        wait_until)
 
@@ -13,11 +13,11 @@ ensure_system_user("likes", home="/var/lib/likes")
 if subprocess.run(["pkill", "-u", "vagrant", "-f", "python3 -m sample_app"]).returncode == 0:
     record("stopped the development server of step 3")
     time.sleep(1)
-code_changed = writes("code", 6) and install_code()
+code_changed = installs("code") and install_code()
 ensure_dir("/var/lib/likes", owner="likes", group="likes", mode=0o750)
 chown_tree("/var/lib/likes", "likes", "likes")
 
-if writes("single_service", 6):  # step 7 changes it to gunicorn; step 8 replaces it
+if installs("app_server"):  # step 7 changes it to gunicorn; step 8 replaces it
     unit_changed = install_single_service()
     if unit_changed:
         daemon_reload()

@@ -3,20 +3,20 @@
 
 import os
 
-from deployment import INSTANCES, install_code, install_gunicorn_settings, install_site, instance_sockets, writes
+from deployment import INSTANCES, install_code, install_gunicorn_settings, install_site, instance_sockets, installs
 from guestconf import daemon_reload, disable_now, enable_now, install_template, reload_nginx, wait_until
 
-code_changed = writes("code", 8) and install_code()
-settings_changed = writes("gunicorn_settings", 8) and install_gunicorn_settings()
+code_changed = installs("code") and install_code()
+settings_changed = installs("gunicorn_settings") and install_gunicorn_settings()
 unit_changed = install_template("systemd/likes@.service.j2", "/etc/systemd/system/likes@.service")
 if unit_changed:
     daemon_reload()
-if writes("single_service", 8):  # the instances replace the single service
+if installs("app_server"):  # the instances replace the single service
     disable_now("likes")
 for instance in INSTANCES:
     enable_now(f"likes@{instance}", restart=settings_changed or unit_changed or code_changed)
 for sock in instance_sockets():
     wait_until(lambda: os.path.exists(sock), f"gunicorn did not create {sock}; see `journalctl -u 'likes@*'`")
 
-if writes("site", 8) and install_site():
+if installs("site") and install_site():
     reload_nginx()
