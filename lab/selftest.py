@@ -2,7 +2,7 @@
 
     python -m lab.selftest                 every step
     python -m lab.selftest step3..step6    a range (earlier steps are solved first)
-    python -m lab.selftest --course courses/mine    a course's steps, its own included
+    python -m lab.selftest --course DIR    a course's steps, its own included
 
 Run it on the host, in the lab folder, on a guest that has had only its base
 provisioning (a fresh `vagrant up`). For each step in turn:
@@ -139,7 +139,7 @@ def main(argv=None):
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("steps", nargs="*", metavar="STEP", help="step1..step10, step3, or nothing for all")
-    parser.add_argument("--course", default=os.environ.get("LAB_COURSE"), help="a course folder, as for lab.check")
+    parser.add_argument("--course", default=os.environ.get("LAB_COURSE"), help="a course folder inside the lab folder, as for lab.check")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the lab folder (default: here)")
     args = parser.parse_args(argv)
     settings = Settings(root=args.root.resolve(), course=args.course)
