@@ -3,7 +3,9 @@
 The rules live here, in code: every step has its exercise, check module and
 solution; the manifest and the folders agree; every exercise's code blocks
 follow the convention of lab/exercise.py and it runs its step's check; every
-Fail has a hint; no file has CRLF line endings; points are positive; ids are unique.
+Fail has a hint; a solution asks installs() for what its step writes, and the
+manifest declares those names; no file has CRLF line endings; points are
+positive; ids are unique.
 """
 
 import ast
@@ -53,6 +55,9 @@ def new_step(name, title=None, root=manifest_mod.REPO):
     if not NAME.match(name):
         say(f"a step's name looks like {example_name(root, name)} (stepNN-words), not {name!r}")
         return 2
+    if title is not None and ("\n" in title or "\r" in title):
+        say("a title is one line: leave the line breaks out of --title")
+        return 2
     paths = paths_for(Path(root), name)
     manifest_file = Path(root) / "checks" / manifest_mod.MANIFEST_NAME
     existing = manifest_mod.load(manifest_file, import_checks=False).ids()
@@ -65,20 +70,49 @@ def new_step(name, title=None, root=manifest_mod.REPO):
         return 2
     title = title or name.split("-", 1)[1].replace("-", " ").capitalize()
     short = NAME.match(name).group(2)
+    try:
+        add_to_manifest(manifest_file, {
+            "id": paths["id"], "title": title, "exercise": f"../exercises/{paths['exercise'].name}",
+            "checks": paths["checks"].name, "solution": f"../provision/solutions/{paths['solution'].name}",
+            "writes": []})
+    except manifest_mod.ManifestError as exc:
+        say(f"{exc}; {manifest_file.relative_to(root)} is as it was, and nothing was written")
+        return 2
     paths["exercise"].write_text(EXERCISE.format(id=paths["id"], title=title))
-    paths["checks"].write_text(CHECKS.format(id=paths["id"], title=title, short=short.replace("-", "_")))
+    paths["checks"].write_text(CHECKS.format(id=paths["id"], docstring=_docstring_text(title),
+                                             short=short.replace("-", "_")))
     paths["solution"].write_text(SOLUTION.format(id=paths["id"], title=title))
     paths["solution"].chmod(0o755)
-    with open(manifest_file, "a") as f:
-        f.write(f'\n[[steps]]\nid = "{paths["id"]}"\ntitle = "{title}"\n'
-                f'exercise = "../exercises/{paths["exercise"].name}"\n'
-                f'checks = "{paths["checks"].name}"\n'
-                f'solution = "../provision/solutions/{paths["solution"].name}"\n')
     for key in ("exercise", "checks", "solution"):
         say(f"wrote {paths[key].relative_to(root)}")
     say(f"added {paths['id']} to {manifest_file.relative_to(root)}; fill in the three files, then "
         f"`python -m lab lint` and `python -m lab.selftest {paths['id']}`")
     return 0
+
+
+def add_to_manifest(manifest_file, entry):
+    """Append one [[steps]] table to the manifest, keeping its text and comments; then
+    read it back, and put the old text back if it no longer reads."""
+    import tomli_w  # only `lab new` writes TOML; the checker and the guest only read it
+
+    fields = {key: value for key, value in entry.items() if key != "writes"}
+    table = "[[steps]]\n" + tomli_w.dumps(fields)
+    if "writes" in entry:
+        table += ("# The [shared] things its solution installs, e.g. [\"site\"] (see [shared] at the top).\n"
+                  + tomli_w.dumps({"writes": entry["writes"]}))
+    before = manifest_file.read_bytes()
+    separator = b"\n" if before.endswith(b"\n") or not before else b"\n\n"
+    manifest_file.write_bytes(before + separator + table.encode("utf-8"))
+    try:
+        manifest_mod.load(manifest_file, import_checks=False)
+    except manifest_mod.ManifestError:
+        manifest_file.write_bytes(before)
+        raise
+
+
+def _docstring_text(title):
+    """The title as it can stand inside a triple-quoted docstring of the generated checks."""
+    return title.replace("\\", "\\\\").replace('"', '\\"')
 
 
 EXERCISE = """# {title}
@@ -102,7 +136,7 @@ The checker verifies that ...
 - **A symptom.** Its cause, and how to fix it.
 """
 
-CHECKS = '''"""{id}: {title}."""
+CHECKS = '''"""{id}: {docstring}."""
 
 from lab import Fail, Registry
 
@@ -111,7 +145,7 @@ check = Registry()
 
 @check(points=1)
 def {short}_done(ctx):
-    """{title}: the first thing the student must get right"""
+    """{docstring}: the first thing the student must get right"""
     raise Fail("this check is not written yet", hint="write the check in this module, then run "
                "`python -m lab.selftest {id}`")
 '''
@@ -144,6 +178,7 @@ def lint(root=manifest_mod.REPO, course=None):
     problems += [p for step in manifest.steps if step.exercise.is_file()
                  for p in exercise.problems(step.exercise, step.id)]
     problems += _fails_without_hint({step.checks_path.resolve().parent for step in manifest.steps})
+    problems += _installs_match_writes(manifest)
     problems += _crlf(root)
     for problem in problems:
         say(f"problem: {problem}")
@@ -179,6 +214,26 @@ def _fails_without_hint(folders):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Fail":
                     if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
                         problems.append(f"{path.name}:{node.lineno}: Fail(...) without a hint for the student")
+    return problems
+
+
+def _installs_match_writes(manifest):
+    """A Python solution asks installs("x") for exactly the shared things its step's `writes` lists:
+    a name missing from `writes` would never be installed, and one never asked for never is either."""
+    problems = []
+    for step in manifest.steps:
+        if step.solution.suffix != ".py" or not step.solution.is_file():
+            continue  # a shell solution reads $LAB_INSTALLS itself
+        asked = {}
+        for node in ast.walk(ast.parse(step.solution.read_text(), str(step.solution))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "installs"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                asked.setdefault(node.args[0].value, node.lineno)
+        problems += [f"{step.solution.name}:{line}: installs({name!r}), but {step.id}'s writes in the manifest "
+                     f"does not list {name!r}, so it never installs it" for name, line in sorted(asked.items())
+                     if name not in step.writes]
+        problems += [f"{step.id}: writes {name!r} in the manifest, but {step.solution.name} never asks "
+                     f"installs({name!r})" for name in step.writes if name not in asked]
     return problems
 
 

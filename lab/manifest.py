@@ -8,12 +8,22 @@
     exercise = "exercises/step01-vm.md"
     checks = "checks/step01_vm.py"
     solution = "provision/solutions/step01-vm.sh"
+    writes = []
+
+Several steps' solutions change the same files; the manifest names them in a
+[shared] table, and each step lists in `writes` the ones its solution
+installs. In one run of provision/solve.py, each is installed only by the last
+step being solved that writes it (see Manifest.last_writers).
 
 A course folder (--course DIR or $LAB_COURSE) has a steps.toml of its own. Its
 steps replace the kit's steps of the same id, or are added: at the end, or
 after the step named by `after`. `omit = ["step11"]` at the top leaves kit
-steps out; with `replace = true`, the course's steps are the whole list. Paths
-are relative to the manifest's folder.
+steps out; with `replace = true`, the course's steps are the whole list. Its
+[shared] names add to the kit's (with `replace = true`, they are all there
+is). Paths are relative to the manifest's folder.
+
+Reading the manifest needs only the standard library (and tomli before Python
+3.11): provision/solve.py reads it inside the guest with Debian's python3.
 """
 
 import importlib
@@ -35,9 +45,10 @@ MANIFEST_NAME = "steps.toml"
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = REPO / "checks" / MANIFEST_NAME
 
-_STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after", "reboot"}
+_STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after", "reboot", "writes"}
 _REQUIRED = ("id", "title", "exercise", "checks", "solution")
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a shared name travels to the solutions in a space-separated list
 
 
 class ManifestError(Exception):
@@ -54,6 +65,8 @@ class Step:
     root: Path
     reboot: bool = False  # its solution takes effect only after the guest restarts
     checks: list = field(default_factory=list)
+    writes: tuple = ()  # the [shared] things its solution installs, when it is the last to write them
+    source: Path = None  # the manifest file it comes from, for messages
 
     @property
     def max_points(self):
@@ -63,6 +76,7 @@ class Step:
 @dataclass
 class Manifest:
     steps: list
+    shared: dict = field(default_factory=dict)  # name -> what it is, from the [shared] tables
 
     def step(self, step_id):
         for step in self.steps:
@@ -89,6 +103,21 @@ class Manifest:
             else:
                 wanted.add(self._resolve(sel))
         return [s for s in self.steps if s.id in wanted]
+
+    def up_to(self, name):
+        """The steps from the first through the one named ("step4", "4", or "all" for every step)."""
+        if name == "all":
+            return list(self.steps)
+        last = self.step(self._resolve(name))
+        return self.steps[:self.steps.index(last) + 1]
+
+    def last_writers(self, steps):
+        """{shared name: the id of the last of `steps` that writes it}; names no step writes are left out.
+
+        Each shared thing is installed by that step alone, so an early step never
+        undoes a later one, and solving twice changes nothing the second time.
+        """
+        return {name: step.id for step in steps for name in step.writes}
 
     def _resolve(self, name):
         name = f"step{name}" if name.isdigit() else name
@@ -139,9 +168,17 @@ def _read(path):
     if version != FORMAT_VERSION:
         raise ManifestError(f"{path} has format_version {version!r}; this checker reads format_version "
                             f"{FORMAT_VERSION} (update the kit with `git pull` if the manifest is newer)")
-    unknown = set(data) - {"format_version", "steps", "replace", "omit"}
+    unknown = set(data) - {"format_version", "steps", "replace", "omit", "shared"}
     if unknown:
         raise ManifestError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}")
+    shared = data.get("shared", {})
+    if not isinstance(shared, dict):
+        raise ManifestError(f"{path}: shared must be a [shared] table of name = \"what it is\", found {_kind(shared)}")
+    for name, about in shared.items():
+        if not _NAME.match(name):
+            raise ManifestError(f"{path}: the shared name {name!r} must be lower case letters, digits or _")
+        if not isinstance(about, str):
+            raise ManifestError(f"{path}: shared.{name} must say in a quoted string what it is, found {_kind(about)}")
     entries = data.get("steps", [])
     if not isinstance(entries, list):
         raise ManifestError(f"{path}: steps must be a list of [[steps]] tables")
@@ -159,7 +196,10 @@ def _read(path):
         for key, value in entry.items():
             if key == "reboot" and not isinstance(value, bool):
                 raise ManifestError(f"{where}: reboot must be true or false, found {_kind(value)}")
-            if key != "reboot" and not isinstance(value, str):
+            if key == "writes" and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+                raise ManifestError(f"{where}: writes must be a list of [shared] names, e.g. writes = [\"site\"], "
+                                    f"found {_kind(value)}")
+            if key not in ("reboot", "writes") and not isinstance(value, str):
                 raise ManifestError(f"{where}: {key} must be a quoted string, found {_kind(value)}")
         missing = [k for k in _REQUIRED if not entry.get(k)]
         if missing:
@@ -168,14 +208,28 @@ def _read(path):
             raise ManifestError(f"{where}: id {entry['id']!r} must be lower case letters, digits, - or _")
         if any(s.id == entry["id"] for s in steps):
             raise ManifestError(f"{path}: step id {entry['id']!r} is used twice")
+        writes = entry.get("writes", [])
+        if len(set(writes)) != len(writes):
+            raise ManifestError(f"{where}: writes names the same thing twice: {writes}")
         steps.append(Step(entry["id"], entry["title"], root / entry["exercise"], root / entry["checks"],
-                          root / entry["solution"], root, entry.get("reboot", False)))
+                          root / entry["solution"], root, entry.get("reboot", False), writes=tuple(writes),
+                          source=Path(path)))
         if entry.get("after"):
             afters[entry["id"]] = entry["after"]
     omit = data.get("omit", [])
     if not isinstance(omit, list) or not all(isinstance(i, str) for i in omit):
         raise ManifestError(f"{path}: omit must be a list of step ids, e.g. omit = [\"step11\"]")
-    return steps, afters, data.get("replace", False), omit
+    return _File(steps, afters, data.get("replace", False), omit, shared)
+
+
+@dataclass
+class _File:
+    """One steps.toml as read, before a course's is merged over the kit's."""
+    steps: list
+    afters: dict
+    replace: bool
+    omit: list
+    shared: dict
 
 
 def merge(base, course, afters, replace, omit=()):
@@ -205,23 +259,60 @@ def merge(base, course, afters, replace, omit=()):
 
 
 def load(path=None, course=None, import_checks=True):
-    """The manifest with its check modules imported and their checks attached to each step."""
+    """The manifest with its check modules imported and their checks attached to each step.
+
+    With import_checks=False, only the steps: no check module is imported, so
+    nothing beyond the standard library is needed (as in the guest).
+    """
     course = course or os.environ.get("LAB_COURSE") or None
     if course:
         course_file = Path(course) / MANIFEST_NAME
         if not course_file.exists():
             raise ManifestError(f"the course folder {course} has no {MANIFEST_NAME}")
-        extra, afters, replace, omit = _read(course_file)
-        base = [] if replace else _read(path or DEFAULT_MANIFEST)[0]
-        steps = merge(base, extra, afters, replace, omit)
+        extra = _read(course_file)
+        base = _File([], {}, False, [], {}) if extra.replace else _read(path or DEFAULT_MANIFEST)
+        steps = merge(base.steps, extra.steps, extra.afters, extra.replace, extra.omit)
+        shared = {**base.shared, **extra.shared}
     else:
-        steps = _read(path or DEFAULT_MANIFEST)[0]
-    manifest = Manifest(steps)
+        kit = _read(path or DEFAULT_MANIFEST)
+        steps, shared = kit.steps, kit.shared
+    _check_writes(steps, shared)
+    manifest = Manifest(steps, shared)
     if import_checks:
         for step in manifest.steps:
             step.checks = _import_checks(step)
         _check_graph(manifest)
     return manifest
+
+
+def _check_writes(steps, shared):
+    """Every name a step writes is one the [shared] tables declare."""
+    for step in steps:
+        unknown = [name for name in step.writes if name not in shared]
+        if unknown:
+            where = f"{step.source}:{_line_of(step.source, step.id, unknown[0])}" if step.source else "the manifest"
+            raise ManifestError(f"{where}: step {step.id} writes {', '.join(map(repr, unknown))}, which "
+                                f"[shared] does not declare; the shared things are "
+                                f"{', '.join(sorted(shared)) or 'none yet'}")
+
+
+def _line_of(path, step_id, name):
+    """The line of `name` in the entry of step_id: TOML readers give values, not where they were."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return "?"
+    id_line = re.compile(r"""\s*id\s*=\s*["']%s["']""" % re.escape(step_id))
+    quoted = re.compile(r"""["']%s["']""" % re.escape(name))
+    start = next((n for n, line in enumerate(lines) if id_line.match(line)), None)
+    if start is None:
+        return "?"
+    for n in range(start + 1, len(lines)):
+        if lines[n].lstrip().startswith("["):  # the next table: the name was not on a line of its own
+            break
+        if quoted.search(lines[n]):
+            return n + 1
+    return start + 1
 
 
 def _import_checks(step):

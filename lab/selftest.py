@@ -2,16 +2,19 @@
 
     python -m lab.selftest                 every step
     python -m lab.selftest step3..step6    a range (earlier steps are solved first)
+    python -m lab.selftest --course DIR    a course's steps, its own included
 
 Run it on the host, in the lab folder, on a guest that has had only its base
 provisioning (a fresh `vagrant up`). For each step in turn:
 
 1. its checks must fail: a step that passes before it is solved grades nothing;
 2. its reference solution is applied (`vagrant provision --provision-with
-   solution`), and the guest restarted if the step says `reboot = true`;
+   solution`, which runs provision/solve.py in the guest with $LAB_SOLVE_TO and
+   $LAB_COURSE), and the guest restarted if the step says `reboot = true`;
 3. its checks must all pass, and so must every earlier step's.
 
-It prints a table and exits 1 on any miss, 2 when it could not check.
+It prints a table and exits 1 on any miss, 2 when it could not check. A
+course folder must be inside the lab folder: the guest sees only that.
 """
 
 import argparse
@@ -33,8 +36,9 @@ def say(message):
     print(f"selftest: {message}", flush=True)
 
 
-class Guest:
-    """The Vagrant guest under test: one connection, reopened after a restart."""
+class VagrantMachine:
+    """The Vagrant machine under test: `vagrant` commands in the lab folder, and one
+    connection to the guest for the checks, reopened after a restart."""
 
     def __init__(self, settings):
         self.settings = settings
@@ -65,7 +69,9 @@ class Guest:
         return time.monotonic() - started
 
     def solve(self, step):
-        seconds = self.vagrant("provision", "--provision-with", "solution", LAB_SOLVE_TO=step.id)
+        """Solve up to `step` as a student's `LAB_SOLVE_TO=... vagrant provision` would, course included."""
+        seconds = self.vagrant("provision", "--provision-with", "solution", LAB_SOLVE_TO=step.id,
+                               LAB_COURSE=course_in_guest(self.settings))
         if step.reboot:
             self.close()
             seconds += self.vagrant("reload")
@@ -73,29 +79,41 @@ class Guest:
         return seconds
 
 
+def course_in_guest(settings):
+    """The course folder as solve.py finds it in the guest: relative to the lab folder ("" for none)."""
+    if not settings.course:
+        return ""
+    folder = Path(settings.course).resolve()
+    try:
+        return folder.relative_to(settings.root.resolve()).as_posix()
+    except ValueError:
+        raise RuntimeError(f"the course folder {settings.course} is outside the lab folder {settings.root}, so "
+                           f"the guest cannot see it; move it into the lab folder") from None
+
+
 def misses(results):
     return [f"{r.check.name}: {r.status}" + (f" ({r.rationale})" if r.rationale else "")
             for r in results if r.status != PASSED]
 
 
-def selftest(manifest, steps, guest, out=print):
+def selftest(manifest, steps, machine, out=print):
     rows, failures = [], []
     ids = manifest.ids()
     first = ids.index(steps[0].id)
     if first > 0:
         say(f"solving up to {ids[first - 1]} first")
-        guest.solve(manifest.steps[first - 1])
+        machine.solve(manifest.steps[first - 1])
     for step in steps:
         say(f"{step.id}: checking before the solution")
-        before_score, total, before = guest.grade([step])[step.id]
+        before_score, total, before = machine.grade([step])[step.id]
         caught = any(r.status == FAILED for r in before)
         if not caught or before_score == total:
             failures.append(f"{step.id}: its checks do not fail before the solution ({before_score}/{total})")
         say(f"{step.id}: applying the solution" + (" and restarting the guest" if step.reboot else ""))
-        seconds = guest.solve(step)
-        upto = manifest.steps[:ids.index(step.id) + 1]
+        seconds = machine.solve(step)
+        upto = manifest.up_to(step.id)
         say(f"{step.id}: checking {upto[0].id}..{step.id}")
-        graded = guest.grade(upto)
+        graded = machine.grade(upto)
         after_score, _, after = graded[step.id]
         if after_score != total:
             failures.append(f"{step.id}: the solution leaves {after_score}/{total}: " + "; ".join(misses(after)))
@@ -121,16 +139,17 @@ def main(argv=None):
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("steps", nargs="*", metavar="STEP", help="step1..step10, step3, or nothing for all")
-    parser.add_argument("--course", default=os.environ.get("LAB_COURSE"), help="a course folder, as for lab.check")
+    parser.add_argument("--course", default=os.environ.get("LAB_COURSE"), help="a course folder inside the lab folder, as for lab.check")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the lab folder (default: here)")
     args = parser.parse_args(argv)
     settings = Settings(root=args.root.resolve(), course=args.course)
-    guest = Guest(settings)
+    machine = VagrantMachine(settings)
     try:
         manifest = manifest_mod.load(course=args.course)
         steps = manifest.select(args.steps or ["all"])
-        guest.connect()
-        ok = selftest(manifest, steps, guest)
+        course_in_guest(settings)  # before the first check: a course the guest cannot see stops here
+        machine.connect()
+        ok = selftest(manifest, steps, machine)
     except (manifest_mod.ManifestError, CouldNotCheck) as exc:
         say(exc.one_line() if isinstance(exc, CouldNotCheck) else str(exc))
         return 2
@@ -138,7 +157,7 @@ def main(argv=None):
         say(str(exc))
         return 2
     finally:
-        guest.close()
+        machine.close()
     return 0 if ok else 1
 
 

@@ -1,16 +1,18 @@
-"""The shape of the likes deployment at a given step, for the reference solutions.
+"""The shape of the likes deployment in one run of solve.py, for the reference solutions.
 
-Several steps change the same files: the nginx site (steps 4, 5, 7, 8, 11), the
-app's single service (6, 7, and 8, which turns it off), gunicorn's settings (7, 8), the app's code
-copied to /opt/likes (6, 7, 8). In one run of solve.py
-each of them is installed by one step only: the last step, up to the one being
-solved to ($LAB_SOLVE_TARGET), that changes it. So an early step never undoes
-a later one, the step that installs a file also restarts what uses it, and
-solving to step 10 twice changes nothing the second time.
+Several steps change the same things: the nginx site, what answers behind it,
+gunicorn's settings, the app's code copied to /opt/likes. checks/steps.toml
+declares them under [shared], and each step lists in `writes` the ones it
+changes. solve.py tells each solution which of them it installs
+($LAB_INSTALLS): those whose last writer, among the steps being solved
+($LAB_SOLVE_STEPS), is this step. So an early step never undoes a later one,
+the step that installs a file also restarts what uses it, and solving to
+step 10 twice changes nothing the second time.
 """
 
 import json
 import os
+import sys
 
 from facts import (APP, APP_SOURCE, CERTIFICATE, CODE_DIR, CONFIG_DIR, DEV_HOST, DEV_PORT, HTTP_PORT, HTTPS_PORT,
                    INSTANCE_SERVICE, LAB_FOLDER, PRIVATE_KEY, SERVICE, SINGLE_SOCKET, SITE, SITE_LINK, STATIC_DIR, WORKERS,
@@ -18,35 +20,35 @@ from facts import (APP, APP_SOURCE, CERTIFICATE, CODE_DIR, CONFIG_DIR, DEV_HOST,
 from guestconf import install_template, link, remove, sync_tree
 
 
-# The steps that change each shared file, in order.
-WRITERS = {"site": [4, 5, 7, 8, 11], "single_service": [6, 7, 8], "gunicorn_settings": [7, 8], "code": [6, 7, 8]}
+def _listed(variable):
+    return os.environ.get(variable, "").split()
 
 
-def target():
-    """The number of the last step being solved."""
-    return int(os.environ.get("LAB_SOLVE_TARGET", "99"))
+def solving(step_id):
+    """Whether this run solves the step: the deployment takes the shape of every step being solved."""
+    return step_id in _listed("LAB_SOLVE_STEPS")
 
 
-def writes(thing, step):
-    """Whether this step is the one that installs `thing` in this run."""
-    writers = [s for s in WRITERS[thing] if s <= target()]
-    return bool(writers) and writers[-1] == step
+def installs(thing):
+    """Whether this solution is the one that installs `thing` (a [shared] name) in this run."""
+    if thing not in _listed("LAB_SHARED"):
+        sys.exit(f"installs({thing!r}): {thing!r} is not declared under [shared] in steps.toml "
+                 f"(declared: {', '.join(_listed('LAB_SHARED')) or 'nothing; run the solutions through solve.py'})")
+    return thing in _listed("LAB_INSTALLS")
 
 
-def runs_dev_server():
-    return 3 <= target() < 6
-
-
+# What the deployment looks like once these steps are solved. By step id, not
+# position: a course that inserts or omits steps leaves the meaning intact.
 def uses_gunicorn():
-    return target() >= 7
+    return solving("step7")
 
 
 def uses_instances():
-    return target() >= 8
+    return solving("step8")
 
 
 def uses_tls():
-    return target() >= 11
+    return solving("step11")
 
 
 def public_https_port():
@@ -82,8 +84,8 @@ def install_code():
 
 
 def site_values():
-    """What the nginx site template is rendered with at the target step."""
-    static = target() >= 5
+    """What the nginx site template is rendered with, for the steps being solved."""
+    static = solving("step5")
     tls = {"port": HTTPS_PORT, "public_port": public_https_port(), "certificate": CERTIFICATE, "key": PRIVATE_KEY}
     return {"listen_port": HTTP_PORT, "app_servers": app_servers(), "static_root": STATIC_DIR if static else None,
             "shared_folder": static, "tls": tls if uses_tls() else None}

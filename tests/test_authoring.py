@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from lab.manifest import load
 from tests.support.localservers import REPO
 
 pytestmark = pytest.mark.unit
@@ -30,6 +31,7 @@ def test_new_scaffolds_a_step_that_lints_and_lists(kit):
     assert "def postgres_done(ctx):" in (kit / "checks" / "step12_postgres.py").read_text()
     assert (kit / "provision" / "solutions" / "step12-postgres.sh").stat().st_mode & 0o111
     assert 'id = "step12"' in (kit / "checks" / "steps.toml").read_text()
+    assert load(kit / "checks" / "steps.toml", import_checks=False).step("step12").writes == ()
     listed = lab(kit, "--list", module="lab.check")
     assert "step12: PostgreSQL instead of SQLite (1 points)" in listed.stdout
     assert lab(kit, "lint").returncode == 0
@@ -67,3 +69,51 @@ def test_lint_reports_a_manifest_error(kit):
     run = lab(kit, "lint")
     assert run.returncode == 1
     assert "step id 'step4' is used twice" in run.stdout
+
+
+def test_new_writes_a_title_with_quotes_and_backslashes_as_toml(kit):
+    manifest = kit / "checks" / "steps.toml"
+    before = manifest.read_text()
+    title = 'Say "hi" to C:\\Users\\jane'
+    run = lab(kit, "new", "step12-quotes", "--title", title)
+    assert run.returncode == 0, run.stdout + run.stderr
+    after = manifest.read_text()
+    assert after.startswith(before)  # appended: the kit's comments are all still there
+    assert "# What several steps' solutions change in turn." in after
+    step = load(manifest, import_checks=False).step("step12")
+    assert (step.title, step.writes) == (title, ())
+    assert f"step12: {title} (1 points)" in lab(kit, "--list", module="lab.check").stdout
+    assert lab(kit, "lint").returncode == 0
+
+
+def test_new_refuses_a_title_of_two_lines(kit):
+    manifest = kit / "checks" / "steps.toml"
+    before = manifest.read_text()
+    run = lab(kit, "new", "step12-lines", "--title", "one\ntwo")
+    assert (run.returncode, run.stdout) == (2, "lab: a title is one line: leave the line breaks out of --title\n")
+    assert manifest.read_text() == before and not (kit / "exercises" / "step12-lines.md").exists()
+
+
+def test_lint_names_where_a_step_writes_an_undeclared_thing(kit):
+    manifest = kit / "checks" / "steps.toml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace('writes = ["site"]', 'writes = ["sit"]', 1))
+    line = text.splitlines().index('writes = ["site"]') + 1
+    run = lab(kit, "lint")
+    assert run.returncode == 1
+    assert run.stdout == (f"lab: problem: {manifest}:{line}: step step4 writes 'sit', which [shared] does not "
+                          f"declare; the shared things are app_server, code, gunicorn_settings, site\n")
+
+
+def test_lint_finds_a_solution_asking_for_what_its_step_does_not_write(kit):
+    manifest = kit / "checks" / "steps.toml"
+    manifest.write_text(manifest.read_text().replace('writes = ["site"]', "writes = []", 1))
+    run = lab(kit, "lint")
+    assert run.returncode == 1
+    assert ("lab: problem: step04-proxy.py:6: installs('site'), but step4's writes in the manifest does not list "
+            "'site', so it never installs it") in run.stdout.splitlines()
+    step4 = 'solution = "../provision/solutions/step04-proxy.py"\nwrites = '
+    manifest.write_text(manifest.read_text().replace(step4 + "[]", step4 + '["site", "code"]'))
+    run = lab(kit, "lint")
+    assert "lab: problem: step4: writes 'code' in the manifest, but step04-proxy.py never asks installs('code')" in (
+        run.stdout.splitlines())

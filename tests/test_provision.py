@@ -13,6 +13,7 @@ sys.path.insert(0, str(REPO / "provision"))
 
 import deployment  # noqa: E402
 import guestconf  # noqa: E402
+from lab.manifest import load  # noqa: E402
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 GROUP = __import__("grp").getgrgid(os.getgid()).gr_name
@@ -34,21 +35,27 @@ def test_solve_installs_what_it_reads_the_manifest_with_before_reading_it(monkey
     """As on Ubuntu 22.04: Python 3.10, no tomllib, and tomli missing until apt installs python3-tomli."""
     import tomllib
 
+    import lab
     import solve
 
     installed = []
 
     def apt_install(*packages):
+        assert "lab.manifest" not in sys.modules, "the manifest's reader was imported before its tomli was there"
         installed.extend(packages)
         monkeypatch.setitem(sys.modules, "tomli", tomllib)  # what `apt install python3-tomli` brings
     monkeypatch.setattr(sys, "version_info", (3, 10, 12, "final", 0))
     monkeypatch.setitem(sys.modules, "tomllib", None)  # None in sys.modules: the import fails
     monkeypatch.setitem(sys.modules, "tomli", None)
+    # Read the manifest afresh, as the guest does: its reader imports tomli when it is imported.
+    monkeypatch.delitem(sys.modules, "lab.manifest")
+    monkeypatch.delattr(lab, "manifest")
     monkeypatch.setattr(guestconf, "apt_install", apt_install)
     monkeypatch.setattr(solve.os, "geteuid", lambda: 0)
     monkeypatch.setattr(solve, "run_solution", lambda script, env: (0, 0))
     solve.main(["step2"])
     assert installed == ["python3-jinja2", "python3-tomli"]
+    assert sys.modules["lab.manifest"].tomllib is tomllib  # read with the tomli just installed
     assert "solve: steps step1..step2 are solved (nothing changed)" in capsys.readouterr().out
 
 
@@ -86,13 +93,73 @@ def test_sync_tree_copies_changes_and_removes_extras(tmp_path):
     assert (target / "pkg" / "a.py").read_text() == "B" and not (target / "stale.py").exists()
 
 
+# The kit's deployment, step by step: which steps change each shared thing.
+# steps.toml says it with `writes`; this pins it, so that a slip there shows.
+KIT_WRITERS = {"site": [4, 5, 7, 8, 11], "app_server": [3, 6, 7, 8], "gunicorn_settings": [7, 8], "code": [6, 7, 8]}
+
+
+def kit_plan(target, course=None):
+    import solve
+
+    return solve.plan(load(course=course, import_checks=False), target)
+
+
+def solving_env(monkeypatch, target, step_id, course=None):
+    """The environment solve.py gives the solution of step_id when it solves up to target."""
+    import solve
+
+    manifest = load(course=course, import_checks=False)
+    planned = solve.plan(manifest, target)
+    installs = next(things for step, things in planned if step.id == step_id)
+    for name, value in solve.solution_env(manifest, planned, installs).items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize("target", range(1, 12))
-def test_each_shared_file_has_one_writer_per_run(monkeypatch, target):
-    monkeypatch.setenv("LAB_SOLVE_TARGET", str(target))
-    for thing, steps in deployment.WRITERS.items():
-        writers = [s for s in range(1, 12) if deployment.writes(thing, s)]
-        assert writers == ([max(s for s in steps if s <= target)] if min(steps) <= target else [])
+def test_each_shared_thing_has_one_installer_per_run(target):
+    planned = kit_plan(str(target))
+    assert [step.id for step, _ in planned] == [f"step{n}" for n in range(1, target + 1)]
+    installers = [(thing, step.id) for step, things in planned for thing in things]
+    expected = {thing: f"step{max(s for s in steps if s <= target)}" for thing, steps in KIT_WRITERS.items()
+                if min(steps) <= target}
+    assert sorted(installers) == sorted(expected.items())
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("target", range(1, 12))
+def test_the_deployment_takes_the_shape_of_the_steps_solved(monkeypatch, target):
+    """The same shape as when it was told by step number: 3 <= N < 6 runs the dev server, and so on."""
+    if target >= 3:
+        solving_env(monkeypatch, str(target), "step3")
+        assert deployment.installs("app_server") is (3 <= target < 6)  # step 3 starts the dev server
+    solving_env(monkeypatch, str(target), f"step{target}")
+    assert (deployment.uses_gunicorn(), deployment.uses_instances(), deployment.uses_tls()) == (
+        target >= 7, target >= 8, target >= 11)
+    assert (deployment.site_values()["static_root"] is not None) is (target >= 5)
+
+
+@pytest.mark.unit
+def test_a_solution_that_names_an_undeclared_thing_stops(monkeypatch):
+    solving_env(monkeypatch, "4", "step4")
+    with pytest.raises(SystemExit, match=r"installs\('sit'\): 'sit' is not declared under \[shared\]"):
+        deployment.installs("sit")
+
+
+@pytest.mark.unit
+def test_a_courses_step_takes_over_what_it_writes_by_id(tmp_path):
+    """A step inserted after step4 that writes the site installs it when solved last, and
+    step5 after it takes the site back; the kit's step numbers shifting changes nothing."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "steps.toml").write_text('format_version = 1\nomit = ["step11"]\n\n[[steps]]\nid = "basic_auth"\n'
+                                       'title = "A password"\nexercise = "x.md"\nchecks = "x.py"\n'
+                                       'solution = "x.sh"\nafter = "step4"\nwrites = ["site"]\n')
+    installers = {thing: step.id for step, things in kit_plan("basic_auth", course) for thing in things}
+    assert installers == {"app_server": "step3", "site": "basic_auth"}
+    installers = {thing: step.id for step, things in kit_plan("all", course) for thing in things}
+    assert installers["site"] == "step8"  # step11 is left out: step 8 installs the site
+    assert [step.id for step, _ in kit_plan("step5", course)][-3:] == ["step4", "basic_auth", "step5"]
 
 
 @pytest.mark.unit
@@ -124,7 +191,7 @@ def test_units_are_complete_and_explained(template, values):
 @pytest.mark.parametrize("target", range(4, 12))
 def test_the_site_of_every_step_passes_nginx_t(monkeypatch, tmp_path, target):
     """The site exactly as the solutions render it at each step, loaded by real nginx."""
-    monkeypatch.setenv("LAB_SOLVE_TARGET", str(target))
+    solving_env(monkeypatch, str(target), f"step{target}")
     values = deployment.site_values()
     del values["listen_port"]  # a free port here instead of 80
     if values["tls"]:
@@ -139,3 +206,88 @@ def test_the_site_of_every_step_passes_nginx_t(monkeypatch, tmp_path, target):
     assert site.count("    server unix:") == (3 if target >= 8 else 1 if target == 7 else 0)
     assert ("return 301 https://$host:8443$request_uri;" in site) is (target >= 11)
     assert site.count(" ssl default_server;") == (2 if target >= 11 else 0)
+
+
+# -- a course's own steps, solved through the same solve.py ----------------------------
+
+FIXTURE_COURSE = REPO / "tests" / "fixtures" / "course"
+
+
+@pytest.mark.unit
+def test_solve_plans_a_courses_steps_in_its_order():
+    import solve
+
+    manifest = solve.read_manifest("tests/fixtures/course")  # as $LAB_COURSE names it: from the lab folder
+    assert [(step.id, things) for step, things in solve.plan(manifest, "mixed")] == [("good", []), ("mixed", [])]
+    assert [step.solution for step, _ in solve.plan(manifest, "all")] == [
+        FIXTURE_COURSE / "solutions" / f"{name}.sh" for name in ("good", "mixed", "stuck")]
+    with pytest.raises(Exception, match="no steps.toml under .*relative to the lab folder"):
+        solve.read_manifest("/home/jane/courses/mine")
+
+
+@pytest.mark.unit
+def test_solve_runs_a_courses_solution_found_from_anywhere(monkeypatch, capfd):
+    """The fixture's `good` solution is harmless (it echoes), so it runs for real."""
+    import solve
+
+    monkeypatch.setattr(solve.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(solve, "ensure_python_packages", lambda: None)
+    monkeypatch.chdir("/")  # the provisioner's shell starts in no particular folder
+    monkeypatch.setenv("LAB_COURSE", "tests/fixtures/course")
+    solve.main(["good"])
+    assert capfd.readouterr().out == ("solve: good: Everything passes\nnothing to do\n  nothing to change\n"
+                                      "solve: steps good..good are solved (nothing changed)\n")
+    with pytest.raises(SystemExit, match="solve: there is no step 'step4'; the steps are good, mixed, stuck"):
+        solve.main(["4"])
+
+
+FAKE_VAGRANT = """#!{python}
+# Stands in for `vagrant provision --provision-with solution`: what the
+# Vagrantfile's solution provisioner does, on this machine instead of a guest.
+import os, sys
+with open({log!r}, "a") as log:
+    log.write(" ".join(sys.argv[1:]) + " LAB_SOLVE_TO=" + os.environ["LAB_SOLVE_TO"]
+              + " LAB_COURSE=" + os.environ["LAB_COURSE"] + "\\n")
+    sys.stdout = log
+    os.chdir("/")
+    sys.path.insert(0, {provision!r})
+    import solve
+    solve.os.geteuid = lambda: 0  # the provisioner runs as root
+    solve.ensure_python_packages = lambda: None  # Jinja2 and a TOML reader are here already
+    solve.main([os.environ["LAB_SOLVE_TO"]])
+"""
+
+
+@pytest.mark.unit
+def test_the_selftest_solves_a_courses_step_through_solve_py(tmp_path, monkeypatch):
+    from lab.context import Settings
+    from lab.selftest import VagrantMachine
+
+    log = tmp_path / "vagrant.log"
+    vagrant = tmp_path / "bin" / "vagrant"
+    vagrant.parent.mkdir()
+    vagrant.write_text(FAKE_VAGRANT.format(python=sys.executable, log=str(log), provision=str(REPO / "provision")))
+    vagrant.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{vagrant.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("LAB_COURSE", raising=False)
+    manifest = load(course=FIXTURE_COURSE, import_checks=False)
+    # The course as a student names it, by its full path on the host.
+    VagrantMachine(Settings(root=REPO, course=str(FIXTURE_COURSE))).solve(manifest.step("good"))
+    lines = log.read_text().splitlines()
+    assert lines[0] == "provision --provision-with solution LAB_SOLVE_TO=good LAB_COURSE=tests/fixtures/course"
+    assert lines[1:] == ["solve: good: Everything passes", "nothing to do", "  nothing to change",
+                         "solve: steps good..good are solved (nothing changed)"]
+
+
+@pytest.mark.unit
+def test_the_selftest_refuses_a_course_the_guest_cannot_see(tmp_path, capsys):
+    from lab import selftest
+    from lab.context import Settings
+
+    assert selftest.course_in_guest(Settings(root=REPO)) == ""
+    outside = tmp_path / "course"
+    outside.mkdir()
+    (outside / "steps.toml").write_text('format_version = 1\nomit = ["step11"]\n')
+    assert selftest.main(["--course", str(outside), "--root", str(REPO)]) == 2
+    assert capsys.readouterr().out == (f"selftest: the course folder {outside} is outside the lab folder {REPO}, so "
+                                       "the guest cannot see it; move it into the lab folder\n")

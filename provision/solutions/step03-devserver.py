@@ -5,7 +5,7 @@ database on the guest's disk (never the shared folder)."""
 import shlex
 import subprocess
 
-from deployment import runs_dev_server
+from deployment import installs
 from facts import DB_DIR, DB_PATH, DEV_HOST, DEV_LOG, DEV_PORT, LAB_FOLDER
 from guestconf import apt_install, ensure_dir, port_answers, record, say, wait_until
 
@@ -13,7 +13,7 @@ LOG = f"/home/vagrant/{DEV_LOG}"
 
 apt_install("python3-bottle")
 
-if not runs_dev_server():
+if not installs("app_server"):
     say("  the app runs as a systemd service from step 6 on: no development server needed")
 else:
     ensure_dir(DB_DIR, owner="vagrant", group="vagrant", mode=0o755)

@@ -2,7 +2,7 @@
 
 import grp
 
-from deployment import install_site, writes
+from deployment import install_site, installs
 from facts import NGINX_USER
 from guestconf import record, reload_nginx, run
 
@@ -13,5 +13,5 @@ if NGINX_USER not in grp.getgrnam("vagrant").gr_mem:
     run("usermod", "--append", "--groups", "vagrant", NGINX_USER)
     record(f"added {NGINX_USER} to the group vagrant")
     changed = True
-if (writes("site", 5) and install_site()) or changed:
+if (installs("site") and install_site()) or changed:
     reload_nginx()

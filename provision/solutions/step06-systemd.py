@@ -4,7 +4,7 @@ user, from a copy on the guest's disk, restarted if it fails and started at boot
 import subprocess
 import time
 
-from deployment import install_code, install_single_service, writes
+from deployment import install_code, install_single_service, installs
 from facts import APP, DB_DIR, DEV_HOST, DEV_PORT, SERVICE
 from guestconf import (chown_tree, daemon_reload, enable_now, ensure_dir, ensure_system_user, port_answers, record,
                        wait_until)
@@ -14,11 +14,11 @@ ensure_system_user(APP, home=DB_DIR)
 if subprocess.run(["pkill", "-u", "vagrant", "-f", "python3 -m sample_app"]).returncode == 0:
     record("stopped the development server of step 3")
     time.sleep(1)
-code_changed = writes("code", 6) and install_code()
+code_changed = installs("code") and install_code()
 ensure_dir(DB_DIR, owner=APP, group=APP, mode=0o750)
 chown_tree(DB_DIR, APP, APP)
 
-if writes("single_service", 6):  # step 7 changes it to gunicorn; step 8 replaces it
+if installs("app_server"):  # step 7 changes it to gunicorn; step 8 replaces it
     unit_changed = install_single_service()
     if unit_changed:
         daemon_reload()

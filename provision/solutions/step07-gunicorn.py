@@ -3,17 +3,17 @@ nginx proxying to that socket, nothing on the development server's port any more
 
 import os
 
-from deployment import install_code, install_gunicorn_settings, install_single_service, install_site, writes
+from deployment import install_code, install_gunicorn_settings, install_single_service, install_site, installs
 from facts import APP, NGINX_USER, SINGLE_SOCKET
 from guestconf import apt_install, daemon_reload, enable_now, ensure_system_user, reload_nginx, wait_until
 
 apt_install("gunicorn")
 # nginx's user connects to the socket through the app's group.
 ensure_system_user(NGINX_USER, home="/var/www", groups=[APP])
-code_changed = writes("code", 7) and install_code()
+code_changed = installs("code") and install_code()
 
-if writes("single_service", 7):  # from step 8 on, likes@.service replaces likes.service
-    settings_changed = writes("gunicorn_settings", 7) and install_gunicorn_settings()
+if installs("app_server"):  # from step 8 on, likes@.service replaces likes.service
+    settings_changed = installs("gunicorn_settings") and install_gunicorn_settings()
     unit_changed = install_single_service()
     if unit_changed:
         daemon_reload()
@@ -21,5 +21,5 @@ if writes("single_service", 7):  # from step 8 on, likes@.service replaces likes
     wait_until(lambda: os.path.exists(SINGLE_SOCKET),
                f"gunicorn did not create {SINGLE_SOCKET}; see `journalctl -u {APP}`")
 
-if writes("site", 7) and install_site():
+if installs("site") and install_site():
     reload_nginx()

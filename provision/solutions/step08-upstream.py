@@ -4,21 +4,21 @@ unit, each on its own unix socket, behind one nginx upstream."""
 import os
 
 from deployment import (install_code, install_gunicorn_settings, install_instance_service, install_site,
-                        instance_sockets, writes)
+                        instance_sockets, installs)
 from facts import APP, INSTANCE_UNITS, instance_names, instance_unit
 from guestconf import daemon_reload, disable_now, enable_now, reload_nginx, wait_until
 
-code_changed = writes("code", 8) and install_code()
-settings_changed = writes("gunicorn_settings", 8) and install_gunicorn_settings()
+code_changed = installs("code") and install_code()
+settings_changed = installs("gunicorn_settings") and install_gunicorn_settings()
 unit_changed = install_instance_service()
 if unit_changed:
     daemon_reload()
-if writes("single_service", 8):  # the instances replace the single service
+if installs("app_server"):  # the instances replace the single service
     disable_now(APP)
 for name in instance_names():
     enable_now(instance_unit(name), restart=settings_changed or unit_changed or code_changed)
 for sock in instance_sockets():
     wait_until(lambda: os.path.exists(sock), f"gunicorn did not create {sock}; see `journalctl -u '{INSTANCE_UNITS}'`")
 
-if writes("site", 8) and install_site():
+if installs("site") and install_site():
     reload_nginx()

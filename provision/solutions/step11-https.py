@@ -4,7 +4,7 @@ certificate, and plain HTTP sends the browser there."""
 import os
 from pathlib import Path
 
-from deployment import install_site, writes
+from deployment import install_site, installs
 from facts import CERTIFICATE, PRIVATE_KEY
 from guestconf import apt_install, record, reload_nginx, run
 
@@ -30,5 +30,5 @@ if not valid:
     record(f"made a self-signed certificate {certificate} with its key {key}")
     made = True
 
-if (writes("site", 11) and install_site()) or made:
+if (installs("site") and install_site()) or made:
     reload_nginx()
