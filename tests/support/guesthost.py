@@ -11,6 +11,7 @@ Everything set up here is undone by teardown(), in reverse order.
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -202,15 +203,17 @@ class GuestHost:
             time.sleep(0.5)
 
     def _forget_stale_domain(self):
-        """A run killed before its teardown leaves its domain defined in /etc/libvirt, and the next
-        `vagrant up` then refuses the name: undefine the one this lab folder's VM would take."""
+        """A run killed before its teardown leaves its domain defined in /etc/libvirt, its disk gone
+        with its work folder: undefine every domain a lab VM left (the Vagrantfile names them
+        `<name setting>-<hash of the lab folder>_default`)."""
         virsh = ("virsh", "-q", "-c", "qemu:///system")
-        name = f"{self.lab.name}_default"  # vagrant-libvirt's default: folder name, machine name
+        name = re.search(r"^name:\s*(\S+)", (REPO / "lab.default.yml").read_text(), re.M).group(1)
         defined = self.ns(*virsh, "list", "--all", "--name", capture_output=True).stdout.split()
-        if name in defined:
-            self.log(f"libvirt: undefining {name}, left by an earlier run that was stopped before its teardown")
-            self.ns(*virsh, "destroy", name, check=False, capture_output=True)
-            self.ns(*virsh, "undefine", name, capture_output=True)
+        for domain in defined:
+            if re.fullmatch(rf"{re.escape(name)}-[0-9a-f]+_default", domain):
+                self.log(f"libvirt: undefining {domain}, left by an earlier run stopped before its teardown")
+                self.ns(*virsh, "destroy", domain, check=False, capture_output=True)
+                self.ns(*virsh, "undefine", domain, capture_output=True)
 
     def _pool(self):
         target = self.work / "pool"
