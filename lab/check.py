@@ -158,37 +158,47 @@ def from_json(args):
     return 2 if unwritten else 0
 
 
-def grade(args, settings, steps, shown, wanted, full_steps):
-    from .report.terminal import Terminal
+def collect(settings, steps, shown, wanted, on_result=None):
+    """Grade one guest: open its transport, run the checks and close it again.
+
+    Returns the Report: its steps, or its fault, one line, when the guest
+    could not be reached. on_result(result) sees each result as it arrives.
+    The checker grades one student with it; lab.grade a whole class."""
     from .runner import run_checks
     from .transports import open_transport
 
-    term = Terminal() if not args.json else None
-    report = Report([], guest=args.guest)
-    transport = None
+    report = Report([], guest=settings.guest_url)
     try:
-        transport = open_transport(args.guest, settings)
-        report.guest = transport.describe()
+        transport = open_transport(settings.guest_url, settings)
     except CouldNotCheck as exc:
         report.fault = exc.one_line()
+        return report
+    report.guest = transport.describe()
+    try:
+        results = run_checks(wanted, transport, settings, on_result=on_result)
+    finally:
+        transport.close()
+    report.steps = [StepReport(s, [results[c] for c in shown[s.id]]) for s in steps]
+    return report
 
-    if transport is not None:
-        current = {"step": None}
-        by_id = {s.id: s for s in steps}
 
-        def on_result(result):
-            if term is None or result.check not in shown.get(result.check.step, ()):
-                return
-            if current["step"] != result.check.step:
-                current["step"] = result.check.step
-                term.step_header(StepReport(by_id[result.check.step], []).as_dict())
-            term.result(result.as_dict())
+def grade(args, settings, steps, shown, wanted, full_steps):
+    from .report.terminal import Terminal
 
-        try:
-            results = run_checks(wanted, transport, settings, on_result=on_result)
-        finally:
-            transport.close()
-        report.steps = [StepReport(s, [results[c] for c in shown[s.id]]) for s in steps]
+    term = Terminal() if not args.json else None
+    current = {"step": None}
+    by_id = {s.id: s for s in steps}
+
+    def on_result(result):
+        if term is None or result.check not in shown.get(result.check.step, ()):
+            return
+        if current["step"] != result.check.step:
+            current["step"] = result.check.step
+            term.step_header(StepReport(by_id[result.check.step], []).as_dict())
+        term.result(result.as_dict())
+
+    report = collect(settings, steps, shown, wanted, on_result=on_result)
+    if report.fault is None:
         if term is not None:
             term.summary(report.as_dict())
         if full_steps:
