@@ -7,10 +7,10 @@ from urllib.parse import urlsplit
 
 from lab import Fail, Registry
 
-check = Registry()
+from provision import facts
+from provision.facts import LAB_FOLDER
 
-# Where the Vagrantfile mounts the lab folder inside the guest.
-SHARED_FOLDER = "/vagrant"
+check = Registry(facts=facts)
 
 
 @check(points=1)
@@ -24,15 +24,15 @@ def guest_os(ctx):
                    expected="ubuntu or debian", actual=release.get("ID"))
 
 
-@check(points=2, depends=guest_os)
+@check(points=2, depends=guest_os, applies_to="vagrant")
 def shared_folder(ctx):
-    """a file written in the lab folder on your machine shows up in /vagrant in the guest"""
+    """a file written in the lab folder on your machine shows up in {LAB_FOLDER} in the guest"""
     nonce = secrets.token_hex(8)
     name = f"shared-folder-check-{nonce}"
     host_file = ctx.settings.state_dir / name
     host_file.parent.mkdir(parents=True, exist_ok=True)
     host_file.write_text(nonce + "\n")
-    guest_file = f"{SHARED_FOLDER}/.lab/{name}"
+    guest_file = f"{LAB_FOLDER}/.lab/{name}"
     transport = ctx.guest.transport
     try:
         if getattr(transport, "synced_by_rsync", lambda: False)():
@@ -44,7 +44,7 @@ def shared_folder(ctx):
         host_file.unlink()
     if not seen:
         raise Fail(f"wrote {host_file} on your machine, but the guest has no {guest_file}",
-                   hint=f"is the folder shared? in the guest, `ls {SHARED_FOLDER}` should list the lab's files; "
+                   hint=f"is the folder shared? in the guest, `ls {LAB_FOLDER}` should list the lab's files; "
                         "on libvirt the folder is copied with rsync: run `vagrant rsync` (or keep "
                         "`vagrant rsync-auto` running) after changing files")
 
@@ -55,8 +55,8 @@ def tree_installed(ctx):
     if not ctx.guest.package("tree").is_installed:
         raise Fail("expected the Debian package tree to be installed in the guest, found it missing",
                    hint="in the guest, run `sudo apt update` and then `sudo apt install tree`")
-    if not ctx.guest.run("tree -L 1 %s", SHARED_FOLDER).ok:
-        raise Fail("tree is installed but `tree -L 1 /vagrant` failed",
+    if not ctx.guest.run("tree -L 1 %s", LAB_FOLDER).ok:
+        raise Fail(f"tree is installed but `tree -L 1 {LAB_FOLDER}` failed",
                    hint="try the command yourself in the guest and read its error")
 
 
@@ -80,12 +80,9 @@ def _host_addresses():
     return sorted(a for a in found if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
 
 
-@check(points=2, depends=guest_os)
+@check(points=2, depends=guest_os, applies_to="vagrant")
 def forwarded_port_private(ctx):
     """the forwarded web port accepts connections from your own machine only (127.0.0.1)"""
-    if ctx.guest.transport.scheme != "vagrant":
-        ctx.note("not a Vagrant guest: there is no forwarded port to check")
-        return
     port = urlsplit(ctx.http.base_url).port
     for address in _host_addresses():
         try:

@@ -9,8 +9,10 @@ positive; ids are unique.
 """
 
 import ast
+import inspect
 import re
 import subprocess
+import textwrap
 from pathlib import Path
 
 from . import exercise
@@ -179,6 +181,7 @@ def lint(root=manifest_mod.REPO, course=None):
                  for p in exercise.problems(step.exercise, step.id)]
     problems += _fails_without_hint({step.checks_path.resolve().parent for step in manifest.steps})
     problems += _installs_match_writes(manifest)
+    problems += _applies_by_declaration(manifest)
     problems += _crlf(root)
     for problem in problems:
         say(f"problem: {problem}")
@@ -214,6 +217,26 @@ def _fails_without_hint(folders):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Fail":
                     if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
                         problems.append(f"{path.name}:{node.lineno}: Fail(...) without a hint for the student")
+    return problems
+
+
+def _applies_by_declaration(manifest):
+    """A check about one kind of guest says so with applies_to, so that elsewhere it is
+    "not applicable" and counts neither way; a check that looks at the transport's
+    scheme itself and returns early would pass for nothing."""
+    problems = []
+    for step in manifest.steps:
+        for check in step.checks:
+            try:
+                tree = ast.parse(textwrap.dedent(inspect.getsource(check.func)))
+            except (OSError, TypeError, SyntaxError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and node.attr == "scheme":
+                    problems.append(f"{step.id}.{check.name}: it asks which kind of guest it runs on "
+                                    f"(`.scheme`, line {check.func.__code__.co_firstlineno + node.lineno - 1}); "
+                                    "declare the kinds it is about instead: @check(applies_to=(\"vagrant\",))")
+                    break
     return problems
 
 

@@ -131,7 +131,8 @@ def _main(args):
         steps = manifest.select(args.steps)
         wanted = [c for s in steps for c in s.checks]
         shown = {s.id: list(s.checks) for s in steps}
-    return grade(args, settings, steps, shown, wanted, full_steps=not args.target)
+    return grade(args, settings, steps, shown, wanted, full_steps=not args.target,
+                 kit_policy=manifest.course["kit_solutions"])
 
 
 def from_json(args):
@@ -158,12 +159,15 @@ def from_json(args):
     return 2 if unwritten else 0
 
 
-def collect(settings, steps, shown, wanted, on_result=None):
+def collect(settings, steps, shown, wanted, on_result=None, kit_policy="flag"):
     """Grade one guest: open its transport, run the checks and close it again.
 
     Returns the Report: its steps, or its fault, one line, when the guest
     could not be reached. on_result(result) sees each result as it arrives.
-    The checker grades one student with it; lab.grade a whole class."""
+    Steps the kit's reference solution applied are marked, and earn what
+    kit_policy (the course's kit_solutions) says. The checker grades one
+    student with it; lab.grade a whole class."""
+    from .guest import Guest
     from .runner import run_checks
     from .transports import open_transport
 
@@ -176,13 +180,18 @@ def collect(settings, steps, shown, wanted, on_result=None):
     report.guest = transport.describe()
     try:
         results = run_checks(wanted, transport, settings, on_result=on_result)
+        try:
+            kit_solved = Guest(transport).kit_solved()
+        except CouldNotCheck:
+            kit_solved = {}  # the grade stands; only the marker is unknown
     finally:
         transport.close()
-    report.steps = [StepReport(s, [results[c] for c in shown[s.id]]) for s in steps]
+    report.steps = [StepReport(s, [results[c] for c in shown[s.id]], kit_solved=kit_solved.get(s.id),
+                               kit_policy=kit_policy) for s in steps]
     return report
 
 
-def grade(args, settings, steps, shown, wanted, full_steps):
+def grade(args, settings, steps, shown, wanted, full_steps, kit_policy="flag"):
     from .report.terminal import Terminal
 
     term = Terminal() if not args.json else None
@@ -197,7 +206,7 @@ def grade(args, settings, steps, shown, wanted, full_steps):
             term.step_header(StepReport(by_id[result.check.step], []).as_dict())
         term.result(result.as_dict())
 
-    report = collect(settings, steps, shown, wanted, on_result=on_result)
+    report = collect(settings, steps, shown, wanted, on_result=on_result, kit_policy=kit_policy)
     if report.fault is None:
         if term is not None:
             term.summary(report.as_dict())

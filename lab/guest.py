@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from . import solved
 from .nginx import parse_nginx
 from .outcomes import CouldNotCheck
 from .transports.base import quote_command
@@ -192,6 +193,12 @@ class Guest:
     def sqlite(self, database, sql):
         """Run SQL on a SQLite database in the guest, as root; returns the result."""
         return self.sudo("sqlite3 %s %s", database, sql)
+
+    def kit_solved(self):
+        """{step id: when} of the steps the kit's reference solution applied (lab/solved.py)."""
+        # cat exits 1 when there is no record: no step was solved by the kit.
+        result = self.run_expect((0, 1), "cat %s", solved.SOLVED_FILE)
+        return solved.parse(result.stdout) if result.ok else {}
 
     def listening(self):
         """Every listening TCP socket, as a set of (address, port)."""

@@ -7,7 +7,7 @@
     title = "The virtual machine"
     exercise = "exercises/step01-vm.md"
     checks = "checks/step01_vm.py"
-    solution = "provision/solutions/step01-vm.sh"
+    solution = "provision/solutions/step01-vm.py"
     writes = []
 
 Several steps' solutions change the same files; the manifest names them in a
@@ -21,6 +21,12 @@ after the step named by `after`. `omit = ["step11"]` at the top leaves kit
 steps out; with `replace = true`, the course's steps are the whole list. Its
 [shared] names add to the kit's (with `replace = true`, they are all there
 is). Paths are relative to the manifest's folder.
+
+A course's [course] table holds its settings (COURSE_SETTINGS):
+
+    [course]
+    lab_folder = "/home/student/lab"   # where the lab folder is in the guest (default /vagrant)
+    kit_solutions = "zero"             # what a step the kit's solution applied earns: count, flag, zero
 
 Reading the manifest needs only the standard library (and tomli before Python
 3.11): provision/solve.py reads it inside the guest with Debian's python3.
@@ -73,10 +79,23 @@ class Step:
         return sum(c.points for c in self.checks)
 
 
+# The [course] settings: name -> (what it must be, the check, the default).
+COURSE_SETTINGS = {
+    # The lab folder's path in the guest: /vagrant on a Vagrant VM (provision/facts.py's
+    # default), elsewhere where students clone the lab on a server of their own.
+    "lab_folder": ("an absolute path in the guest, e.g. \"/home/student/lab\"",
+                   lambda v: isinstance(v, str) and v.startswith("/") and "\n" not in v, None),
+    # What a step the kit's reference solution applied earns: its points (count), its points
+    # with the gradebook flagging it (flag), or nothing (zero).
+    "kit_solutions": ("one of \"count\", \"flag\" or \"zero\"", lambda v: v in ("count", "flag", "zero"), "flag"),
+}
+
+
 @dataclass
 class Manifest:
     steps: list
     shared: dict = field(default_factory=dict)  # name -> what it is, from the [shared] tables
+    course: dict = field(default_factory=lambda: {k: d for k, (_, _, d) in COURSE_SETTINGS.items()})
 
     def step(self, step_id):
         for step in self.steps:
@@ -168,7 +187,7 @@ def _read(path):
     if version != FORMAT_VERSION:
         raise ManifestError(f"{path} has format_version {version!r}; this checker reads format_version "
                             f"{FORMAT_VERSION} (update the kit with `git pull` if the manifest is newer)")
-    unknown = set(data) - {"format_version", "steps", "replace", "omit", "shared"}
+    unknown = set(data) - {"format_version", "steps", "replace", "omit", "shared", "course"}
     if unknown:
         raise ManifestError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}")
     shared = data.get("shared", {})
@@ -219,7 +238,17 @@ def _read(path):
     omit = data.get("omit", [])
     if not isinstance(omit, list) or not all(isinstance(i, str) for i in omit):
         raise ManifestError(f"{path}: omit must be a list of step ids, e.g. omit = [\"step11\"]")
-    return _File(steps, afters, data.get("replace", False), omit, shared)
+    course = data.get("course", {})
+    if not isinstance(course, dict):
+        raise ManifestError(f"{path}: course must be a [course] table of settings, found {_kind(course)}")
+    for name, value in course.items():
+        if name not in COURSE_SETTINGS:
+            raise ManifestError(f"{path}: [course] has no setting {name!r}; the settings are "
+                                f"{', '.join(COURSE_SETTINGS)}")
+        wanted, sound, _ = COURSE_SETTINGS[name]
+        if not sound(value):
+            raise ManifestError(f"{path}: [course] {name} must be {wanted}, found {value!r}")
+    return _File(steps, afters, data.get("replace", False), omit, shared, course)
 
 
 @dataclass
@@ -230,6 +259,7 @@ class _File:
     replace: bool
     omit: list
     shared: dict
+    course: dict = field(default_factory=dict)
 
 
 def merge(base, course, afters, replace, omit=()):
@@ -273,11 +303,17 @@ def load(path=None, course=None, import_checks=True):
         base = _File([], {}, False, [], {}) if extra.replace else _read(path or DEFAULT_MANIFEST)
         steps = merge(base.steps, extra.steps, extra.afters, extra.replace, extra.omit)
         shared = {**base.shared, **extra.shared}
+        settings = {**base.course, **extra.course}
     else:
         kit = _read(path or DEFAULT_MANIFEST)
-        steps, shared = kit.steps, kit.shared
+        steps, shared, settings = kit.steps, kit.shared, kit.course
     _check_writes(steps, shared)
     manifest = Manifest(steps, shared)
+    manifest.course.update(settings)
+    if manifest.course["lab_folder"]:
+        # provision/facts.py takes the lab folder from here, in the checker (whose
+        # check modules are imported below) and in the solutions solve.py runs.
+        os.environ["LAB_FOLDER"] = manifest.course["lab_folder"]
     if import_checks:
         for step in manifest.steps:
             step.checks = _import_checks(step)

@@ -146,7 +146,9 @@ def status_table(manifest, state_dir):
     lines = [f"{'step':<8} {'title':<{width}}  {'last':>7}  {'best':>7}  checked", "-" * (width + 40)]
     for step in manifest.steps:
         seen = steps.get(step.id)
-        total = step.max_points
+        # Out of what the step was worth on this guest when it was checked: a check
+        # that doesn't apply here (not applicable) is worth nothing either way.
+        total = seen["max"] if seen else step.max_points
         if seen:
             last, best, when = f"{seen['last']}/{total}", f"{seen['best']}/{total}", seen["checked_at"]
             when = when.replace("T", " ")[:16]

@@ -2,6 +2,9 @@
 
 import inspect
 
+# The kinds of guest a check can be about, as their transports' URL schemes.
+GUEST_KINDS = ("vagrant", "ssh", "local")
+
 
 class Check:
     """A check: a function of a context, with points, dependencies and a timeout.
@@ -10,8 +13,10 @@ class Check:
     is the function's docstring.
     """
 
-    def __init__(self, func, points, depends, timeout):
+    def __init__(self, func, points, depends, timeout, applies_to=None):
         self.func = func
+        # The kinds of guest (transport schemes) the check is about, or None for every kind.
+        self.applies_to = applies_to
         self.name = func.__name__
         self.description = " ".join((inspect.getdoc(func) or "").split("\n\n")[0].split())
         self.points = points
@@ -44,12 +49,15 @@ class Registry:
         self.checks = []
         self.facts = None if facts is None else {k: v for k, v in vars(facts).items() if not k.startswith("_")}
 
-    def __call__(self, func=None, *, points=1, depends=(), timeout=30):
+    def __call__(self, func=None, *, points=1, depends=(), timeout=30, applies_to=None):
+        """``applies_to=("vagrant",)``: the check is about something only those kinds of
+        guest have (a Vagrant VM's shared folder); on others it is not applicable and
+        counts neither way."""
         if func is not None:  # used bare, as @check
-            return self._register(func, points, depends, timeout)
-        return lambda f: self._register(f, points, depends, timeout)
+            return self._register(func, points, depends, timeout, applies_to)
+        return lambda f: self._register(f, points, depends, timeout, applies_to)
 
-    def _register(self, func, points, depends, timeout):
+    def _register(self, func, points, depends, timeout, applies_to=None):
         where = f"check {func.__module__}.{func.__name__}"
         if not inspect.getdoc(func):
             raise TypeError(f"{where} has no docstring: its first line is what the student reads")
@@ -63,7 +71,13 @@ class Registry:
         for dep in depends:
             if not isinstance(dep, Check):
                 raise TypeError(f"{where}: depends must name checks, got {dep!r}")
-        check = Check(func, points, depends, timeout)
+        if applies_to is not None:
+            applies_to = (applies_to,) if isinstance(applies_to, str) else tuple(applies_to)
+            unknown = [kind for kind in applies_to if kind not in GUEST_KINDS]
+            if unknown or not applies_to:
+                raise TypeError(f"{where}: applies_to names kinds of guest, from {', '.join(GUEST_KINDS)}; "
+                                f"got {applies_to!r}")
+        check = Check(func, points, depends, timeout, applies_to)
         if self.facts is not None:
             try:
                 check.description = check.description.format_map(self.facts)

@@ -5,9 +5,16 @@ import json
 from dataclasses import dataclass, field
 
 PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK = "passed", "failed", "error", "skipped", "could not check"
+# A check of something this kind of guest doesn't have (the shared folder of a
+# Vagrant VM, on a cloud server): it counts neither way.
+NOT_APPLICABLE = "not applicable"
 # Every status a Result can have. How each one looks is in lab/report/statuses.py;
-# what it counts for is in Result.passed, Result.score and Report.exit_code below.
-ALL_STATUSES = (PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK)
+# what it counts for is in Result.passed, Result.score, Result.max_points and Report.exit_code below.
+ALL_STATUSES = (PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK, NOT_APPLICABLE)
+# What a course may make of a step the kit's reference solution applied (the
+# `kit_solutions` course setting): its points count as earned, count but are
+# flagged in the gradebook (the default), or count for nothing.
+KIT_SOLUTION_POLICIES = ("count", "flag", "zero")
 
 # The version of the results dictionary. Bump it when a key changes meaning or
 # goes away, so that a saved run is refused rather than rendered wrong.
@@ -25,6 +32,7 @@ class Result:
     log: list = field(default_factory=list)
     duration: float = 0.0
     guest_lost: object = None  # the GuestUnreachable that ended the run here, if any
+    voided: bool = False  # earned on a step the kit's solution applied, under kit_solutions = "zero"
 
     def __post_init__(self):
         # A misspelt status fails where it is made, not later in a renderer.
@@ -42,7 +50,11 @@ class Result:
 
     @property
     def score(self):
-        return self.check.points if self.status == PASSED else 0
+        return self.check.points if self.status == PASSED and not self.voided else 0
+
+    @property
+    def max_points(self):
+        return 0 if self.status == NOT_APPLICABLE else self.check.points
 
     def as_dict(self):
         """This check's entry in the results dictionary."""
@@ -53,7 +65,7 @@ class Result:
             "status": self.status,
             "passed": self.passed,
             "points": self.score,
-            "max_points": self.check.points,
+            "max_points": self.max_points,
             "rationale": self.rationale,
             "hint": self.hint,
             "expected": self.expected,
@@ -67,6 +79,15 @@ class Result:
 class StepReport:
     step: object
     results: list
+    # When the kit's reference solution last applied this step in the guest (its
+    # record there, lab/solved.py), and what the course makes of that.
+    kit_solved: str = None
+    kit_policy: str = "flag"
+
+    def __post_init__(self):
+        if self.kit_solved and self.kit_policy == "zero":
+            for result in self.results:
+                result.voided = True
 
     @property
     def score(self):
@@ -74,11 +95,12 @@ class StepReport:
 
     @property
     def max_score(self):
-        return sum(r.check.points for r in self.results)
+        return sum(r.max_points for r in self.results)
 
     def as_dict(self):
         """This step's entry in the results dictionary."""
         return {"id": self.step.id, "title": self.step.title, "score": self.score, "max_score": self.max_score,
+                "kit_solved": self.kit_solved, "kit_policy": self.kit_policy,
                 "checks": [r.as_dict() for r in self.results]}
 
 
@@ -107,7 +129,7 @@ class Report:
         """0 all passed, 1 something failed, 2 something could not be checked."""
         if self.fault or any(r.status == COULD_NOT_CHECK for r in self.results):
             return 2
-        if all(r.status == PASSED for r in self.results):
+        if all(r.status in (PASSED, NOT_APPLICABLE) for r in self.results):
             return 0
         return 1
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from .context import Context
 from .manifest import order_checks
 from .outcomes import CouldNotCheck, Fail, GuestUnreachable
-from .results import COULD_NOT_CHECK, ERROR, FAILED, PASSED, SKIPPED, Result
+from .results import COULD_NOT_CHECK, ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED, Result
 
 
 def closure(checks):
@@ -30,8 +30,13 @@ def run_checks(checks, transport, settings, on_result=None):
     for check in order_checks(closure(checks)):
         if lost is not None:
             result = Result(check, COULD_NOT_CHECK, rationale=lost.one_line())
+        elif check.applies_to is not None and transport.scheme not in check.applies_to:
+            kinds = " and ".join(f"{kind}://" for kind in check.applies_to)
+            result = Result(check, NOT_APPLICABLE, rationale=f"a check of {kinds} guests only; this guest is "
+                                                             f"{transport.scheme}://, so it counts neither way")
         else:
-            blocker = next((d for d in check.depends if results[d].status != PASSED), None)
+            # A check that doesn't apply to this guest blocks nothing that builds on it.
+            blocker = next((d for d in check.depends if results[d].status not in (PASSED, NOT_APPLICABLE)), None)
             if blocker is not None:
                 why = "could not be checked" if results[blocker].status == COULD_NOT_CHECK else "passes"
                 result = Result(check, SKIPPED, rationale=f"can't check until \"{blocker.description}\" {why}")

@@ -75,6 +75,7 @@ def main(argv):
     # First, what reading the manifest needs: Ubuntu 22.04's Python 3.10 has no
     # tomllib, and its tomli comes from a package that may not be installed yet.
     ensure_python_packages()
+    from lab import solved
     from lab.manifest import ManifestError
 
     try:
@@ -90,6 +91,8 @@ def main(argv):
         step_changes, code = run_solution(step.solution, solution_env(manifest, planned, installs))
         if code != 0:
             sys.exit(f"solve: the solution of {step.id} failed ({step.solution.name}, exit code {code})")
+        # Every report will say the kit solved this step (lab/solved.py).
+        solved.record([step.id])
         if not step_changes:
             print("  nothing to change", flush=True)
         changes += step_changes

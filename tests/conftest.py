@@ -6,6 +6,15 @@ import sqlite3
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def kit_solved_record(tmp_path, monkeypatch):
+    """Where provision/solve.py records the steps it solved: a test's own file, never this
+    machine's /var/lib/lab (the tests run solve.py's main as root)."""
+    record = tmp_path / "kit-solved.json"
+    monkeypatch.setenv("LAB_SOLVED_FILE", str(record))  # solve.py run in a subprocess, too
+    return record
+
+
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "likes.db"

@@ -1,6 +1,7 @@
 """The provisioning code on the host: the idempotent installers, the deployment's
 shape per step, and every rendered config (nginx's checked by real `nginx -t`)."""
 
+import json
 import os
 import pwd
 import sys
@@ -226,7 +227,7 @@ def test_solve_plans_a_courses_steps_in_its_order():
 
 
 @pytest.mark.unit
-def test_solve_runs_a_courses_solution_found_from_anywhere(monkeypatch, capfd):
+def test_solve_runs_a_courses_solution_found_from_anywhere(monkeypatch, capfd, kit_solved_record):
     """The fixture's `good` solution is harmless (it echoes), so it runs for real."""
     import solve
 
@@ -237,6 +238,8 @@ def test_solve_runs_a_courses_solution_found_from_anywhere(monkeypatch, capfd):
     solve.main(["good"])
     assert capfd.readouterr().out == ("solve: good: Everything passes\nnothing to do\n  nothing to change\n"
                                       "solve: steps good..good are solved (nothing changed)\n")
+    # The guest's record that the kit, not the student, solved it (here the test's own file).
+    assert list(json.loads(kit_solved_record.read_text())) == ["good"]
     with pytest.raises(SystemExit, match="solve: there is no step 'step4'; the steps are good, mixed, stuck"):
         solve.main(["4"])
 

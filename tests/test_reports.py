@@ -40,6 +40,8 @@ RESULTS = {
             "title": "Le café → served",
             "score": 2,
             "max_score": 8,
+            "kit_solved": None,
+            "kit_policy": "flag",
             "checks": [
                 {"name": "installed", "step": "web", "description": "nginx is installed", "status": "passed",
                  "passed": True, "points": 2, "max_points": 2, "rationale": None, "hint": None,
@@ -68,6 +70,8 @@ RESULTS = {
             "title": "The virtual machine",
             "score": 1,
             "max_score": 1,
+            "kit_solved": None,
+            "kit_policy": "flag",
             "checks": [
                 {"name": "up", "step": "vm", "description": "the VM is up", "status": "passed", "passed": True,
                  "points": 1, "max_points": 1, "rationale": None, "hint": None, "expected": None, "actual": None,
@@ -406,7 +410,7 @@ def first_check(data):
     (without("status", first_check), 'steps[0].checks[0]: no "status"'),
     (changed("points", True, first_check), "steps[0].checks[0].points: expected a number, found true or false"),
     (changed("status", "pased", first_check), 'steps[0].checks[0].status: "pased" is not a status; '
-                                              "the statuses are passed, failed, error, skipped, could not check"),
+                                              "the statuses are passed, failed, error, skipped, could not check, not applicable"),
     (changed("log", ["ok", 3], first_check), "steps[0].checks[0].log: every line of the log must be text"),
 ], ids=lambda v: v[:40] if isinstance(v, str) else None)
 def test_a_damaged_or_foreign_file_is_one_line_and_exit_2(tmp_path, capsys, content, says):

@@ -6,8 +6,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..results import COULD_NOT_CHECK, BadResults, check_results
-from .statuses import STATUSES
+from ..results import COULD_NOT_CHECK, NOT_APPLICABLE, BadResults, check_results
+from .statuses import STATUSES, kit_solved_note
 
 
 def to_json(results, ascii_only=False):
@@ -87,15 +87,19 @@ def to_gradescope(results):
     """Gradescope autograder results.json: a test per check, scored in points."""
     tests = []
     for step in results["steps"]:
+        note = kit_solved_note(step)
         for check in step["checks"]:
+            # A check that doesn't apply to this guest is worth nothing either way: it shows, passed, at 0/0.
+            fine = check["passed"] or check["status"] == NOT_APPLICABLE
+            output = _explain(check) if check["passed"] is not True else ""
             tests.append({
                 "name": f"{step['id']}: {check['description']}",
                 "name_format": "text",
                 "number": f"{step['id']}.{len(tests) + 1}",
                 "score": check["points"],
                 "max_score": check["max_points"],
-                "status": "passed" if check["passed"] else "failed",
-                "output": _explain(check) if check["passed"] is not True else "",
+                "status": "passed" if fine else "failed",
+                "output": "\n".join(line for line in (note, output) if line),
                 "output_format": "text",
                 "tags": [step["id"]],
             })

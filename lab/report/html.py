@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ..results import COULD_NOT_CHECK, PASSED
-from .statuses import STATUSES
+from .statuses import STATUSES, kit_solved_note
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 
@@ -17,4 +17,5 @@ def to_html(results):
     # The time of the run, not of rendering, so that a page rendered again from saved JSON is the same page.
     checked_at = results["checked_at"].replace("T", " ")[:16]
     return template.render(report=results, statuses=STATUSES, passed=STATUSES[PASSED],
-                           could_not_check=STATUSES[COULD_NOT_CHECK], checked_at=checked_at)
+                           could_not_check=STATUSES[COULD_NOT_CHECK], checked_at=checked_at,
+                           kit_solved_note=kit_solved_note)

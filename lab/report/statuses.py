@@ -7,7 +7,7 @@ checks that every status has its row.
 
 from dataclasses import dataclass
 
-from ..results import COULD_NOT_CHECK, ERROR, FAILED, PASSED, SKIPPED
+from ..results import COULD_NOT_CHECK, ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,16 @@ TABLE = (
     Status(ERROR,           "✗", "x",   "error",           "31",  "#c62f3b", "error"),
     Status(SKIPPED,         "–", "-",   "skipped",         "33",  "#b7791f", "skipped"),
     Status(COULD_NOT_CHECK, "?", "?",   "could not check", "35",  "#a4267e", "error"),
+    Status(NOT_APPLICABLE,  "○", "o",   "not applicable",  "90",  "#6b7280", "skipped"),
 )
 
 STATUSES = {status.name: status for status in TABLE}
+
+
+def kit_solved_note(step):
+    """What every report says of a step the kit's reference solution applied, or None."""
+    if not step.get("kit_solved"):
+        return None
+    effect = {"zero": "its points don't count", "count": "its points count"}.get(step.get("kit_policy"),
+                                                                                 "its points count, flagged")
+    return f"solved by the kit's reference solution ({step['kit_solved']}): {effect}"

@@ -4,8 +4,8 @@ import codecs
 import os
 import sys
 
-from ..results import COULD_NOT_CHECK, ERROR
-from .statuses import STATUSES
+from ..results import COULD_NOT_CHECK, ERROR, NOT_APPLICABLE
+from .statuses import STATUSES, kit_solved_note
 
 BOLD, HINT = "1", "36"  # SGR codes for step headers and totals, and for hints; status colours are in statuses.py
 
@@ -67,7 +67,7 @@ class Terminal:
                    f"({check['points']}/{check['max_points']})")
         if check["rationale"]:
             # Said in words too, so that "?" is never read as the student's mistake.
-            said = f"{STATUSES[COULD_NOT_CHECK].label}: " if check["status"] == COULD_NOT_CHECK else ""
+            said = f"{STATUSES[check['status']].label}: " if check["status"] in (COULD_NOT_CHECK, NOT_APPLICABLE) else ""
             self.write(f"      {said}{check['rationale']}")
         if check["hint"]:
             self.write(self.paint(f"      hint: {check['hint']}", HINT))
@@ -80,7 +80,8 @@ class Terminal:
         if results["steps"]:
             self.write()
         for step in results["steps"]:
-            self.write(f"{step['id']}: {step['score']}/{step['max_score']}")
+            note = kit_solved_note(step)
+            self.write(f"{step['id']}: {step['score']}/{step['max_score']}" + (f"  ({note})" if note else ""))
 
     def total(self, results):
         if len(results["steps"]) > 1:
