@@ -145,7 +145,8 @@ def _read_csv(path):
     try:
         # utf-8-sig: Excel's "CSV UTF-8" starts with a byte order mark.
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
+            # strict: a double quote never closed is an error, not the rest of the file in one value.
+            reader = csv.reader(f, strict=True)
             ended = 0
             for row in reader:
                 if any(value.strip() for value in row):
@@ -156,7 +157,8 @@ def _read_csv(path):
     except UnicodeDecodeError:
         raise RosterError(f"{path}: not UTF-8 text; save it as CSV UTF-8") from None
     except csv.Error as exc:
-        raise RosterError(f"{path}:{reader.line_num}: not CSV this tool can read: {exc}") from None
+        raise RosterError(f"{path}:{ended + 1}: not CSV this tool can read ({exc}); is a double quote "
+                          f"left open?") from None
     except OSError as exc:
         raise RosterError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     return rows
