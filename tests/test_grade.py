@@ -365,11 +365,37 @@ def test_a_hung_server_is_cut_off_by_its_deadline_while_the_others_finish(tmp_pa
     # paramiko would wait 10 s for the banner; the student's deadline and the exit come first.
     assert time.monotonic() - started < 6
     assert run.returncode == 2
+    assert run.stderr == ""  # paramiko says nothing of the banner it gave up on at exit
     _, rows = read_book(tmp_path / "grades" / "gradebook.csv")
     assert rows["hung"]["status"] == "could not check"
     assert rows["hung"]["reason"].startswith("did not finish within 2 s")
     assert [rows[n]["status"] for n in ("alice", "bob")] == ["graded", "graded"]
     assert "[1/3] alice: 6/6 points" in run.stdout or "[1/3] bob: 6/6 points" in run.stdout
+
+
+@pytest.mark.server
+def test_a_server_that_hangs_up_before_the_banner_is_one_reason_and_no_noise(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+
+        def hang_up():
+            while True:
+                try:
+                    sock.accept()[0].close()
+                except OSError:  # the test is over and closed the socket
+                    return
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        port = sock.getsockname()[1]
+        roster = write_roster(tmp_path, f"student,guest\nalice,local://\nbob,ssh://root@127.0.0.1:{port}\n")
+        run = lab_grade(str(roster), "--course", str(COURSE), "--steps", "good", cwd=tmp_path)
+    assert run.returncode == 2
+    # paramiko logs the error in its own thread: on stderr, it would land over the progress line.
+    assert run.stderr == ""
+    _, rows = read_book(tmp_path / "grades" / "gradebook.csv")
+    assert rows["bob"]["reason"] == (f"cannot open an SSH session to 127.0.0.1:{port} (Error reading SSH protocol "
+                                     f"banner): is the machine running?")
 
 
 @pytest.mark.server
