@@ -66,21 +66,29 @@ def run_one(check, transport, settings):
     # Waited for with an Event, not Thread.join: a join that Ctrl-C interrupts marks
     # the thread as ended while it still runs (CPython's _wait_for_tstate_lock).
     done = threading.Event()
+    # Set once the thread's prints go to its log. Until then this run holds the capture
+    # installed: were the check abandoned before its thread got that far (a tiny timeout,
+    # a machine busy grading a class), the capture could be gone by the time it prints,
+    # and its prints would land in the report or in another run's capture.
+    capturing = threading.Event()
 
     with PrintCapture.installed() as prints:
         def target():
             try:
                 with prints.into(ctx.log):
+                    capturing.set()
                     check(ctx)
                 outcome["status"] = PASSED
             except BaseException as exc:  # reported below, never raised into the runner
                 outcome["exc"] = exc
                 outcome["tb"] = traceback.format_exc()
             finally:
+                capturing.set()
                 done.set()
 
         threading.Thread(target=target, name=f"check {check.id}", daemon=True).start()
         try:
+            capturing.wait()
             done.wait(check.timeout)
         except KeyboardInterrupt:
             left = max(0.0, handle.deadline - time.monotonic())

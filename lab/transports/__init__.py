@@ -36,3 +36,14 @@ def transport_class(url):
 def open_transport(url, settings):
     """Connect to the guest named by url; raises CouldNotCheck with a remedy if it can't."""
     return transport_class(url).from_url(url, settings)
+
+
+def check_url(url):
+    """Raise CouldNotCheck if url is not a guest address its transport can use, connecting to nothing.
+
+    Only transports with parse_url() (ssh://, local://) are checked this far; for
+    the others, the scheme is all that is known before connecting."""
+    cls = transport_class(url)
+    parse = getattr(cls, "parse_url", None)
+    if parse is not None:
+        parse(url)

@@ -22,6 +22,11 @@ class LocalTransport(Transport):
     def from_url(cls, url, settings):
         """local://, or local://?http=http://127.0.0.1:8080&https=https://127.0.0.1:8443
         to grade a web server on other ports."""
+        return cls.parse_url(url)
+
+    @classmethod
+    def parse_url(cls, url):
+        """The transport url names; opening it connects to nothing, so this is from_url."""
         query = parse_qs(urlsplit(url).query)
         return cls(**{f"{k}_base": query[k][0] for k in ("http", "https") if k in query})
 

@@ -43,6 +43,15 @@ class SshTransport(Transport):
     @classmethod
     def from_url(cls, url, settings):
         """ssh://user@host:port?key=PATH&http=http://host:8080&https=https://host:8443"""
+        transport = cls.parse_url(url)
+        transport.connect()
+        return transport
+
+    @classmethod
+    def parse_url(cls, url):
+        """The transport url names, not connected yet; raises CouldNotCheck saying what is wrong with url.
+
+        lab.grade checks a whole roster's addresses this way before it connects to any."""
         example = "write it as ssh://user@host:22?key=PATH"
         parts = urlsplit(url)
         if not parts.hostname:
@@ -61,10 +70,8 @@ class SshTransport(Transport):
                                     f"write {fix}")
         # A shell expands ~ before `ssh -i` sees it; nothing does in a URL, so do it here.
         key = os.path.expanduser(key) if key else None
-        transport = cls(parts.hostname, int(port or 22), unquote(parts.username) if parts.username else None,
-                        key, http, https)
-        transport.connect()
-        return transport
+        return cls(parts.hostname, int(port or 22), unquote(parts.username) if parts.username else None,
+                   key, http, https)
 
     def describe(self):
         return f"{self.user}@{self.host}:{self.port}" if self.user else f"{self.host}:{self.port}"
