@@ -184,7 +184,7 @@ class _Abandoned(Exception):
     """Raised into a student's run once its time is up, to end it at the next check."""
 
 
-def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout):
+def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout, kit_policy="flag"):
     """Yield (student, Report) as each student is done, grading at most jobs at a time.
 
     Each student runs in a daemon thread of their own, with their own transport.
@@ -204,7 +204,8 @@ def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout):
                 raise _Abandoned()
 
         try:
-            report = collect(settings_for(student), steps, shown, wanted, on_result=stop_if_abandoned)
+            report = collect(settings_for(student), steps, shown, wanted, on_result=stop_if_abandoned,
+                             kit_policy=kit_policy)
         except _Abandoned:
             return
         except Exception as exc:  # a bug met on one guest must not end the others' grading
@@ -267,8 +268,9 @@ def grade_row(results, step_ids, max_points):
         first = stuck[0]
         what = "1 check" if len(stuck) == 1 else f"{len(stuck)} checks"
         reason = f"{what} could not be checked, first {first['step']}.{first['name']}: {first['rationale']}"
-    # kit_solved and steps that do not apply may or may not be in the results dictionary: .get, not [].
-    solved = [step["id"] for step in results["steps"] if step.get("kit_solved")]
+    # Flagged unless the course counts them as the student's own (kit_solutions = "count").
+    # A results dictionary saved before the kit recorded solved steps has no kit_solved: .get, not [].
+    solved = [step["id"] for step in results["steps"] if step.get("kit_solved") and step.get("kit_policy") != "count"]
     row.update(total=results["score"], max=results["max_score"], status=GRADED, reason=reason,
                kit_solved=" ".join(solved))
     return row
@@ -502,7 +504,8 @@ def _main(args):
 
         progress.start()
         try:
-            for student, report in grade_all(chosen, settings_for, steps, shown, wanted, args.jobs, args.timeout):
+            for student, report in grade_all(chosen, settings_for, steps, shown, wanted, args.jobs, args.timeout,
+                                             kit_policy=manifest.course["kit_solutions"]):
                 results = report.as_dict()
                 problems += write_student(out, student, results)
                 new_rows[student.name] = grade_row(results, step_ids, max_points)

@@ -252,6 +252,9 @@ def test_grade_row_reads_kit_solved_when_there_and_notes_checks_not_checked():
                     ["step1", "step2", "step3", "step4"], 99)
     assert row == {"step1": 5, "step2": 0, "step3": 2, "step4": "", "total": 7, "max": 12, "status": "graded",
                    "reason": "1 check could not be checked, first step1.c1: why 1", "kit_solved": "step1"}
+    counted = grade_row(results_of(steps=[step_entry("step1", 7, 7, kit_solved="2026-11-21T08:30:00Z",
+                                                   kit_policy="count")]), ["step1"], 7)
+    assert counted["kit_solved"] == ""  # the course counts them as the student's own: no flag
     row = grade_row(results_of(fault="SSH at h:22 refused the connection"), ["step1"], 7)
     assert row == {"step1": "", "total": "", "max": 7, "status": "could not check",
                    "reason": "SSH at h:22 refused the connection", "kit_solved": ""}

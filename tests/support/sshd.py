@@ -17,8 +17,10 @@ SSHD = "/usr/sbin/sshd"
 
 
 class Sshd:
-    def __init__(self, workdir, port=None, user=None, extra_config=""):
+    def __init__(self, workdir, port=None, user=None, extra_config="", netns=None):
         self.dir = Path(workdir)
+        # A network namespace to run in (the guest tier's): its own 127.0.0.1.
+        self.netns = netns
         self.extra_config = extra_config  # more sshd_config lines, such as a ForceCommand
         self.port = port or free_port()
         self.user = user or getpass.getuser()
@@ -54,8 +56,18 @@ UseDNS no
         # sshd needs its privilege separation folder, which systemd normally makes.
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-        subprocess.run([SSHD, "-f", str(self.config), "-E", str(self.dir / "sshd.log")], check=True)
-        wait_for_port(self.port)
+        inside = ["ip", "netns", "exec", self.netns] if self.netns else []
+        subprocess.run([*inside, SSHD, "-f", str(self.config), "-E", str(self.dir / "sshd.log")], check=True)
+        if self.netns:
+            # Its 127.0.0.1 is the namespace's: ask from in there.
+            probe = f"import socket; socket.create_connection(('127.0.0.1', {self.port}), timeout=1)"
+            deadline = time.monotonic() + 20
+            while subprocess.run([*inside, "python3", "-c", probe], capture_output=True).returncode:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"sshd did not listen on port {self.port} in {self.netns}")
+                time.sleep(0.2)
+        else:
+            wait_for_port(self.port)
         return self
 
     @property
