@@ -5,17 +5,21 @@ selftest of every step, a reload, the break-it scenarios, and a halt.
 The tests share one guest and run in file order; each leaves it as the next expects.
 """
 
+import csv
 import json
 import re
 import shlex
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from lab.manifest import load
 from tests.guest.conftest import BENCH
+from tests.support.guesthost import NETNS
+from tests.support.sshd import Sshd
 
 HTTP = "http://127.0.0.1:8500"
 HTTPS = "https://127.0.0.1:8443"
@@ -155,6 +159,45 @@ def test_all_steps_score_full_marks(guest, lab_check):
     assert missed == []
     assert report["score"] == report["max_score"]
     assert run.returncode == 0
+
+
+def test_a_class_is_graded_over_ssh(guest, tmp_path):
+    """An instructor's roster of three, graded with lab.grade inside the namespace: this
+    solved guest reached over ssh:// (as a cloud server is), an address where nothing
+    listens, and a fresh sshd on a machine with nothing deployed."""
+    cache = json.loads((guest.lab / ".lab" / "vagrant.json").read_text())
+    # The key lives below "Jane Doé/my lab": quoted, as a URL wants it.
+    own = (f"ssh://{cache['user']}@127.0.0.1:{cache['port']}?key={quote(cache['key'])}"
+           f"&http=http://127.0.0.1:{cache['http_port']}&https=https://127.0.0.1:{cache['https_port']}")
+    with Sshd(tmp_path / "sshd", netns=NETNS) as empty:
+        roster = tmp_path / "roster.csv"
+        roster.write_text(f"student,guest,section\nsolved,{own},A\nnobody,ssh://vagrant@127.0.0.1:9,A\n"
+                          f"empty,{empty.url()},B\n", encoding="utf-8")
+        started = time.monotonic()
+        run = guest.in_namespace([sys.executable, "-m", "lab.grade", str(roster), "--out", str(tmp_path / "grades"),
+                                  "--jobs", "3"], timeout=1800, env={**guest.env(), "NO_COLOR": "1"})
+        BENCH.append(f"python -m lab.grade of a roster of three: {time.monotonic() - started:.0f} s")
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]  # one student could not be checked
+    assert "Traceback" not in run.stdout + run.stderr
+    with open(tmp_path / "grades" / "gradebook.csv", encoding="utf-8", newline="") as f:
+        book = {row["student"]: row for row in csv.DictReader(f)}
+    steps = load().ids()
+    solved, nobody, empty_row = book["solved"], book["nobody"], book["empty"]
+    # Full marks, out of what applies to a guest that is not a Vagrant VM.
+    assert solved["status"] == "graded" and solved["total"] == solved["max"], solved
+    results = json.loads((tmp_path / "grades" / "solved" / "results.json").read_text())
+    not_applicable = {f"{s['id']}.{c['name']}" for s in results["steps"] for c in s["checks"]
+                      if c["status"] == "not applicable"}
+    assert not_applicable == {"step1.shared_folder", "step1.forwarded_port_private"}
+    assert int(solved["max"]) == sum(step.max_points for step in load().steps) - 4
+    # The selftest solved every step with the kit's solutions: each is flagged.
+    assert solved["kit_solved"].split() == steps
+    assert nobody["status"] == "could not check" and "127.0.0.1:9" in nobody["reason"], nobody
+    assert (nobody["section"], empty_row["section"]) == ("A", "B")
+    assert empty_row["status"] == "graded" and int(empty_row["total"]) < int(empty_row["max"]) // 4, empty_row
+    failed = [c for s in json.loads((tmp_path / "grades" / "empty" / "results.json").read_text())["steps"]
+              for c in s["checks"] if c["status"] == "failed"]
+    assert failed and all(c["rationale"] and c["hint"] for c in failed)
 
 
 def test_solving_again_changes_nothing(guest):
