@@ -5,7 +5,7 @@ import json
 from lab import Fail, Registry
 
 from provision import facts
-from provision.facts import APP_PROCESS, DB_DIR, DB_PATH, DEV_HOST, DEV_LOG, DEV_PORT, LAB_FOLDER
+from provision.facts import APP_PROCESS, DB_DIR, DB_PATH, DEV_HOST, DEV_LOG, DEV_PORT, GUEST_USER, LAB_FOLDER
 
 check = Registry(facts=facts)
 START_COMMAND = (f"cd {LAB_FOLDER} && python3 -m sample_app --host {DEV_HOST} --port {DEV_PORT} --db {DB_PATH} "
@@ -46,7 +46,7 @@ def app_on_loopback_only(ctx):
     exposed = [listener.address for listener in ctx.guest.listeners(held_by=ctx.guest.processes(APP_PROCESS))
                if not listener.on_loopback]
     if exposed:
-        raise Fail(f"expected the app to listen on 127.0.0.1 only, found it listening on {', '.join(exposed)}, "
+        raise Fail(f"expected the app to listen on {DEV_HOST} only, found it listening on {', '.join(exposed)}, "
                    "where other machines can reach it without going through nginx",
                    hint=f"start it with `--host {DEV_HOST}` instead of 0.0.0.0",
                    expected=f"{DEV_HOST}:{DEV_PORT}", actual=", ".join(exposed))
@@ -74,7 +74,7 @@ def database_on_guest_disk(ctx):
     result = ctx.guest.sqlite(DB_PATH, "SELECT COUNT(*) FROM likes;")
     if not result.ok:
         raise Fail(f"expected the app's SQLite database at {DB_PATH}, found none there",
-                   hint=f"create the folder (`sudo mkdir -p {DB_DIR} && sudo chown vagrant {DB_DIR}`) "
+                   hint=f"create the folder (`sudo mkdir -p {DB_DIR} && sudo chown {GUEST_USER} {DB_DIR}`) "
                         f"and start the app with `--db {DB_PATH}`; SQLite must not live on the "
                         "shared folder, where its file locking breaks")
     ctx.note(f"{DB_PATH} holds {result.stdout.strip()} likes")

@@ -7,7 +7,7 @@ from lab.nginx import server_blocks, served_path, under
 
 from checks.step04_proxy import proxies_to_app
 from provision import facts
-from provision.facts import APP_PROCESS, LAB_FOLDER, NGINX_USER, STATIC_DIR
+from provision.facts import APP_PROCESS, GUEST_USER, LAB_FOLDER, NGINX_USER, STATIC_DIR
 
 check = Registry(facts=facts)
 STYLE = "/static/style.css"  # the static file the checks ask for
@@ -35,8 +35,8 @@ def www_data_reads_shared_folder(ctx):
     for path in paths:
         if not ctx.guest.file(path).readable_by(user):
             if under(path, LAB_FOLDER):
-                hint = ("on VirtualBox the shared folder belongs to the group vagrant: "
-                        f"`sudo usermod -aG vagrant {user}`, then `sudo systemctl restart nginx`")
+                hint = (f"on VirtualBox the shared folder belongs to the group {GUEST_USER}: "
+                        f"`sudo usermod -aG {GUEST_USER} {user}`, then `sudo systemctl restart nginx`")
             else:
                 hint = (f"{user} needs to enter every folder on the way and read the files: "
                         f"`namei -l {path}` shows each one's owner and mode; "

@@ -6,8 +6,8 @@ from lab import Fail, Registry
 
 from checks.step07_gunicorn import nginx_proxies_to_socket
 from provision import facts
-from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, instance_names, instance_socket, \
-    instance_unit
+from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, UPSTREAM, instance_names, \
+    instance_socket, instance_unit
 
 check = Registry(facts=facts)
 
@@ -37,7 +37,7 @@ def upstream_of_all(ctx):
         found = "; ".join(f"{name}: {len(s)} server(s)" for name, s in upstreams.items()) or "no upstream block"
         raise Fail(f"expected an nginx upstream with {INSTANCES} servers, found {found}",
                    hint=f"list one `server unix:{instance_socket('N')};` per instance in an "
-                        "`upstream likes_app { ... }` block, and `proxy_pass http://likes_app;`")
+                        f"`upstream {UPSTREAM} {{ ... }}` block, and `proxy_pass http://{UPSTREAM};`")
 
 
 def _thirty_requests(ctx, count=30):

@@ -4,7 +4,7 @@ from lab import Fail, Registry
 
 from checks.step02_nginx import page_reaches_host
 from provision import facts
-from provision.facts import APP_PROCESS, FIREWALL_PORTS, HTTP_PORT, SSH_PORT
+from provision.facts import APP_PROCESS, DEV_HOST, FIREWALL_PORTS, HTTP_PORT, SSH_PORT
 
 check = Registry(facts=facts)
 
@@ -63,7 +63,7 @@ def app_ports_closed(ctx):
                if listener.kind == "tcp" and not listener.on_loopback]
     if exposed:
         raise Fail(f"expected the app to listen on loopback or a unix socket, found it on {', '.join(exposed)}",
-                   hint="bind it to 127.0.0.1 or a unix socket")
+                   hint=f"bind it to {DEV_HOST} or a unix socket")
 
 
 @check(points=1, depends=(firewall_active, page_reaches_host))

@@ -3,7 +3,7 @@
 from lab import Fail, Registry
 
 from checks.step02_nginx import page_reaches_host
-from provision.facts import APP, APP_UNITS, CONFIG_DIR
+from provision.facts import APP, APP_UNITS, CONFIG_DIR, HARDENING_CONF
 
 check = Registry()
 
@@ -18,7 +18,7 @@ def server_tokens_off(ctx):
     server = ctx.http.get("/").headers.get("Server", "")
     if server != "nginx":
         raise Fail(f"expected the Server header to say just nginx, found {server!r}",
-                   hint="add `server_tokens off;` to the http block (e.g. in /etc/nginx/conf.d/hardening.conf)",
+                   hint=f"add `server_tokens off;` to the http block (e.g. in {HARDENING_CONF})",
                    expected="nginx", actual=server)
 
 

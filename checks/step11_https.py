@@ -98,8 +98,8 @@ def http_redirects_to_https(ctx):
     """plain HTTP sends the browser to the same page over HTTPS"""
     path = f"/likes?from={ctx.nonce()}"
     res = ctx.http.get(path, upgrade=False)
-    https_port = urlsplit(ctx.http.https_url()).port or 443
-    fix = f"`return 301 https://$host{'' if https_port == 443 else f':{https_port}'}$request_uri;`"
+    https_port = urlsplit(ctx.http.https_url()).port or HTTPS_PORT
+    fix = f"`return 301 https://$host{'' if https_port == HTTPS_PORT else f':{https_port}'}$request_uri;`"
     if res.status not in (301, 308):
         raise Fail(f"expected {res.url} to answer 301 Moved Permanently, got {res.status_line}",
                    hint=f"make the port 80 server block do nothing but redirect: {fix}",

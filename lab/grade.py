@@ -318,13 +318,13 @@ def gradebook(header, students, new_rows, old_header, old_rows, step_ids, manife
     return columns, rows
 
 
-def write_atomic(path, text):
+def write_atomic(path, text, encoding="utf-8"):
     """Write text to path through a file beside it, renamed over it: never a half-written file."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     # os.open with 0o666, unlike mkstemp's 0o600, leaves the mode to the umask, as a plain open() would.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as f:
+        with open(fd, "w", encoding=encoding, newline="") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -361,7 +361,8 @@ def write_gradebook(path, columns, rows):
     writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", restval="")
     writer.writeheader()
     writer.writerows(rows)
-    write_atomic(path, text.getvalue())
+    # With a BOM, so that Excel on Windows reads the names as UTF-8 (José, not JosÃ©).
+    write_atomic(path, text.getvalue(), encoding="utf-8-sig")
 
 
 # --- progress -----------------------------------------------------------------------------

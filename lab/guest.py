@@ -241,7 +241,8 @@ class Listener(NamedTuple):
         """A TCP listener's address as a client inside the guest connects to it ("0.0.0.0:80" -> "127.0.0.1:80")."""
         host, _, port = self.address.rpartition(":")
         host = host.strip("[]")
-        return f"{'127.0.0.1' if host in ('0.0.0.0', '*', '::') else host}:{port}"
+        host = "127.0.0.1" if host in ("0.0.0.0", "*", "::") else host
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # an IPv6 address in brackets, as URLs want
 
 
 class Process(NamedTuple):

@@ -24,6 +24,10 @@ LAB_FOLDER = os.environ.get("LAB_FOLDER") or "/vagrant"
 APP_SOURCE = f"{LAB_FOLDER}/sample_app"
 STATIC_DIR = f"{APP_SOURCE}/static"
 
+# -- the guest's user --------------------------------------------------------------
+# The user students log in as (`vagrant ssh`), who starts the development server.
+GUEST_USER = "vagrant"
+
 # -- the app ---------------------------------------------------------------------
 # "likes" names the app's system user and group, its systemd units, its nginx
 # site and its folders.
@@ -74,6 +78,10 @@ def instance_socket(name):
 
 
 # -- nginx ---------------------------------------------------------------------
+# The name of the upstream block that lists the app servers (proxy_pass http://likes_app).
+UPSTREAM = f"{APP}_app"
+# Where the exercises and the solution put nginx's own hardening (server_tokens off).
+HARDENING_CONF = "/etc/nginx/conf.d/hardening.conf"
 # The user nginx's workers run as, in Debian's and Ubuntu's nginx.conf.
 NGINX_USER = "www-data"
 # The site students write (sites-enabled/ holds a link to it).

@@ -41,7 +41,9 @@ def lab_grade(*args, cwd, timeout=60):
 
 
 def read_book(path):
-    with open(path, newline="", encoding="utf-8") as f:
+    raw = path.read_bytes()
+    assert raw.startswith("\ufeff".encode()), "no BOM: Excel on Windows would misread the names"
+    with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         return reader.fieldnames, {row["student"]: row for row in reader}
 

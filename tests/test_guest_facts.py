@@ -136,3 +136,52 @@ def test_refused_sudo_in_a_real_run_is_could_not_check(tmp_path):
     assert lines[4].endswith("(sudo: a password is required): the checker needs sudo without a password in the "
                              "guest: connect as a user that has it (vagrant does), or add one with `sudo visudo`")
     assert "found nothing there" not in run.stdout
+
+
+# -- the engine's facts that the checks name the app with ---------------------------------
+
+PS = """\
+    1       0 root     /sbin/init
+  812       1 likes    /usr/bin/python3 /usr/bin/gunicorn --config /etc/likes/gunicorn.conf.py sample_app.wsgi:application
+  815     812 likes    /usr/bin/python3 /usr/bin/gunicorn --config /etc/likes/gunicorn.conf.py sample_app.wsgi:application
+  900       1 vagrant  python3 -m sample_app --host 127.0.0.1 --port 8080
+  950     900 vagrant  ps -eo pid=,ppid=,user=,args=
+"""
+SS_TCP = ("LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"nginx\",pid=700,fd=6))\n"
+          "LISTEN 0 128 [::1]:8080 [::]:* users:((\"python3\",pid=900,fd=3))\n"
+          "LISTEN 0 128 127.0.0.1:8080 0.0.0.0:* users:((\"python3\",pid=900,fd=4))\n")
+SS_UNIX = ("u_str LISTEN 0 2048 /run/likes/gunicorn.sock 1234 * 0 users:((\"gunicorn\",pid=812,fd=5),"
+           "(\"gunicorn\",pid=815,fd=5))\n")
+
+
+@pytest.mark.unit
+def test_processes_read_ps_once_and_leave_the_probe_out():
+    g = guest(("ps -eo", (0, PS, "")))
+    assert [(p.pid, p.ppid, p.user) for p in g.processes(r"sample_app|gunicorn")] == [
+        (812, 1, "likes"), (815, 812, "likes"), (900, 1, "vagrant")]
+    assert len(g.processes()) == 4
+
+
+@pytest.mark.unit
+def test_listeners_held_by_the_apps_processes_and_how_to_reach_them():
+    g = guest(("ps -eo", (0, PS, "")), ("-Hltnp", (0, SS_TCP, "")), ("-Hlxp", (0, SS_UNIX, "")))
+    held = g.listeners(held_by=g.processes("sample_app|gunicorn"))
+    assert [(l.kind, l.address, l.on_loopback) for l in held] == [
+        ("tcp", "[::1]:8080", True), ("tcp", "127.0.0.1:8080", True), ("unix", "/run/likes/gunicorn.sock", True)]
+    assert [l.reachable for l in held if l.kind == "tcp"] == ["[::1]:8080", "127.0.0.1:8080"]
+    everywhere = [l for l in g.listeners("tcp") if l.address.startswith("0.0.0.0")][0]
+    assert (everywhere.on_loopback, everywhere.reachable) == (False, "127.0.0.1:80")
+
+
+@pytest.mark.unit
+def test_units_and_where_a_process_writes():
+    g = guest(("list-units", (0, "likes@1.service loaded active running likes app server 1\n"
+                                 "\u25cf likes@2.service not-found failed failed likes@2.service\n", "")),
+              ("/proc/815/cgroup", (0, "0::/system.slice/system-likes.slice/likes@1.service\n", "")),
+              ("/proc/900/cgroup", (0, "0::/user.slice/user-1000.slice/session-3.scope\n", "")),
+              ("readlink /proc/815/fd/1", (0, "socket:[4242]\n", "")),
+              ("readlink /proc/900/fd/1", (0, "/home/vagrant/likes.log\n", "")))
+    assert g.units("likes.service", "likes@*.service") == ["likes@1.service", "likes@2.service"]
+    assert g.unit_of(815) == "likes@1.service" and g.unit_of(900) is None
+    assert g.output_of(815) == ("journal", "likes@1.service")
+    assert g.output_of(900) == ("file", "/home/vagrant/likes.log")

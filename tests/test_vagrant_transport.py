@@ -466,7 +466,7 @@ def test_a_changed_host_key_after_a_lookup_is_reported(vm, sshd, tmp_path):
     with pytest.raises(CouldNotCheck) as raised:
         open_vm(vm, good_cache(vm, sshd, known_hosts=str(known_hosts)))
     assert raised.value.one_line() == (f"the SSH host key of 127.0.0.1:{sshd.port} changed: if you rebuilt that "
-                                       f"machine, remove its line with `ssh-keygen -R '[127.0.0.1]:{sshd.port}'`")
+                                       f"machine, remove its line with `ssh-keygen -R \"[127.0.0.1]:{sshd.port}\"`")
     assert vm.calls() == ["ssh-config", "port"]
 
 

@@ -126,8 +126,9 @@ class SshTransport(Transport):
             raise CouldNotCheck(f"the SSH server at {where} refused the login as {self.user}",
                                 "check the user name and the key file") from None
         except paramiko.BadHostKeyException:
-            # known_hosts names a server on another port than 22 as [host]:port.
-            known_as = self.host if self.port == 22 else f"'[{self.host}]:{self.port}'"
+            # known_hosts names a server on another port than 22 as [host]:port. Double
+            # quotes keep the brackets literal in bash, zsh, PowerShell and cmd alike.
+            known_as = self.host if self.port == 22 else f'"[{self.host}]:{self.port}"'
             raise CouldNotCheck(f"the SSH host key of {where} changed",
                                 f"if you rebuilt that machine, remove its line with `ssh-keygen -R {known_as}`") \
                 from None

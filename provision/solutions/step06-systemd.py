@@ -5,13 +5,13 @@ import subprocess
 import time
 
 from deployment import install_code, install_single_service, installs
-from facts import APP, DB_DIR, DEV_HOST, DEV_PORT, SERVICE
+from facts import APP, DB_DIR, DEV_HOST, DEV_PORT, GUEST_USER, SERVICE
 from guestconf import (chown_tree, daemon_reload, enable_now, ensure_dir, ensure_system_user, port_answers, record,
                        wait_until)
 
 ensure_system_user(APP, home=DB_DIR)
 # The development server of step 3 holds its port: stop it.
-if subprocess.run(["pkill", "-u", "vagrant", "-f", "python3 -m sample_app"]).returncode == 0:
+if subprocess.run(["pkill", "-u", GUEST_USER, "-f", "python3 -m sample_app"]).returncode == 0:
     record("stopped the development server of step 3")
     time.sleep(1)
 code_changed = installs("code") and install_code()

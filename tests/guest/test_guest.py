@@ -179,7 +179,7 @@ def test_a_class_is_graded_over_ssh(guest, tmp_path):
         BENCH.append(f"python -m lab.grade of a roster of three: {time.monotonic() - started:.0f} s")
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]  # one student could not be checked
     assert "Traceback" not in run.stdout + run.stderr
-    with open(tmp_path / "grades" / "gradebook.csv", encoding="utf-8", newline="") as f:
+    with open(tmp_path / "grades" / "gradebook.csv", encoding="utf-8-sig", newline="") as f:
         book = {row["student"]: row for row in csv.DictReader(f)}
     steps = load().ids()
     solved, nobody, empty_row = book["solved"], book["nobody"], book["empty"]
