@@ -445,12 +445,18 @@ def test_an_ssh_port_that_never_answers_is_looked_up_again(vm, sshd):
     assert vm.calls() == ["ssh-config", "port"]
 
 
-@pytest.mark.server
-def test_a_changed_host_key_is_looked_up_again(vm, sshd, tmp_path):
+def another_host_key(sshd, tmp_path):
+    """A known_hosts file that knows the sshd's address by another machine's key, as after a rebuild."""
     other = tmp_path / "other_host_key"
     Sshd(tmp_path)._keygen(other)
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {(tmp_path / 'other_host_key.pub').read_text()}")
+    return known_hosts
+
+
+@pytest.mark.server
+def test_a_changed_host_key_is_looked_up_again(vm, sshd, tmp_path):
+    known_hosts = another_host_key(sshd, tmp_path)
     transport = open_vm(vm, good_cache(vm, sshd, known_hosts=str(known_hosts)))
     assert logs_in(transport)
     assert vm.calls() == ["ssh-config", "port"]
@@ -458,10 +464,7 @@ def test_a_changed_host_key_is_looked_up_again(vm, sshd, tmp_path):
 
 @pytest.mark.server
 def test_a_changed_host_key_after_a_lookup_is_reported(vm, sshd, tmp_path):
-    other = tmp_path / "other_host_key"
-    Sshd(tmp_path)._keygen(other)
-    known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {(tmp_path / 'other_host_key.pub').read_text()}")
+    known_hosts = another_host_key(sshd, tmp_path)
     vm.answer("ssh-config", ssh_config(sshd.port, vm.key, sshd.user, known_hosts=known_hosts))
     with pytest.raises(CouldNotCheck) as raised:
         open_vm(vm, good_cache(vm, sshd, known_hosts=str(known_hosts)))
