@@ -166,8 +166,9 @@ def test_a_class_is_graded_over_ssh(guest, tmp_path):
     solved guest reached over ssh:// (as a cloud server is), an address where nothing
     listens, and a fresh sshd on a machine with nothing deployed."""
     cache = json.loads((guest.lab / ".lab" / "vagrant.json").read_text())
-    # The key lives below "Jane Doé/my lab": quoted, as a URL wants it.
-    own = (f"ssh://{cache['user']}@127.0.0.1:{cache['port']}?key={quote(cache['key'])}"
+    # What `vagrant ssh-config` says (on libvirt, the guest's own address and port 22), with
+    # the key that lives below "Jane Doé/my lab", quoted as a URL wants it.
+    own = (f"ssh://{cache['user']}@{cache['host']}:{cache['port']}?key={quote(cache['key'])}"
            f"&http=http://127.0.0.1:{cache['http_port']}&https=https://127.0.0.1:{cache['https_port']}")
     with Sshd(tmp_path / "sshd", netns=NETNS) as empty:
         roster = tmp_path / "roster.csv"
