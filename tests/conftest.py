@@ -15,6 +15,26 @@ def kit_solved_record(tmp_path, monkeypatch):
     return record
 
 
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """A real OpenSSH server on 127.0.0.1 that lets this user in with its own key."""
+    from tests.support.sshd import Sshd
+
+    with Sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@pytest.fixture
+def listening_port():
+    """A port on 127.0.0.1 that accepts TCP connections and never says a word."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "likes.db"

@@ -22,7 +22,6 @@ from lab.manifest import Step
 from lab.results import check_results
 from lab.runner import PrintCapture
 from tests.support.localservers import REPO, free_port
-from tests.support.sshd import Sshd
 
 COURSE = Path(__file__).parent / "fixtures" / "course"
 
@@ -314,19 +313,10 @@ def test_progress_rewrites_one_line_on_a_terminal_and_prints_lines_elsewhere():
 
 # --- the real command against real guests ---------------------------------------------------
 
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    with Sshd(tmp_path_factory.mktemp("sshd")) as server:
-        yield server
-
-
 @pytest.fixture
-def silent_listener():
+def silent_listener(listening_port):
     """An address that accepts TCP connections and never says a word: a hung SSH server."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield sock.getsockname()[1]
+    return listening_port
 
 
 @pytest.mark.server

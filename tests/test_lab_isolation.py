@@ -25,12 +25,6 @@ COURSE = Path(__file__).parent / "fixtures" / "unruly_course"
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO)}
 
 
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    with Sshd(tmp_path_factory.mktemp("sshd")) as server:
-        yield server
-
-
 @pytest.fixture(params=["ssh", "local"])
 def guest_url(request, sshd):
     return sshd.url() if request.param == "ssh" else "local://"

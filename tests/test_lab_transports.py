@@ -18,12 +18,6 @@ from tests.support.sshd import Sshd
 pytestmark = pytest.mark.server
 
 
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    with Sshd(tmp_path_factory.mktemp("sshd")) as server:
-        yield server
-
-
 @pytest.fixture(params=["ssh", "local"])
 def transport(request, sshd, tmp_path):
     if request.param == "ssh":

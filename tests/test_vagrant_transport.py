@@ -356,19 +356,10 @@ def test_a_cache_that_cannot_be_written_costs_only_a_lookup(fake_vagrant, lab_fo
 
 # --- real logins through the fake vagrant's answers --------------------------------------------
 
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    with Sshd(tmp_path_factory.mktemp("sshd")) as server:
-        yield server
-
-
 @pytest.fixture
-def web_port():
+def web_port(listening_port):
     """A port on 127.0.0.1 that accepts connections, as Vagrant's forwarded web port does."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        yield listener.getsockname()[1]
+    return listening_port
 
 
 @pytest.fixture
