@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Build the Debian 12 Vagrant box the guest test tier boots with vagrant-libvirt.
+# Build a Debian Vagrant box the guest test tier boots with vagrant-libvirt.
 #
-#   tests/guest/build-box.sh OUTPUT.box
+#   tests/guest/build-box.sh RELEASE OUTPUT.box      (RELEASE: bookworm or trixie)
+#
+# The tier boots two releases whose package versions span those of the Ubuntu
+# releases students use: Debian 12 (bookworm: nginx 1.22, Python 3.11,
+# systemd 252, like Ubuntu 22.04/24.04) and Debian 13 (trixie: nginx 1.26,
+# Python 3.13, systemd 257, ufw on nftables, like Ubuntu 26.04).
 #
 # Students use an Ubuntu box from Vagrant Cloud; the tests can't reach it, so
 # they build their own from Debian's packages. The box boots its kernel
@@ -10,16 +15,21 @@
 # by a hash of this file: change it and the box is rebuilt.
 set -euo pipefail
 
-out=$(realpath -m "$1")
+release=${1:?usage: build-box.sh RELEASE OUTPUT.box}
+case $release in
+    bookworm | trixie) ;;
+    *) echo "build-box: unknown release '$release' (bookworm or trixie)" >&2; exit 2 ;;
+esac
+out=$(realpath -m "${2:?usage: build-box.sh RELEASE OUTPUT.box}")
 mirror=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
-echo "build-box: debootstrap into $rootfs"
+echo "build-box: debootstrap $release into $rootfs"
 debootstrap --variant=minbase \
     --include=linux-image-amd64,systemd-sysv,dbus,openssh-server,sudo,iproute2,ifupdown,isc-dhcp-client,netbase,python3,rsync,ca-certificates \
-    bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -30 "$work/debootstrap.log"; exit 1; }
+    "$release" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -30 "$work/debootstrap.log"; exit 1; }
 
 echo "build-box: configuring the guest"
 # Vagrant logs in as "vagrant" with its well-known insecure key, then uses

@@ -80,8 +80,8 @@ def test_second_provision_changes_nothing(guest):
     second = time.monotonic() - started
     assert "base: nothing to change" in result.stdout
     assert "base: changed" not in result.stdout
-    BENCH.append(f"vagrant up (boot and base provisioning): {guest.first_up_seconds:.0f} s")
-    BENCH.append(f"second `vagrant provision`: {second:.0f} s, "
+    BENCH.append(f"[{guest.release}] vagrant up (boot and base provisioning): {guest.first_up_seconds:.0f} s")
+    BENCH.append(f"[{guest.release}] second `vagrant provision`: {second:.0f} s, "
                  f"{100 * second / guest.first_up_seconds:.0f} % of the first up (goal <= 15 %)")
 
 
@@ -126,8 +126,9 @@ def test_forwarded_port_without_a_web_server_is_a_failure_not_a_crash(guest, lab
 def test_selftest_every_step(guest):
     started = time.monotonic()
     run = guest.in_namespace([sys.executable, "-m", "lab.selftest"], timeout=3600)
-    BENCH.append(f"selftest of every step: {time.monotonic() - started:.0f} s")
-    BENCH.extend(line for line in run.stdout.splitlines() if line and not line.startswith("selftest:"))
+    BENCH.append(f"[{guest.release}] selftest of every step: {time.monotonic() - started:.0f} s")
+    BENCH.extend(f"[{guest.release}] {line}" for line in run.stdout.splitlines()
+                 if line and not line.startswith("selftest:"))
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     steps = load().ids()
     rows = [line.split()[0] for line in run.stdout.splitlines() if line.split() and line.split()[-1] == "ok"]
@@ -152,7 +153,7 @@ def test_solved_guest_serves_page_and_api_through_the_forwarded_ports(guest):
 def test_all_steps_score_full_marks(guest, lab_check):
     started = time.monotonic()
     run = lab_check("all", "--json")
-    BENCH.append(f"python -m lab.check all on the solved guest: {time.monotonic() - started:.0f} s")
+    BENCH.append(f"[{guest.release}] python -m lab.check all on the solved guest: {time.monotonic() - started:.0f} s")
     report = json.loads(run.stdout)
     missed = [f"{s['id']}.{c['name']}: {c['rationale']}" for s in report["steps"] for c in s["checks"]
               if not c["passed"]]
@@ -177,7 +178,7 @@ def test_a_class_is_graded_over_ssh(guest, tmp_path):
         started = time.monotonic()
         run = guest.in_namespace([sys.executable, "-m", "lab.grade", str(roster), "--out", str(tmp_path / "grades"),
                                   "--jobs", "3"], timeout=1800, env={**guest.env(), "NO_COLOR": "1"})
-        BENCH.append(f"python -m lab.grade of a roster of three: {time.monotonic() - started:.0f} s")
+        BENCH.append(f"[{guest.release}] python -m lab.grade of a roster of three: {time.monotonic() - started:.0f} s")
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]  # one student could not be checked
     assert "Traceback" not in run.stdout + run.stderr
     with open(tmp_path / "grades" / "gradebook.csv", encoding="utf-8-sig", newline="") as f:
@@ -213,7 +214,7 @@ def test_data_survives_vagrant_reload(guest):
     curl_solved(guest, "/likes", "-H", "Content-Type: application/json", "-d", '{"likes": ["kept across reload"]}')
     started = time.monotonic()
     guest.vagrant("reload")
-    BENCH.append(f"vagrant reload of the solved guest: {time.monotonic() - started:.0f} s")
+    BENCH.append(f"[{guest.release}] vagrant reload of the solved guest: {time.monotonic() - started:.0f} s")
     likes = likes_after_boot(guest)
     assert "kept across reload" in likes
     assert "from the host" in likes

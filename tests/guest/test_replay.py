@@ -3,9 +3,11 @@ exactly as written (`python -m lab replay`), and after each step the checker
 must give full marks to that step and every earlier one.
 
 The selftest (test_guest.py) proves the reference solutions, and that each
-step's checks fail before it is done; this proves the text students follow.
-It runs after test_guest.py, on the same session's guest, destroyed and
-brought up again so that it starts with base provisioning only.
+step's checks fail before it is done, on the first release; this proves the
+text students follow, on the second. It runs after test_guest.py, on the same
+session's guest, destroyed and created anew from the second release's box so
+that it starts with base provisioning only: between them, the two halves prove
+the kit on both ends of the package versions students meet.
 """
 
 import json
@@ -16,6 +18,7 @@ import pytest
 
 from lab.manifest import load
 from tests.guest.conftest import BENCH
+from tests.support.guesthost import SECOND_RELEASE
 
 STEPS = load().ids()
 REPLAYED = []  # the steps replayed so far, in order: a step replays only on top of all earlier ones
@@ -23,11 +26,16 @@ REPLAYED = []  # the steps replayed so far, in order: a step replays only on top
 
 @pytest.fixture(scope="module")
 def fresh_guest(guest):
-    """The session's guest, destroyed and created anew: what a student has after their first `vagrant up`."""
+    """The session's guest, destroyed and created anew from the second release's box: what a
+    student has after their first `vagrant up`."""
     guest.vagrant("destroy", "-f", timeout=600)
+    guest.use_release(SECOND_RELEASE)
     started = time.monotonic()
-    guest.vagrant("up", "--provider=libvirt", timeout=2400)
-    BENCH.append(f"vagrant destroy and up again for the replay: {time.monotonic() - started:.0f} s")
+    up = guest.vagrant("up", "--provider=libvirt", timeout=2400)
+    BENCH.append(f"[{guest.release}] vagrant destroy and up again for the replay: {time.monotonic() - started:.0f} s")
+    assert "base: changed: installed" in up.stdout, up.stdout[-3000:]
+    release = guest.vagrant("ssh", "-c", "cat /etc/debian_version").stdout.strip()
+    BENCH.append(f"[{guest.release}] the replay's guest runs Debian {release}")
     return guest
 
 
@@ -54,5 +62,6 @@ def test_the_exercise_as_written_earns_full_marks(fresh_guest, lab_check, step_i
               if not c["passed"]]
     assert missed == [], f"after replaying {step_id}, `python -m lab.check {selector}` misses:\n" + "\n".join(missed)
     assert graded.returncode == 0 and report["score"] == report["max_score"]
-    BENCH.append(f"replay {step_id}: {replayed:.0f} s, then lab.check {selector}: {time.monotonic() - started:.0f} s")
+    BENCH.append(f"[{fresh_guest.release}] replay {step_id}: {replayed:.0f} s, "
+                 f"then lab.check {selector}: {time.monotonic() - started:.0f} s")
     REPLAYED.append(step_id)

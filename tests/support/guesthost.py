@@ -3,8 +3,8 @@ inside a network namespace this harness creates, with NAT to the outside so
 that the guest reaches Debian's package mirror and nothing else from the host
 sees its traffic.
 
-Follows ../shared/GUEST-RECIPE.md: qemu in software (TCG) mode, a Debian 12
-box built locally with debootstrap, libvirtd started by hand (no systemd).
+Follows ../shared/GUEST-RECIPE.md: qemu in software (TCG) mode, Debian boxes
+built locally with debootstrap, libvirtd started by hand (no systemd).
 Everything set up here is undone by teardown(), in reverse order.
 """
 
@@ -24,7 +24,13 @@ NETNS = "labnet"
 HOST_VETH, NS_VETH = "lab-h", "lab-n"
 HOST_ADDR, NS_ADDR, SUBNET = "10.213.0.1", "10.213.0.2", "10.213.0.0/30"
 RULE_COMMENT = "lab-netns"
-BOX_NAME = "lab-test-debian12"
+# The releases the tier boots, first to last, and the name each box has in
+# Vagrant. Their versions span those of the Ubuntu releases students use:
+# bookworm's nginx 1.22, Python 3.11 and systemd 252 are 22.04/24.04's
+# generation; trixie's nginx 1.26, Python 3.13, systemd 257 and ufw on
+# nftables are 26.04's.
+RELEASES = {"bookworm": "lab-test-debian12", "trixie": "lab-test-debian13"}
+FIRST_RELEASE, SECOND_RELEASE = RELEASES
 BUILD_SCRIPT = REPO / "tests" / "guest" / "build-box.sh"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lab-kit"
 # What a test copy of the lab leaves out: it must look like a fresh clone.
@@ -43,21 +49,21 @@ def sh(*command, check=True, **kwargs):
     return subprocess.run(command, check=check, text=True, **kwargs)
 
 
-def box_path():
-    """The cached box, keyed by the build script's content: edit the script and it is rebuilt."""
+def box_path(release):
+    """The cached box of a release, keyed by the build script's content: edit the script and it is rebuilt."""
     digest = hashlib.sha256(BUILD_SCRIPT.read_bytes()).hexdigest()[:16]
-    return CACHE / f"{BOX_NAME}-{digest}.box"
+    return CACHE / f"{RELEASES[release]}-{digest}.box"
 
 
-def ensure_box(log):
-    box = box_path()
+def ensure_box(release, log):
+    box = box_path(release)
     if box.exists():
         log(f"box: cached {box}")
         return box
-    for stale in CACHE.glob(f"{BOX_NAME}-*.box"):
+    for stale in CACHE.glob(f"{RELEASES[release]}-*.box"):
         stale.unlink()
     log(f"box: building {box} with debootstrap (a few minutes)")
-    sh("bash", str(BUILD_SCRIPT), str(box))
+    sh("bash", str(BUILD_SCRIPT), release, str(box))
     return box
 
 
@@ -76,6 +82,8 @@ class GuestHost:
         self.pids = {name: self.work / f"{name}.pid" for name in ("virtlogd", "libvirtd")}
         self.undo = []  # teardown steps, run last first
         self.uplink = None
+        # The release the next `vagrant up` creates; use_release() changes it.
+        self.release = FIRST_RELEASE
 
     # -- helpers ---------------------------------------------------------
 
@@ -93,7 +101,7 @@ class GuestHost:
             "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
             # The lab's own settings, chosen for this machine: the local box,
             # qemu in software mode, and what makes that fast enough.
-            "LAB_BOX": BOX_NAME,
+            "LAB_BOX": RELEASES[self.release],
             "LAB_PROVIDER_DRIVER": "qemu",
             "LAB_GUEST_OS": "debian",
             "LAB_LIBVIRT_POOL": self.pool,
@@ -117,6 +125,12 @@ class GuestHost:
         kwargs.setdefault("env", self.env())
         return subprocess.run(["ip", "netns", "exec", NETNS, *command], capture_output=True, text=True, **kwargs)
 
+    def use_release(self, release):
+        """Make the next `vagrant up` create a guest of this release (after a destroy)."""
+        if release not in RELEASES:
+            raise ValueError(f"no box for {release!r}: the tier builds {', '.join(RELEASES)}")
+        self.release = release
+
     # -- setup -----------------------------------------------------------
 
     def setup(self):
@@ -130,15 +144,16 @@ class GuestHost:
                                    f"files below it; let others enter it (chmod o+x) or work elsewhere")
         if sh("virsh", "-c", "qemu:///system", "version", check=False, capture_output=True).returncode == 0:
             raise RuntimeError("a libvirtd already runs on this host; its sockets would clash with the test's")
-        box = ensure_box(self.log)
+        boxes = {release: ensure_box(release, self.log) for release in RELEASES}
         self._network()
         self._kvm_permissions()
         self._daemons()
         self._forget_stale_domain()
         self._pool()
-        self.log("box: adding to Vagrant")
-        sh("vagrant", "box", "add", "--force", "--name", BOX_NAME, str(box), env=self.env(),
-           stdout=subprocess.DEVNULL)
+        for release, box in boxes.items():
+            self.log(f"box: adding {release} to Vagrant")
+            sh("vagrant", "box", "add", "--force", "--name", RELEASES[release], str(box), env=self.env(),
+               stdout=subprocess.DEVNULL)
         shutil.copytree(REPO, self.lab, ignore=COPY_IGNORE)
         self.undo.append(self._destroy_vm)
 
