@@ -19,16 +19,22 @@ from .ufw import parse_ufw_status
 
 # What sudo prints when it will not run a command without a password, or is
 # missing: the guest's setup stopped the probe, so nothing is known about the
-# student's work.
+# student's work. Ubuntu 26.04's sudo is sudo-rs, which words its refusals
+# otherwise (src/common/error.rs): under -n, "interactive authentication is
+# required" for a password, and "I'm sorry vagrant. I'm afraid I can't do that"
+# for a user no rule lets in. Matched without regard to case: GNU's "a terminal
+# is required" is sudo-rs's "A terminal is required to authenticate".
 SUDO_REFUSALS = ("sudo: a password is required", "sudo: a terminal is required", "is not in the sudoers file",
-                 "is not allowed to execute", "may not run sudo", "sudo: not found", "sudo: command not found")
+                 "is not allowed to execute", "may not run sudo", "sudo: not found", "sudo: command not found",
+                 "sudo: interactive authentication is required", "I'm afraid I can't do that")
 SUDO_REMEDY = ("the checker needs sudo without a password in the guest: connect as a user that has it "
                "(vagrant does), or add one with `sudo visudo`")
 
 
 def sudo_refused(result):
     """True when sudo itself refused (or is missing), rather than the command it ran failing."""
-    return not result.ok and any(refusal in result.stderr for refusal in SUDO_REFUSALS)
+    stderr = result.stderr.lower()
+    return not result.ok and any(refusal.lower() in stderr for refusal in SUDO_REFUSALS)
 
 
 class Guest:

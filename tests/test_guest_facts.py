@@ -57,6 +57,21 @@ def test_refused_sudo_is_could_not_check_with_the_remedy(fact):
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("stderr", [
+    "sudo: interactive authentication is required\n",  # sudo-rs, -n where a password is needed
+    "sudo: I'm sorry vagrant. I'm afraid I can't do that\n",  # sudo-rs, no sudoers rule for the user
+    "sudo: A terminal is required to authenticate\n",  # sudo-rs
+    "sudo: a terminal is required to read the password; either use the -S option to read from standard input "
+    "or configure an askpass helper\n",  # GNU sudo
+], ids=["sudo-rs password", "sudo-rs no rule", "sudo-rs terminal", "gnu terminal"])
+def test_sudo_rs_refusals_are_could_not_check_too(stderr):
+    with pytest.raises(CouldNotCheck) as refused:
+        guest(("sudo -n sh -c", (1, "", stderr))).file("/x").exists
+    assert stderr.strip() in refused.value.reason
+    assert "sudo without a password" in refused.value.remedy
+
+
+@pytest.mark.unit
 def test_sudo_missing_altogether_is_could_not_check():
     with pytest.raises(CouldNotCheck, match="sudo: not found"):
         guest(("sudo -n sh -c", (127, "", "sh: 1: sudo: not found\n"))).file("/x").exists
