@@ -367,7 +367,20 @@ class File:
         return content is not None and text in content
 
     def readable_by(self, user):
-        return self.guest.run_expect((0, 1), "sudo -n -u %s test -r %s", user, self.path, sudo=True).ok
+        """Whether user, with every group it is in, can open the file for reading (a folder: list it),
+        through the folders above it; False when it is missing.
+
+        The probe really opens it as that user. `test -r` can't be trusted:
+        Ubuntu 26.04's test (uutils) compares the mode bits with the uid and
+        the primary group only, so www-data in the group vagrant "can't" read
+        a 0660 file it reads (uutils/coreutils#9147). runuser, not a second
+        sudo, changes user: root needs no sudoers rule for it, and it sets the
+        user's groups from /etc/group as a restarted nginx gets them."""
+        # The redirection is sh's own open(2), no coreutils program. Failing,
+        # it exits 3, so runuser's own failure (exit 1: no such user) is a probe
+        # that could not answer, not a "no".
+        return self.guest.run_expect((0, 3), "runuser -u %s -- sh -c %s sh %s", user, 'true < "$1" || exit 3',
+                                     self.path, sudo=True).ok
 
 
 class Package:
