@@ -52,6 +52,9 @@ class Guest:
         """Run a command as root. `sudo -n` fails at once instead of asking for a password,
         and that refusal raises CouldNotCheck: it says nothing about the student's work."""
         inner = quote_command(command, *args)
+        # Only -n, which sudo-rs (Ubuntu 26.04's sudo) has with the same meaning. Both
+        # sudos reset the environment and find sh on secure_path, so a command sets
+        # what it needs inside sh -c (LC_ALL=C ufw ...) and never passes it through sudo.
         result = self.run("sudo -n sh -c %s", inner, timeout=timeout)
         if sudo_refused(result):
             raise CouldNotCheck(f"sudo in the guest refused to run `{inner}` ({_first_line(result.stderr)})",
@@ -217,7 +220,9 @@ class Guest:
 
 
 def _first_line(text):
-    lines = text.strip().splitlines()
+    # GNU sudo warns "sudo: unable to resolve host NAME" ahead of the command's own
+    # words where the guest's name is not in /etc/hosts (sudo-rs never looks it up).
+    lines = [line for line in text.strip().splitlines() if not line.startswith("sudo: unable to resolve host")]
     return lines[0][:200] if lines else "no message"
 
 

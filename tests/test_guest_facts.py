@@ -118,6 +118,14 @@ def test_a_probe_that_breaks_is_could_not_check(fact, rule):
 
 
 @pytest.mark.unit
+def test_gnu_sudos_unresolved_host_warning_is_not_the_reason():
+    with pytest.raises(CouldNotCheck) as broken:
+        guest(("ss -Hltnp", (127, "", "sudo: unable to resolve host lab: Name or service not known\n"
+                                      "sh: 1: ss: not found\n"))).listeners("tcp")
+    assert "(sh: 1: ss: not found)" in broken.value.reason
+
+
+@pytest.mark.unit
 def test_the_answer_no_is_still_an_answer():
     g = guest(
         ("systemctl is-active nginx", (3, "inactive\n", "")),
