@@ -19,16 +19,22 @@ from .ufw import parse_ufw_status
 
 # What sudo prints when it will not run a command without a password, or is
 # missing: the guest's setup stopped the probe, so nothing is known about the
-# student's work.
+# student's work. Ubuntu 26.04's sudo is sudo-rs, which words its refusals
+# otherwise (src/common/error.rs): under -n, "interactive authentication is
+# required" for a password, and "I'm sorry vagrant. I'm afraid I can't do that"
+# for a user no rule lets in. Matched without regard to case: GNU's "a terminal
+# is required" is sudo-rs's "A terminal is required to authenticate".
 SUDO_REFUSALS = ("sudo: a password is required", "sudo: a terminal is required", "is not in the sudoers file",
-                 "is not allowed to execute", "may not run sudo", "sudo: not found", "sudo: command not found")
+                 "is not allowed to execute", "may not run sudo", "sudo: not found", "sudo: command not found",
+                 "sudo: interactive authentication is required", "I'm afraid I can't do that")
 SUDO_REMEDY = ("the checker needs sudo without a password in the guest: connect as a user that has it "
                "(vagrant does), or add one with `sudo visudo`")
 
 
 def sudo_refused(result):
     """True when sudo itself refused (or is missing), rather than the command it ran failing."""
-    return not result.ok and any(refusal in result.stderr for refusal in SUDO_REFUSALS)
+    stderr = result.stderr.lower()
+    return not result.ok and any(refusal.lower() in stderr for refusal in SUDO_REFUSALS)
 
 
 class Guest:
@@ -46,6 +52,9 @@ class Guest:
         """Run a command as root. `sudo -n` fails at once instead of asking for a password,
         and that refusal raises CouldNotCheck: it says nothing about the student's work."""
         inner = quote_command(command, *args)
+        # Only -n, which sudo-rs (Ubuntu 26.04's sudo) has with the same meaning. Both
+        # sudos reset the environment and find sh on secure_path, so a command sets
+        # what it needs inside sh -c (LC_ALL=C ufw ...) and never passes it through sudo.
         result = self.run("sudo -n sh -c %s", inner, timeout=timeout)
         if sudo_refused(result):
             raise CouldNotCheck(f"sudo in the guest refused to run `{inner}` ({_first_line(result.stderr)})",
@@ -211,7 +220,9 @@ class Guest:
 
 
 def _first_line(text):
-    lines = text.strip().splitlines()
+    # GNU sudo warns "sudo: unable to resolve host NAME" ahead of the command's own
+    # words where the guest's name is not in /etc/hosts (sudo-rs never looks it up).
+    lines = [line for line in text.strip().splitlines() if not line.startswith("sudo: unable to resolve host")]
     return lines[0][:200] if lines else "no message"
 
 
@@ -361,7 +372,20 @@ class File:
         return content is not None and text in content
 
     def readable_by(self, user):
-        return self.guest.run_expect((0, 1), "sudo -n -u %s test -r %s", user, self.path, sudo=True).ok
+        """Whether user, with every group it is in, can open the file for reading (a folder: list it),
+        through the folders above it; False when it is missing.
+
+        The probe really opens it as that user. `test -r` can't be trusted:
+        Ubuntu 26.04's test (uutils) compares the mode bits with the uid and
+        the primary group only, so www-data in the group vagrant "can't" read
+        a 0660 file it reads (uutils/coreutils#9147). runuser, not a second
+        sudo, changes user: root needs no sudoers rule for it, and it sets the
+        user's groups from /etc/group as a restarted nginx gets them."""
+        # The redirection is sh's own open(2), no coreutils program. Failing,
+        # it exits 3, so runuser's own failure (exit 1: no such user) is a probe
+        # that could not answer, not a "no".
+        return self.guest.run_expect((0, 3), "runuser -u %s -- sh -c %s sh %s", user, 'true < "$1" || exit 3',
+                                     self.path, sudo=True).ok
 
 
 class Package:

@@ -2,6 +2,7 @@
 a probe that fails for another reason is CouldNotCheck, never the student's fault."""
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,36 @@ def test_refused_sudo_is_could_not_check_with_the_remedy(fact):
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("stderr", [
+    "sudo: interactive authentication is required\n",  # sudo-rs, -n where a password is needed
+    "sudo: I'm sorry vagrant. I'm afraid I can't do that\n",  # sudo-rs, no sudoers rule for the user
+    "sudo: A terminal is required to authenticate\n",  # sudo-rs
+    "sudo: a terminal is required to read the password; either use the -S option to read from standard input "
+    "or configure an askpass helper\n",  # GNU sudo
+], ids=["sudo-rs password", "sudo-rs no rule", "sudo-rs terminal", "gnu terminal"])
+def test_sudo_rs_refusals_are_could_not_check_too(stderr):
+    with pytest.raises(CouldNotCheck) as refused:
+        guest(("sudo -n sh -c", (1, "", stderr))).file("/x").exists
+    assert stderr.strip() in refused.value.reason
+    assert "sudo without a password" in refused.value.remedy
+
+
+@pytest.mark.unit
+def test_readable_by_opens_the_file_as_the_user_with_runuser_not_test():
+    g = guest(("runuser -u", (0, "", "")))
+    assert g.file("/vagrant/it's my.css").readable_by("www-data")
+    sudo, inner = shlex.split(g.transport.commands[0])[:4], shlex.split(g.transport.commands[0])[4]
+    assert sudo == ["sudo", "-n", "sh", "-c"]
+    assert shlex.split(inner) == ["runuser", "-u", "www-data", "--", "sh", "-c", 'true < "$1" || exit 3', "sh",
+                                  "/vagrant/it's my.css"]
+    assert not guest(("runuser -u", (3, "", "sh: 1: cannot open /x: Permission denied\n"))).file("/x") \
+        .readable_by("www-data")
+    with pytest.raises(CouldNotCheck, match="exit code 1 .runuser: user nginx does not exist"):
+        guest(("runuser -u", (1, "", "runuser: user nginx does not exist or the user entry does not contain all "
+                                     "the required fields\n"))).file("/x").readable_by("nginx")
+
+
+@pytest.mark.unit
 def test_sudo_missing_altogether_is_could_not_check():
     with pytest.raises(CouldNotCheck, match="sudo: not found"):
         guest(("sudo -n sh -c", (127, "", "sh: 1: sudo: not found\n"))).file("/x").exists
@@ -87,6 +118,14 @@ def test_a_probe_that_breaks_is_could_not_check(fact, rule):
 
 
 @pytest.mark.unit
+def test_gnu_sudos_unresolved_host_warning_is_not_the_reason():
+    with pytest.raises(CouldNotCheck) as broken:
+        guest(("ss -Hltnp", (127, "", "sudo: unable to resolve host lab: Name or service not known\n"
+                                      "sh: 1: ss: not found\n"))).listeners("tcp")
+    assert "(sh: 1: ss: not found)" in broken.value.reason
+
+
+@pytest.mark.unit
 def test_the_answer_no_is_still_an_answer():
     g = guest(
         ("systemctl is-active nginx", (3, "inactive\n", "")),
@@ -96,7 +135,7 @@ def test_the_answer_no_is_still_an_answer():
                                                 "No such file or directory\n")),
         ("stat", (1, "", "stat: cannot statx '/etc/missing': No such file or directory\n")),
         ("cat", (1, "", "cat: /etc/missing: No such file or directory\n")),
-        ("test -r", (1, "", "")),
+        ("runuser -u", (3, "", "sh: 1: cannot open /etc/missing: No such file\n")),
         ("dpkg-query", (1, "", "dpkg-query: no packages found matching apache2\n")),
         ("getent", (2, "", "")),
         ("id -", (1, "", "id: 'nobody2': no such user\n")),
