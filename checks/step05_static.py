@@ -35,8 +35,8 @@ def www_data_reads_shared_folder(ctx):
     for path in paths:
         if not ctx.guest.file(path).readable_by(user):
             if under(path, LAB_FOLDER):
-                hint = (f"on VirtualBox the shared folder belongs to the group {GUEST_USER}: "
-                        f"`sudo usermod -aG {GUEST_USER} {user}`, then `sudo systemctl restart nginx`")
+                hint = (f"the shared folder is open to the user and group {GUEST_USER} only (folders 0770, "
+                        f"files 0660): `sudo usermod -aG {GUEST_USER} {user}`, then `sudo systemctl restart nginx`")
             else:
                 hint = (f"{user} needs to enter every folder on the way and read the files: "
                         f"`namei -l {path}` shows each one's owner and mode; "

@@ -182,6 +182,7 @@ def lint(root=manifest_mod.REPO, course=None):
     problems += _fails_without_hint({step.checks_path.resolve().parent for step in manifest.steps})
     problems += _installs_match_writes(manifest)
     problems += _applies_by_declaration(manifest)
+    problems += _env_prefix_without_windows_form(manifest)
     problems += _crlf(root)
     for problem in problems:
         say(f"problem: {problem}")
@@ -217,6 +218,40 @@ def _fails_without_hint(folders):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Fail":
                     if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
                         problems.append(f"{path.name}:{node.lineno}: Fail(...) without a hint for the student")
+    return problems
+
+
+INLINE_CODE = re.compile(r"`([^`]+)`")
+FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1\s*$", re.MULTILINE | re.DOTALL)
+
+
+def _texts_for_students(manifest):
+    """(where, text) of what students read outside code blocks: each exercise's prose, and each
+    string in the check modules (rationales and hints)."""
+    for step in manifest.steps:
+        if step.exercise.is_file():
+            yield exercise._shown(step.exercise), FENCED.sub("", step.exercise.read_text(encoding="utf-8"))
+        if step.checks_path.is_file():
+            tree = ast.parse(step.checks_path.read_text(encoding="utf-8"), str(step.checks_path))
+            strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            yield exercise._shown(step.checks_path), "\n".join(strings)
+
+
+def _env_prefix_without_windows_form(manifest):
+    """A command in running text that sets an environment variable the sh way (`LAB_SOLVE_TO=8 vagrant
+    provision`) also shows its PowerShell form (exercise.windows_form), which Windows students type."""
+    problems, seen = [], set()
+    for where, text in _texts_for_students(manifest):
+        if where in seen:
+            continue
+        seen.add(where)
+        flat = " ".join(text.split())
+        for span in INLINE_CODE.findall(flat):
+            command = " ".join(span.split())
+            windows = exercise.windows_form(command)
+            if exercise.ENV_PREFIX.match(command) and f"`{windows}`" not in flat:
+                problems.append(f"{where}: `{command}` sets its variable the sh way, which PowerShell can't "
+                                f"type; show its PowerShell form too, `{windows}`")
     return problems
 
 

@@ -18,13 +18,16 @@ and, on guest or host blocks, `input=y`: what the student types at the
 commands' prompts (apt's [Y/n], ufw's y|n); on guest blocks, `ctrl-c`: the
 block's one command runs until the student presses Ctrl-C (a server in the
 foreground, `journalctl -f`), so it must still be running after a few
-seconds, and then it is interrupted.
+seconds, and then it is interrupted; on guest or host blocks, `exit=N`: the
+block's one command fails on purpose, with exit code N, and its output shows
+how (a "Permission denied" the next commands fix).
 
 and, on file blocks, `mode=0640` and `owner=root:likes` where they matter.
 
 Where a host command differs on Windows, the Windows PowerShell form follows
 right after it in a block of its own, `powershell host windows`: `curl.exe`
-for `curl`, `py` for `python3`, and the venv's activation (WINDOWS_FORMS).
+for `curl`, `py` for `python3`, the venv's activation (WINDOWS_FORMS), and
+`$env:NAME="value"; command` for sh's `NAME=value command`.
 Lint derives the Windows form from the block before it and requires it, so the
 two can't drift apart; the replay runs the first and not the second.
 
@@ -89,6 +92,7 @@ class Block:
     skip: str = None
     input: str = None
     ctrl_c: bool = False
+    exit: int = None  # the exit code the block's one command is shown failing with
     windows: bool = False  # a host block: the Windows form of the host block before it
     mode: str = None
     owner: str = None
@@ -113,6 +117,7 @@ class Action:
     owner: str = None
     input: str = None
     ctrl_c: bool = False
+    exit: int = 0  # the exit code the text shows: not 0 for a command that fails on purpose
 
     def describe(self):
         if self.kind == "file":
@@ -121,6 +126,7 @@ class Action:
             return f"write {self.path} ({lines} lines{extra})"
         prompt = f"{GUEST_USER}@{GUEST_HOST}:{self.cwd}$ " if self.kind == "guest" else "host$ "
         notes = [f"answering {self.input!r}"] * bool(self.input) + [f"Ctrl-C after {CTRL_C_AFTER} s"] * self.ctrl_c
+        notes += [f"fails with exit code {self.exit}"] * bool(self.exit)
         return prompt + self.text.replace("\n", "\n    ") + (f"   [{'; '.join(notes)}]" if notes else "")
 
 
@@ -149,6 +155,12 @@ def _classify(block, words):
             block.input = value
         elif key == "ctrl-c" and not sep:
             block.ctrl_c = True
+        elif key == "exit" and sep:
+            if re.fullmatch(r"[1-9][0-9]{0,2}", value) and int(value) < 256:
+                block.exit = int(value)
+            else:
+                block.problems.append(f"{block.where()}: exit={value} must be the exit code of a command that "
+                                      "fails on purpose, from 1 to 255")
         elif key == "windows" and not sep:
             block.windows = True
         elif key in ("mode", "owner") and sep:
@@ -330,8 +342,25 @@ def _folder_problems(block, cwd):
     return found, cwd
 
 
+# `NAME=value command`: an environment variable for that one command, in sh.
+ENV_PREFIX = re.compile(r"""^(?P<name>[A-Za-z_]\w*)=(?P<value>'[^']*'|"[^"$`\\]*"|[^\s'"$`\\]*)\s+(?=\S)""")
+
+
 def windows_form(command):
-    """A host command as typed in Windows PowerShell (WINDOWS_FORMS)."""
+    """A host command as typed in Windows PowerShell (WINDOWS_FORMS). PowerShell has no
+    `NAME=value command`: it sets the variable first, `$env:NAME="value"; command`."""
+    settings = []
+    while (match := ENV_PREFIX.match(command)) is not None:
+        value = match.group("value")
+        value = value[1:-1] if value[:1] in ("'", '"') else value
+        # PowerShell expands $ and ` inside double quotes, not inside single ones.
+        quoted = f"'{value}'" if any(c in value for c in '"$`') else f'"{value}"'
+        settings.append(f"$env:{match.group('name')}={quoted}; ")
+        command = command[match.end():]
+    return "".join(settings) + _windows_command(command)
+
+
+def _windows_command(command):
     for start, windows in WINDOWS_FORMS:
         if command == start or command.startswith(start + " "):
             return windows + command[len(start):]
@@ -376,6 +405,11 @@ def _block_problems(block, later):
                          "in \\)")
         if block.ctrl_c and len(commands) != 1:
             found.append(f"{block.where()}: a ctrl-c block holds exactly one command, this one has {len(commands)}")
+        if block.exit is not None and len(commands) != 1:
+            found.append(f"{block.where()}: an exit= block holds exactly the one command that fails, this one has "
+                         f"{len(commands)}")
+        if block.exit is not None and block.ctrl_c:
+            found.append(f"{block.where()}: a ctrl-c command is interrupted, so exit= can't say how it ends")
     if block.kind == "host":
         if block.ctrl_c:
             found.append(f"{block.where()}: ctrl-c belongs on guest blocks; a program on the student's computer "
@@ -400,8 +434,8 @@ def _block_problems(block, later):
                          f"{whole[0].where()}")
     if block.windows and block.kind != "host":
         found.append(f"{block.where()}: `windows` belongs on host blocks")
-    if block.kind not in ("guest", "host") and (block.input is not None or block.ctrl_c):
-        found.append(f"{block.where()}: input= and ctrl-c belong on blocks of commands")
+    if block.kind not in ("guest", "host") and (block.input is not None or block.ctrl_c or block.exit is not None):
+        found.append(f"{block.where()}: input=, ctrl-c and exit= belong on blocks of commands")
     if block.kind != "file" and (block.mode or block.owner):
         found.append(f"{block.where()}: mode= and owner= belong on file blocks")
     return found
@@ -455,7 +489,7 @@ def actions(path):
             continue
         for number, cwd, command in _commands(block):
             found.append(Action(block.where(number), block.where(), block.kind, command, cwd=cwd,
-                                input=block.input, ctrl_c=block.ctrl_c))
+                                input=block.input, ctrl_c=block.ctrl_c, exit=block.exit or 0))
     return found
 
 

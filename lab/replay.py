@@ -1,7 +1,8 @@
 """python -m lab replay STEPS: do what the exercises say, exactly as written, in order.
 
 Guest commands run in the guest as its user (`vagrant`), through the
-checker's own transport, with `sudo` only where the text has it. Host
+checker's own transport, with `sudo` only where the text has it; a command shown failing on purpose
+(`exit=N`) must fail with that exit code. Host
 commands run here, in the lab folder, with the checker's Python first on
 PATH (as in the lab's activated venv). Whole files are written where the text
 says, as `sudo nano` would. The replay stops at the first action that fails.
@@ -163,7 +164,10 @@ class Replay:
             if rc != 124:
                 raise ActionFailed(action, rc, output, f"ended by itself (exit code {rc}) instead of running "
                                                        f"until Ctrl-C")
-        elif rc != 0:
+        elif action.exit and rc != action.exit:
+            raise ActionFailed(action, rc, output, f"exited with {rc}, where the text shows it failing with "
+                                                   f"{action.exit}")
+        elif rc != action.exit:
             raise ActionFailed(action, rc, output)
         return output
 

@@ -11,13 +11,23 @@ packages=(curl sqlite3 python3 ca-certificates)
 
 changes=()
 
-# Ubuntu's needrestart stops `apt install` at a full-screen notice whenever a
-# newer kernel waits for a reboot, which the exercises never mention. This
-# snippet (needrestart reads every file in conf.d) prints the notice as text.
+# Ubuntu's needrestart runs after every `apt install`. On Ubuntu 22.04 it
+# stops there at a full-screen dialog, asking which services to restart, and
+# at another whenever a newer kernel waits for a reboot; the exercises mention
+# neither. Ubuntu 24.04 and later already restart services by themselves. This
+# snippet (needrestart reads every file in its conf.d) makes every release
+# behave alike, without a dialog. Guests without needrestart (Debian) skip it.
 needrestart_conf=/etc/needrestart/conf.d/lab.conf
-needrestart_text='# Installed by the lab kit (provision/base.sh): tell about a pending kernel
-# upgrade in a line of text after `apt install`, not in a dialog that waits
-# for a key. -1 is that mode; 0 would hide the hint altogether.
+needrestart_text='# Installed by the lab kit (provision/base.sh), so that `apt install` never
+# stops at a dialog that waits for a key.
+
+# Restart the services that use an updated library at once, without asking:
+# (a)utomatically. The other modes are (i)nteractive, a dialog that asks, which
+# is what Ubuntu 22.04 does by default, and (l)ist only.
+$nrconf{restart} = '"'a'"';
+
+# Tell about a pending kernel upgrade in a line of text after `apt install`,
+# not in a dialog: -1 is that mode; 0 would hide the hint altogether.
 $nrconf{kernelhints} = -1;'
 if [[ -d /etc/needrestart/conf.d && "$(cat "$needrestart_conf" 2>/dev/null)" != "$needrestart_text" ]]; then
     printf '%s\n' "$needrestart_text" >"$needrestart_conf"
@@ -39,8 +49,9 @@ if ((${#missing[@]} == 0)); then
     exit 0
 fi
 
-# A fresh Ubuntu guest runs unattended-upgrades right after boot, holding
-# apt's locks for minutes; wait for them instead of failing.
+# Another apt process may hold apt's locks for minutes: a package install
+# started in another window, or Ubuntu's unattended-upgrades on boxes that
+# have it. Wait for them instead of failing.
 # (The same wait as APT_LOCK_TIMEOUT in provision/facts.py, which this script,
 # run before the guest surely has Python, cannot import.)
 apt_wait=(-o DPkg::Lock::Timeout=600)

@@ -63,6 +63,23 @@ def test_lint_finds_every_kind_of_problem(kit):
     assert run.stdout.strip().endswith(f"{len(problems)} problem(s)")
 
 
+def test_lint_wants_the_powershell_form_of_an_environment_prefix_in_text_and_hints(kit):
+    page = kit / "exercises" / "step09-firewall.md"
+    text = page.read_text()
+    windows = '(in PowerShell:\n  `$env:LAB_SOLVE_TO="8"; vagrant provision --provision-with solution`)'
+    assert windows in text
+    page.write_text(text.replace(windows, ""))
+    checks = kit / "checks" / "step10_reboot.py"
+    checks.write_text(checks.read_text().replace("run `vagrant reload`", "run `LAB_SOLVE_TO=9 vagrant reload`"))
+    run = lab(kit, "lint")
+    assert run.returncode == 1
+    assert ("lab: problem: exercises/step09-firewall.md: `LAB_SOLVE_TO=8 vagrant provision --provision-with "
+            "solution` sets its variable the sh way, which PowerShell can't type; show its PowerShell form too, "
+            '`$env:LAB_SOLVE_TO="8"; vagrant provision --provision-with solution`') in run.stdout
+    assert ("lab: problem: checks/step10_reboot.py: `LAB_SOLVE_TO=9 vagrant reload` sets its variable") in run.stdout
+    assert run.stdout.strip().endswith("2 problem(s)")
+
+
 def test_lint_reports_a_manifest_error(kit):
     manifest = kit / "checks" / "steps.toml"
     manifest.write_text(manifest.read_text().replace('id = "step5"', 'id = "step4"'))

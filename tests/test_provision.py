@@ -294,3 +294,43 @@ def test_the_selftest_refuses_a_course_the_guest_cannot_see(tmp_path, capsys):
     assert selftest.main(["--course", str(outside), "--root", str(REPO)]) == 2
     assert capsys.readouterr().out == (f"selftest: the course folder {outside} is outside the lab folder {REPO}, so "
                                        "the guest cannot see it; move it into the lab folder\n")
+
+
+def _base_sh_in(tmp_path):
+    """provision/base.sh with its needrestart folder under tmp_path, and a dpkg-query that finds every
+    package installed: what it does on an Ubuntu guest whose packages are in, without touching this machine."""
+    conf_d = tmp_path / "etc" / "needrestart" / "conf.d"
+    conf_d.mkdir(parents=True)
+    script = tmp_path / "base.sh"
+    script.write_text((REPO / "provision" / "base.sh").read_text().replace("/etc/needrestart", str(conf_d.parent)))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dpkg-query").write_text("#!/bin/sh\nprintf 'install ok installed'\n")
+    (bin_dir / "dpkg-query").chmod(0o755)
+    return script, conf_d / "lab.conf", {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.mark.unit
+def test_base_sh_sets_needrestart_to_restart_services_without_a_dialog_once(tmp_path):
+    import shutil
+    import subprocess
+
+    script, conf, env = _base_sh_in(tmp_path)
+    first = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=30)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [f"base: changed: wrote {conf}"]
+    text = conf.read_text()
+    # every directive comes with a comment, for the students who read it
+    directives = [line for line in text.splitlines() if line.startswith("$nrconf")]
+    assert directives == ["$nrconf{restart} = 'a';", "$nrconf{kernelhints} = -1;"]
+    assert all(text.splitlines()[text.splitlines().index(d) - 1].startswith("#") for d in directives)
+    if shutil.which("perl"):  # needrestart reads its conf.d as Perl
+        read = subprocess.run(["perl", "-e", 'our %nrconf; do $ARGV[0] or die "$@$!"; '
+                               'print "$nrconf{restart} $nrconf{kernelhints}"', str(conf)],
+                              capture_output=True, text=True, timeout=30)
+        assert read.stdout == "a -1", read.stderr
+
+    again = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=30)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("base: nothing to change") and "base: changed" not in again.stdout
+    assert conf.read_text() == text

@@ -78,7 +78,16 @@ def test_an_unclassified_block_is_named_by_file_and_line(tmp_path):
     ("```sh guest host\nls\n```", "this one says guest and host"),
     ("```sh host colour=red\nls\n```", "unknown word 'colour=red'"),
     ("```console guest ctrl-c\nvagrant@lab:~$ a\nvagrant@lab:~$ b\n```", "exactly one command, this one has 2"),
-    ("```text output input=y\nhi\n```", "input= and ctrl-c belong on blocks of commands"),
+    ("```text output input=y\nhi\n```", "input=, ctrl-c and exit= belong on blocks of commands"),
+    ("```text output exit=1\nhi\n```", "input=, ctrl-c and exit= belong on blocks of commands"),
+    ("```console guest exit=0\nvagrant@lab:~$ true\n```", "exit=0 must be the exit code of a command that fails"),
+    ("```console guest exit=256\nvagrant@lab:~$ false\n```", "from 1 to 255"),
+    ("```console guest exit=1\nvagrant@lab:~$ false\nvagrant@lab:~$ false\n```",
+     "an exit= block holds exactly the one command that fails, this one has 2"),
+    ("```console guest exit=1 ctrl-c\nvagrant@lab:~$ sleep 60\n```", "exit= can't say how it ends"),
+    ("```sh host\nLAB_HTTP_PORT=8501 vagrant up\n```", "add a `powershell host windows` block"),
+    ("```sh host\nLAB_HTTP_PORT=8501 vagrant up\n```\n\n```powershell host windows\nLAB_HTTP_PORT=8501 vagrant up\n"
+     "```", 'should read: $env:LAB_HTTP_PORT="8501"; vagrant up'),
     ("```console guest\n```", "a guest block with no command in it"),
     ("```nginx excerpt=/etc/x\nx;\n```", "which the exercise never shows whole after it"),
     ("```nginx excerpt=/etc/x\nb;\n```\n\n```nginx file=/etc/x\na;\n  c;\n```", "differs from the whole file"),
@@ -122,6 +131,64 @@ def test_a_curl_on_the_host_comes_with_its_windows_form_which_the_replay_leaves_
     path = tmp_path / "step.md"
     assert [a.text for a in exercise.actions(path) if a.kind == "host"] == [
         "python -m lab.check step9", "curl -I http://127.0.0.1:8500/   # curl in a comment stays", "vagrant port"]
+
+
+@pytest.mark.parametrize("command, windows", [
+    ("vagrant up", "vagrant up"),
+    ("LAB_HTTP_PORT=8501 vagrant up", '$env:LAB_HTTP_PORT="8501"; vagrant up'),
+    ("LAB_SOLVE_TO=8 vagrant provision --provision-with solution",
+     '$env:LAB_SOLVE_TO="8"; vagrant provision --provision-with solution'),
+    # every variable of the prefix, and the command after it takes its own Windows form
+    ("LAB_COURSE='my course' LAB_SOLVE_TO=3 python3 -m lab.check step3",
+     '$env:LAB_COURSE="my course"; $env:LAB_SOLVE_TO="3"; py -m lab.check step3'),
+    ('LAB_NAME="lab two" curl -I http://127.0.0.1:8500/', '$env:LAB_NAME="lab two"; curl.exe -I http://127.0.0.1:8500/'),
+    # a value PowerShell would expand inside double quotes goes in single ones
+    ("LAB_NAME='$x' vagrant up", "$env:LAB_NAME='$x'; vagrant up"),
+    ("LAB_NAME= vagrant up", '$env:LAB_NAME=""; vagrant up'),
+    # sh would expand these itself: no form is guessed for them
+    ("LAB_NAME=$HOME vagrant up", "LAB_NAME=$HOME vagrant up"),
+    ("LAB_NAME=x", "LAB_NAME=x"),
+])
+def test_an_environment_prefix_becomes_powershells_env_assignment(command, windows):
+    assert exercise.windows_form(command) == windows
+
+
+def test_an_environment_prefix_on_the_host_takes_its_windows_form(tmp_path):
+    text = GOOD + ("\n```sh host\nLAB_SOLVE_TO=8 vagrant provision --provision-with solution\n```\n\n"
+                   "```powershell host windows\n$env:LAB_SOLVE_TO=\"8\"; vagrant provision --provision-with solution\n"
+                   "```\n")
+    assert problems_of(tmp_path, text, "step9") == []
+
+
+def test_a_command_shown_failing_on_purpose_is_planned_with_its_exit_code(tmp_path):
+    text = GOOD + ("\n```console guest exit=1\nvagrant@lab:~$ cat /root/secret\n"
+                   "cat: /root/secret: Permission denied\n```\n")
+    assert problems_of(tmp_path, text, "step9") == []
+    failing = [a for a in exercise.actions(tmp_path / "step.md") if a.exit]
+    assert [(a.text, a.exit) for a in failing] == [("cat /root/secret", 1)]
+    assert failing[0].describe().endswith("[fails with exit code 1]")
+
+
+@pytest.mark.parametrize("command, shown, why", [
+    ("exit 1", 1, None),
+    ("exit 0", 1, "exited with 0, where the text shows it failing with 1"),
+    ("exit 2", 1, "exited with 2, where the text shows it failing with 1"),
+    ("exit 1", 0, "exited with 1"),
+])
+def test_the_replay_holds_a_failing_command_to_its_exit_code(tmp_path, command, shown, why):
+    from lab.context import Settings
+
+    runner = replay_mod.Replay(Settings(root=tmp_path, guest_url="local://"))
+    action = exercise.Action("step.md:3", "step.md:3", "host", command, exit=shown)
+    try:
+        if why is None:
+            runner.run(action)
+        else:
+            with pytest.raises(replay_mod.ActionFailed) as failed:
+                runner.run(action)
+            assert failed.value.why == why
+    finally:
+        runner.finish()
 
 
 def test_an_exercise_must_run_its_own_check(tmp_path):
