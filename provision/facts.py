@@ -100,8 +100,9 @@ SSH_PORT = 22
 FIREWALL_PORTS = (SSH_PORT, HTTP_PORT, HTTPS_PORT)
 
 # -- the guest's packages --------------------------------------------------------
-# A fresh Ubuntu guest runs unattended-upgrades right after boot and holds
-# apt's lock for minutes: every apt run waits this long for it instead of failing.
+# Another apt process may hold apt's lock for minutes (an install the student
+# started in another window, or unattended-upgrades on a box that has it):
+# every apt run waits this long for it instead of failing.
 APT_LOCK_TIMEOUT = 600
 # How dpkg says a package is installed: `dpkg-query -W -f='${Status}' NAME`
 # prints this, and something else (or fails) when it isn't.

@@ -69,7 +69,8 @@ def main(argv):
     target = args.target.strip()
     if not target:
         sys.exit("solve: say which step to solve up to, e.g. "
-                 "`LAB_SOLVE_TO=4 vagrant provision --provision-with solution`")
+                 "`LAB_SOLVE_TO=4 vagrant provision --provision-with solution` "
+                 "(in PowerShell: `$env:LAB_SOLVE_TO=4; vagrant provision --provision-with solution`)")
     if os.geteuid() != 0:
         sys.exit("solve: run me as root (the Vagrant provisioner does; in the guest use sudo)")
     # First, what reading the manifest needs: Ubuntu 22.04's Python 3.10 has no
