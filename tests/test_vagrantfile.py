@@ -105,3 +105,19 @@ def test_preflight_refuses_crlf_files(lab):
     assert "lab preflight: CRLF line endings in provision/base.sh" in output
     assert "git config --global core.autocrlf input" in output
     assert not (lab / ".vagrant" / "machines" / "default" / "libvirt" / "id").exists()
+
+
+def test_every_command_with_a_variable_has_its_powershell_form(lab):
+    """`LAB_X=1 vagrant ...` is bash's; Windows students need `$env:LAB_X=1; vagrant ...`, given beside it."""
+    import re
+
+    files = [lab / "Vagrantfile", lab / "lab.default.yml", *sorted((lab / "lab").glob("*.rb"))]
+    found = 0
+    for file in files:
+        text = file.read_text()
+        for match in re.finditer(r"(?<![$:\w])(LAB_[A-Z_]+)=(\S+) (vagrant[^`\n]*)", text):
+            name, value, command = match.groups()
+            found += 1
+            nearby = text[match.end():match.end() + 300]
+            assert f"$env:{name}={value}; {command.strip()}" in nearby, f"{file.name}: {match.group(0)}"
+    assert found >= 3
