@@ -549,9 +549,10 @@ def test_the_rsync_modes_are_those_the_comment_promises(tmp_path):
     assert modes == {".": "0o770", "README.md": "0o660", "provision": "0o770", "provision/run.sh": "0o770"}
 
 
-def test_sudo_runs_without_flags_sudo_rs_warns_about(vagrantfile_config):
-    """Vagrant's default is "sudo -E -H %c" (plugins/kernel_v2/config/ssh.rb)."""
-    assert vagrantfile_config["sudo_command"] == "sudo %c"
+def test_sudo_runs_without_the_flag_sudo_rs_warns_about(vagrantfile_config):
+    """Vagrant's default is "sudo -E -H %c" (plugins/kernel_v2/config/ssh.rb); sudo-rs warns that it
+    ignores -E and takes -H without a word (src/sudo/cli/mod.rs)."""
+    assert vagrantfile_config["sudo_command"] == "sudo -H %c"
 
 
 def test_the_vagrantfile_names_the_oldest_vagrant_it_is_tested_with(vagrantfile_config):
