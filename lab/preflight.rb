@@ -36,7 +36,7 @@ class LabPreflight
     row("host", "#{RbConfig::CONFIG['host_os']} #{RbConfig::CONFIG['host_cpu']}, #{Etc.nprocessors} CPUs")
     row("vagrant", Vagrant::VERSION)
     check_provider
-    row("box", @settings["box"])
+    check_box
     check_memory
     check_port("http_port", 80)
     check_port("https_port", 443)
@@ -86,6 +86,13 @@ class LabPreflight
     name = @machine.provider_name
     version = provider_version(name)
     row("provider", version ? "#{name} (#{version})" : "#{name} (version unknown)", version ? :ok : nil)
+  end
+
+  # The box build this VM needs: what to pass to `vagrant box add` (see the
+  # Vagrantfile) when Vagrant says the box doesn't support the provider.
+  def check_box
+    version = @settings["box_version"].empty? ? "newest" : @settings["box_version"]
+    row("box", "#{@settings['box']} #{version}, #{@machine.provider_name}/#{LabHost.box_architecture}")
   end
 
   def free_memory_mib

@@ -37,6 +37,13 @@ module LabHost
   def self.arm64?
     RbConfig::CONFIG["host_cpu"].to_s.match?(/\A(arm64|aarch64)/)
   end
+
+  # The architecture as boxes name it (`vagrant box add --architecture`).
+  def self.box_architecture
+    return "arm64" if arm64?
+
+    RbConfig::CONFIG["host_cpu"].to_s.match?(/\A(x86_64|x64|amd64)/) ? "amd64" : RbConfig::CONFIG["host_cpu"].to_s
+  end
 end
 
 module LabRequirements
@@ -47,7 +54,8 @@ module LabRequirements
   # Vagrant picks a box's build for the host's CPU since 2.4.0 ("core: Add
   # architecture support"); an older one on Apple silicon fetches the amd64 box.
   ARM64_NEEDS = "2.4.0"
-  INSTALL = "install the newest Vagrant from https://developer.hashicorp.com/vagrant/install, then run the command again"
+  INSTALL = "install the newest Vagrant from https://developer.hashicorp.com/vagrant/install, " \
+            "then run the command again"
 
   # Stops Vagrant with one sentence when this host needs a newer Vagrant.
   def self.check!(root, argv = ARGV, vagrant_version = Vagrant::VERSION)

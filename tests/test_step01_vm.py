@@ -59,7 +59,7 @@ def test_providers_that_honour_host_ip_are_graded(provider, web_port, tmp_path):
         assert result.status == PASSED, result.rationale
     else:
         assert result.status == FAILED
-        assert f"also accepts them on 127.0.0.2" in result.rationale
+        assert "also accepts them on 127.0.0.2" in result.rationale
         assert 'host_ip: "127.0.0.1"' in result.hint
 
 

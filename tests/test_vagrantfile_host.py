@@ -191,6 +191,7 @@ def machine(spec)
               State.new(spec.fetch("state", "not_created").to_sym), FakeUI.new)
 end
 
+RbConfig::CONFIG["host_cpu"] = spec["cpu"] if spec["cpu"]
 case mode
 when "preflight"
   begin
@@ -200,7 +201,6 @@ when "preflight"
   end
 when "requirements"
   # What LabRequirements says on this host, for the command line in the spec.
-  RbConfig::CONFIG["host_cpu"] = spec["cpu"] if spec["cpu"]
   puts LabRequirements.unmet(root, spec.fetch("argv", []), Vagrant::VERSION) || "met"
 when "https_port"
   # One LabForwardedPort, asked once per machine in the spec's list (nil: no machine yet).
@@ -424,6 +424,13 @@ def test_real_vagrant_2_3_4_with_libvirt_goes_on_beside_virtualbox_7_1(kit, tmp_
     path = f"{stand_in_vboxmanage(tmp_path, '7.1.4')}:/usr/bin:/bin"
     run = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt", PATH=path)
     assert run.returncode == 0, run.stdout + run.stderr
+    # `--provider=libvirt` on the command line, read from ARGV: on to the preflight (stopped by a CRLF file).
+    script = kit / "provision" / "base.sh"
+    script.write_bytes(script.read_bytes().replace(b"\n", b"\r\n"))
+    run = vagrant(kit, "up", "--provider=libvirt", PATH=path, LAB_BOX="no-such-box-needed")
+    output = run.stdout + run.stderr
+    assert "lab requirements" not in output
+    assert "lab preflight: CRLF line endings in provision/base.sh" in output, output
 
 
 def test_the_default_box_pin_is_dropped_for_another_box(kit):
@@ -557,3 +564,14 @@ def test_sudo_runs_without_the_flag_sudo_rs_warns_about(vagrantfile_config):
 
 def test_the_vagrantfile_names_the_oldest_vagrant_it_is_tested_with(vagrantfile_config):
     assert vagrantfile_config["required"] == [">= 2.3.4"]
+
+
+@pytest.mark.parametrize("provider, cpu, env, row", [
+    ("virtualbox", "x86_64", {}, "bento/ubuntu-24.04 202510.26.0, virtualbox/amd64"),
+    ("parallels", "arm64", {}, "bento/ubuntu-24.04 202510.26.0, parallels/arm64"),
+    ("libvirt", "x86_64", {"LAB_BOX_VERSION": ""}, "bento/ubuntu-24.04 newest, libvirt/amd64"),
+])
+def test_preflight_names_the_box_build_this_vm_needs(kit, ruby, provider, cpu, env, row):
+    """What `vagrant box add --box-version --provider --architecture` needs, when Vagrant can't find it."""
+    box = ruby(kit, "preflight", {"provider": provider, "cpu": cpu}, **env)
+    assert re.search(rf"^\| box +{re.escape(row)} *$", box, re.M), box
