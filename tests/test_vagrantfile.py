@@ -121,3 +121,13 @@ def test_every_command_with_a_variable_has_its_powershell_form(lab):
             nearby = text[match.end():match.end() + 300]
             assert f"$env:{name}={value}; {command.strip()}" in nearby, f"{file.name}: {match.group(0)}"
     assert found >= 3
+
+
+def test_the_box_add_example_names_the_pinned_version(lab):
+    """The Vagrantfile's `vagrant box add` line must follow lab.default.yml's box and box_version."""
+    import re
+
+    defaults = (lab / "lab.default.yml").read_text()
+    box = re.search(r"^box: (\S+)$", defaults, re.M).group(1)
+    version = re.search(r'^box_version: "([^"]+)"', defaults, re.M).group(1)
+    assert f"vagrant box add {box} --box-version {version} --provider " in (lab / "Vagrantfile").read_text()
