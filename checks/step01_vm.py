@@ -5,7 +5,7 @@ import secrets
 import socket
 from urllib.parse import urlsplit
 
-from lab import Fail, Registry
+from lab import Fail, NotApplicable, Registry
 
 from provision import facts
 from provision.facts import LAB_FOLDER
@@ -83,6 +83,11 @@ def _host_addresses():
 @check(points=2, depends=guest_os, applies_to="vagrant")
 def forwarded_port_private(ctx):
     """the forwarded web port accepts connections from your own machine only (127.0.0.1)"""
+    # The transport knows the provider; only some can bind a forward to one address.
+    refused = getattr(ctx.guest.transport, "loopback_forwarding_refused", lambda: None)()
+    if refused:
+        raise NotApplicable(f"{refused}: others on your network can reach the VM's web server while it runs, "
+                            "which is not your doing; use it on networks you trust")
     port = urlsplit(ctx.http.base_url).port
     for address in _host_addresses():
         try:

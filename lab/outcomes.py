@@ -29,5 +29,14 @@ class CouldNotCheck(Exception):
         return f"{self.reason}: {self.remedy}" if self.remedy else self.reason
 
 
+class NotApplicable(Exception):
+    """What the check asks about can't exist on this guest, through no doing of the
+    student's (a provider that can't do it): the check counts neither way. reason says why."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class GuestUnreachable(CouldNotCheck):
     """The connection to the guest is gone; no later check can run either."""

@@ -7,6 +7,7 @@
 require "etc"
 require "socket"
 require_relative "forwarded_ports"
+require_relative "requirements"
 
 class LabPreflight
   # Stops `vagrant up` with our own sentence instead of a Ruby backtrace.
@@ -35,7 +36,7 @@ class LabPreflight
     row("host", "#{RbConfig::CONFIG['host_os']} #{RbConfig::CONFIG['host_cpu']}, #{Etc.nprocessors} CPUs")
     row("vagrant", Vagrant::VERSION)
     check_provider
-    row("box", @settings["box"])
+    check_box
     check_memory
     check_port("http_port", 80)
     check_port("https_port", 443)
@@ -67,48 +68,31 @@ class LabPreflight
 
   def provider_version(name)
     case name.to_s
-    when "virtualbox" then vboxmanage_commands.lazy.filter_map { |command| command_version(command, "--version") }.first
+    when "virtualbox" then LabHost.virtualbox_version
     when "libvirt"
       plugin = Gem::Specification.find { |spec| spec.name == "vagrant-libvirt" }
-      libvirt = command_version("virsh", "--version")
+      libvirt = LabHost.command_version("virsh", "--version")
       plugin && libvirt ? "vagrant-libvirt #{plugin.version}, libvirt #{libvirt}" : nil
-    when "parallels" then command_version("prlctl", "--version")
-    when /vmware/ then command_version("vmrun", "-v") || "vmware"
+    when "parallels" then LabHost.command_version("prlctl", "--version")
+    when /vmware/ then LabHost.command_version("vmrun", "-v")
     end
   end
 
-  # Where Vagrant's VirtualBox driver looks for VBoxManage, in its order: PATH
-  # (where the installer doesn't put it on Windows), then the folder(s) named
-  # by VBOX_INSTALL_PATH or else VBOX_MSI_INSTALL_PATH (a ";"-separated list),
-  # then VirtualBox's usual folders on Windows.
-  def vboxmanage_commands
-    folders = (ENV["VBOX_INSTALL_PATH"] || ENV["VBOX_MSI_INSTALL_PATH"]).to_s.split(";")
-    if Gem.win_platform?
-      drive = ENV.fetch("SYSTEMDRIVE", "C:")
-      folders += ["#{drive}/Program Files/Oracle/VirtualBox", "#{drive}/Program Files (x86)/Oracle/VirtualBox"]
-    end
-    # VBoxManage.exe on Windows; VBoxManage elsewhere.
-    found = folders.reject(&:empty?).product(%w[VBoxManage.exe VBoxManage]).map { |dir, exe| File.join(dir, exe) }
-    ["VBoxManage"] + found.select { |path| File.file?(path) }
-  end
-
-  def command_version(*command)
-    out = IO.popen(command, err: File::NULL, &:read).to_s.strip.lines.first.to_s.strip
-    out.empty? ? nil : out
-  rescue SystemCallError
-    nil
-  end
-
+  # No "provider not found" here: Vagrant asks the provider whether it is usable
+  # (lib/vagrant/vagrantfile.rb, machine_config) before it makes the machine
+  # whose `before :up` trigger runs this, and stops with its own message when it
+  # isn't. So the provider is there; only its version may not be readable.
   def check_provider
     name = @machine.provider_name
     version = provider_version(name)
-    if version
-      row("provider", "#{name} (#{version})", :ok)
-    else
-      row("provider", "#{name}: not found", :bad)
-      @problems << "the #{name} provider is not installed or not on PATH; install it, or pick another " \
-                   "with `vagrant up --provider=NAME`"
-    end
+    row("provider", version ? "#{name} (#{version})" : "#{name} (version unknown)", version ? :ok : nil)
+  end
+
+  # The box build this VM needs: what to pass to `vagrant box add` (see the
+  # Vagrantfile) when Vagrant says the box doesn't support the provider.
+  def check_box
+    version = @settings["box_version"].empty? ? "newest" : @settings["box_version"]
+    row("box", "#{@settings['box']} #{version}, #{@machine.provider_name}/#{LabHost.box_architecture}")
   end
 
   def free_memory_mib
@@ -145,11 +129,15 @@ class LabPreflight
     end
   end
 
-  def port_free?(port)
+  # :free, :in_use, or :reserved: Windows refuses (EACCES) to bind the ranges of
+  # ports that Hyper-V, WSL or Docker reserve, even when no program listens there.
+  def port_state(port)
     TCPServer.new("127.0.0.1", port).close
-    true
+    :free
+  rescue Errno::EACCES
+    :reserved
   rescue SystemCallError
-    false
+    :in_use
   end
 
   # What the running VM forwards, asked once; nil if its provider can't say.
@@ -167,8 +155,15 @@ class LabPreflight
       row("port #{port}", "not used: this VM forwards #{host} to the guest's port #{guest_port}", :warn)
       @problems << "port #{port} was taken when the VM started, so the guest's port #{guest_port} is at " \
                    "127.0.0.1:#{host}; `vagrant reload` tries #{port} again"
-    elsif port_free?(port)
+    elsif (state = port_state(port)) == :free
       row("port #{port}", "free (for the guest's port #{guest_port})", :ok)
+    elsif state == :reserved
+      # Vagrant's collision check only connects to the port, which nothing answers,
+      # so it keeps the port and the provider fails to bind it.
+      row("port #{port}", "reserved by Windows (Hyper-V/WSL)", :bad)
+      @problems << "port #{port} is reserved by Windows for Hyper-V/WSL, so the VM can't use it; list the " \
+                   "reserved ranges with `netsh interface ipv4 show excludedportrange protocol=tcp` and set " \
+                   "#{setting} in lab.yml to a port outside them"
     elsif @machine.state.id == :running
       # libvirt can't list its forwards (and never moves a port): most likely ours.
       row("port #{port}", "in use, by this VM if it is already running")

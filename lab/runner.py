@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from .context import Context
 from .manifest import order_checks
-from .outcomes import CouldNotCheck, Fail, GuestUnreachable
+from .outcomes import CouldNotCheck, Fail, GuestUnreachable, NotApplicable
 from .results import COULD_NOT_CHECK, ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED, Result
 
 
@@ -195,6 +195,8 @@ def _from_exception(check, exc, tb, debug):
     if isinstance(exc, Fail):
         return Result(check, FAILED, rationale=exc.rationale, hint=exc.hint, expected=exc.expected,
                       actual=exc.actual)
+    if isinstance(exc, NotApplicable):
+        return Result(check, NOT_APPLICABLE, rationale=exc.reason)
     if isinstance(exc, CouldNotCheck):
         return Result(check, COULD_NOT_CHECK, rationale=exc.one_line(),
                       guest_lost=exc if isinstance(exc, GuestUnreachable) else None)

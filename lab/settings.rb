@@ -34,8 +34,9 @@ module LabSettings
     FileUtils.cp(default_file, user_file) unless File.exist?(user_file)
     values = {}
     sources = {}
-    [default_file, user_file].each do |file|
-      read_yaml(file).each do |key, value|
+    defaults = read_yaml(default_file)
+    [defaults, read_yaml(user_file)].zip([default_file, user_file]).each do |data, file|
+      data.each do |key, value|
         values[key] = value
         sources[key] = File.basename(file)
       end
@@ -47,9 +48,19 @@ module LabSettings
       values[key] = ENV[env]
       sources[key] = "the environment variable #{env}"
     end
+    unpin_other_box(values, defaults)
     check(values, sources)
   rescue Error => e
     abort("lab settings: #{e.message}")
+  end
+
+  # lab.default.yml pins a version of its own box; another box (LAB_BOX, or a
+  # box set in lab.yml) has versions of its own, so that pin means nothing for it.
+  def self.unpin_other_box(values, defaults)
+    return if values["box"].to_s == defaults["box"].to_s
+    return unless values["box_version"].to_s == defaults["box_version"].to_s
+
+    values["box_version"] = ""
   end
 
   def self.read_yaml(file)

@@ -407,8 +407,11 @@ def test_a_key_under_a_path_with_a_space_logs_in_and_is_cached(vm, sshd):
     cache = (vm.lab / ".lab" / "vagrant.json").read_bytes()
     assert cache.isascii() and json.loads(cache)["key"] == vm.key
     # The next run reads the cache and asks vagrant nothing.
-    assert logs_in(open_vm(vm))
+    again = open_vm(vm)
+    assert logs_in(again)
     assert vm.calls() == ["ssh-config", "port"]
+    # The provider comes from .vagrant/ too: VirtualBox binds forwards to host_ip.
+    assert again.provider == "virtualbox" and again.loopback_forwarding_refused() is None
 
 
 @pytest.mark.server

@@ -105,3 +105,29 @@ def test_preflight_refuses_crlf_files(lab):
     assert "lab preflight: CRLF line endings in provision/base.sh" in output
     assert "git config --global core.autocrlf input" in output
     assert not (lab / ".vagrant" / "machines" / "default" / "libvirt" / "id").exists()
+
+
+def test_every_command_with_a_variable_has_its_powershell_form(lab):
+    """`LAB_X=1 vagrant ...` is bash's; Windows students need `$env:LAB_X=1; vagrant ...`, given beside it."""
+    import re
+
+    files = [lab / "Vagrantfile", lab / "lab.default.yml", *sorted((lab / "lab").glob("*.rb"))]
+    found = 0
+    for file in files:
+        text = file.read_text()
+        for match in re.finditer(r"(?<![$:\w])(LAB_[A-Z_]+)=(\S+) (vagrant[^`\n]*)", text):
+            name, value, command = match.groups()
+            found += 1
+            nearby = text[match.end():match.end() + 300]
+            assert f"$env:{name}={value}; {command.strip()}" in nearby, f"{file.name}: {match.group(0)}"
+    assert found >= 3
+
+
+def test_the_box_add_example_names_the_pinned_version(lab):
+    """The Vagrantfile's `vagrant box add` line must follow lab.default.yml's box and box_version."""
+    import re
+
+    defaults = (lab / "lab.default.yml").read_text()
+    box = re.search(r"^box: (\S+)$", defaults, re.M).group(1)
+    version = re.search(r'^box_version: "([^"]+)"', defaults, re.M).group(1)
+    assert f"vagrant box add {box} --box-version {version} --provider " in (lab / "Vagrantfile").read_text()

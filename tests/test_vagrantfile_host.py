@@ -70,7 +70,7 @@ def test_resolved_settings_are_typed_as_vagrant_reads_them(kit):
     assert settings["insert_key"] is False
     assert settings["memory"] == 2048
     assert settings["cpus"] == 3
-    assert settings["box_version"] == ""
+    assert settings["box_version"] == "202510.26.0"  # lab.default.yml's pin
 
 
 def test_environment_variable_reaches_the_resolved_settings(kit):
@@ -132,7 +132,7 @@ HARNESS = r'''
 require "json"
 
 module Vagrant
-  VERSION = "2.3.4"
+  VERSION = ENV.fetch("FAKE_VAGRANT_VERSION", "2.3.4")
   module Errors
     class VagrantError < StandardError
       def initialize(*)
@@ -145,6 +145,22 @@ end
 root, mode, spec = ARGV[0], ARGV[1], JSON.parse(ARGV[2])
 require File.join(root, "lab", "settings")
 require File.join(root, "lab", "preflight")
+
+# The Ruby of Errno::EACCES where Windows reserves a port (Hyper-V, WSL), or
+# EADDRINUSE where a program listens: TCPServer.new raises it for these ports.
+REFUSED = { "reserved" => Errno::EACCES, "in use" => Errno::EADDRINUSE }.freeze
+class TCPServer
+  class << self
+    alias_method :real_new, :new
+
+    def new(host, port)
+      refused = JSON.parse(ARGV[2]).fetch("refused", {})[port.to_s]
+      raise REFUSED.fetch(refused), "stand-in" if refused
+
+      real_new(host, port)
+    end
+  end
+end
 
 class FakeProvider
   def initialize(spec)
@@ -175,6 +191,7 @@ def machine(spec)
               State.new(spec.fetch("state", "not_created").to_sym), FakeUI.new)
 end
 
+RbConfig::CONFIG["host_cpu"] = spec["cpu"] if spec["cpu"]
 case mode
 when "preflight"
   begin
@@ -182,6 +199,9 @@ when "preflight"
   rescue LabPreflight::Failed => e
     puts "FAILED: #{e.error_message}"
   end
+when "requirements"
+  # What LabRequirements says on this host, for the command line in the spec.
+  puts LabRequirements.unmet(root, spec.fetch("argv", []), Vagrant::VERSION) || "met"
 when "https_port"
   # One LabForwardedPort, asked once per machine in the spec's list (nil: no machine yet).
   port = LabForwardedPort.new(443, 8443)
@@ -241,15 +261,27 @@ def test_preflight_prefers_vbox_install_path_as_vagrant_does(kit, ruby, vbox_fol
     """Vagrant reads VBOX_INSTALL_PATH when it is set and VBOX_MSI_INSTALL_PATH only otherwise."""
     box = ruby(kit, "preflight", {}, VBOX_INSTALL_PATH=str(tmp_path / "old install"),
                VBOX_MSI_INSTALL_PATH=str(vbox_folder()))
-    assert "virtualbox: not found" in provider_row(box), box
+    assert "virtualbox (version unknown)" in provider_row(box), box
     box = ruby(kit, "preflight", {}, VBOX_INSTALL_PATH=str(vbox_folder("VBoxManage.exe")))
     assert "[ok]" in provider_row(box), box
 
 
-def test_preflight_without_vboxmanage_says_not_found(kit, ruby):
+def test_preflight_without_vboxmanage_says_version_unknown(kit, ruby):
+    """The trigger runs only once Vagrant found the provider usable (see the test below),
+    so a VBoxManage the preflight can't run is no problem to report, only a version unknown."""
     box = ruby(kit, "preflight", {})
-    assert re.fullmatch(r"\| provider +virtualbox: not found +\[XX\]", provider_row(box)), box
-    assert "the virtualbox provider is not installed or not on PATH" in box
+    assert re.fullmatch(r"\| provider +virtualbox \(version unknown\) *", provider_row(box)), box
+    assert "| !" not in box
+
+
+def test_vagrant_stops_for_a_missing_provider_before_the_preflight(kit):
+    """Vagrant asks a provider whether it is usable (Vagrantfile#machine_config) before it makes the
+    machine whose `before :up` trigger is the preflight: with no VirtualBox it stops on its own."""
+    run = vagrant(kit, "up", "--provider=virtualbox", PATH="/usr/bin:/bin")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "Vagrant could not detect VirtualBox!" in output
+    assert "lab preflight" not in output
 
 
 def test_preflight_shows_the_ports_a_running_vm_forwards(kit, ruby):
@@ -259,6 +291,18 @@ def test_preflight_shows_the_ports_a_running_vm_forwards(kit, ruby):
     assert re.search(r"^\| port 8443 +not used: this VM forwards 8444 to the guest's port 443 +\[!!\]$", box, re.M), box
     assert ("| ! port 8443 was taken when the VM started, so the guest's port 443 is at 127.0.0.1:8444; "
             "`vagrant reload` tries 8443 again") in box
+
+
+def test_preflight_says_a_port_windows_reserves_is_not_in_use(kit, ruby):
+    """Windows refuses (EACCES) to bind a port in a range Hyper-V or WSL reserved, with no program on it."""
+    box = ruby(kit, "preflight", {"refused": {"8500": "reserved", "8443": "in use"}})
+    assert re.search(r"^\| port 8500 +reserved by Windows \(Hyper-V/WSL\) +\[XX\]$", box, re.M), box
+    assert ("| ! port 8500 is reserved by Windows for Hyper-V/WSL, so the VM can't use it; list the reserved "
+            "ranges with `netsh interface ipv4 show excludedportrange protocol=tcp` and set http_port in lab.yml "
+            "to a port outside them") in box
+    assert re.search(r"^\| port 8443 +in use by another program +\[!!\]$", box, re.M), box
+    assert "| ! port 8443 is taken" in box
+    assert "FAILED" not in box  # a warning: Vagrant goes on
 
 
 def test_preflight_counts_provisioning_files_in_odd_folder_name(odd_lab, ruby):
@@ -300,3 +344,235 @@ def test_vm_name_ignores_case_and_accent_spelling(kit):
     assert decomposed == composed
     assert len({composed, plain, latin1}) == 3
     assert all(re.fullmatch(r"likes-lab-[0-9a-f]{8}", name) for name in (composed, plain, latin1))
+
+
+# --- the Vagrant version each host needs (lab/requirements.rb) ------------------------------
+
+def stand_in_vboxmanage(tmp_path, version):
+    """A folder holding a VBoxManage that reports version, as VirtualBox's does."""
+    folder = tmp_path / f"vbox-{version}"
+    folder.mkdir()
+    stand_in = folder / "VBoxManage"
+    stand_in.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo {version}r165100\n')
+    stand_in.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize("vagrant_version, virtualbox, needed", [
+    ("2.4.1", "7.1.4", "2.4.2"),
+    ("2.3.4", "7.1.4", "2.4.2"),
+    ("2.4.8", "7.2.0", "2.4.9"),
+])
+def test_an_old_vagrant_with_a_new_virtualbox_gets_one_sentence(kit, ruby, tmp_path, vagrant_version, virtualbox,
+                                                                 needed):
+    path = f"{stand_in_vboxmanage(tmp_path, virtualbox)}:/usr/bin:/bin"
+    said = ruby(kit, "requirements", {}, PATH=path, FAKE_VAGRANT_VERSION=vagrant_version).strip()
+    assert said == (f"VirtualBox {virtualbox} needs Vagrant {needed} or newer, and this is Vagrant {vagrant_version}: "
+                    "install the newest Vagrant from https://developer.hashicorp.com/vagrant/install, "
+                    "then run the command again")
+
+
+@pytest.mark.parametrize("vagrant_version, virtualbox", [
+    ("2.4.2", "7.1.4"), ("2.4.9", "7.2.0"), ("2.4.1", "7.0.20"), ("2.3.4", "7.0.20")])
+def test_a_vagrant_that_knows_the_virtualbox_is_enough(kit, ruby, tmp_path, vagrant_version, virtualbox):
+    path = f"{stand_in_vboxmanage(tmp_path, virtualbox)}:/usr/bin:/bin"
+    assert ruby(kit, "requirements", {}, PATH=path, FAKE_VAGRANT_VERSION=vagrant_version).strip() == "met"
+
+
+@pytest.mark.parametrize("spec, env", [
+    ({"argv": ["up", "--provider=libvirt"]}, {}),
+    ({"argv": ["up", "--provider", "libvirt"]}, {}),
+    ({"argv": ["up"]}, {"VAGRANT_DEFAULT_PROVIDER": "libvirt"}),
+    ({"argv": ["status"], "created": "libvirt"}, {}),
+])
+def test_virtualbox_7_1_does_not_matter_to_a_libvirt_vm(kit, ruby, tmp_path, spec, env):
+    """Debian's Vagrant 2.3.4 drives libvirt whatever VirtualBox is also installed."""
+    if spec.pop("created", None):
+        machine = kit / ".vagrant" / "machines" / "default" / "libvirt"
+        machine.mkdir(parents=True)
+        (machine / "id").write_text("6f1c-uuid")
+    path = f"{stand_in_vboxmanage(tmp_path, '7.1.4')}:/usr/bin:/bin"
+    assert ruby(kit, "requirements", spec, PATH=path, **env).strip() == "met"
+
+
+@pytest.mark.parametrize("cpu, vagrant_version, said", [
+    ("arm64", "2.3.7", "on an arm64 computer (Apple silicon) the lab needs Vagrant 2.4.0 or newer to get the arm64 "
+                       "box, and this is Vagrant 2.3.7: install the newest Vagrant"),
+    ("aarch64", "2.3.4", "on an arm64 computer (Apple silicon) the lab needs Vagrant 2.4.0"),
+    ("arm64", "2.4.0", "met"),
+    ("x86_64", "2.3.4", "met"),
+])
+def test_an_arm64_computer_needs_vagrant_2_4(kit, ruby, cpu, vagrant_version, said):
+    answer = ruby(kit, "requirements", {"cpu": cpu, "argv": ["up", "--provider=parallels"]},
+                  FAKE_VAGRANT_VERSION=vagrant_version)
+    assert answer.startswith(said), answer
+
+
+def test_real_vagrant_2_3_4_refuses_virtualbox_7_1_in_one_sentence(kit, tmp_path):
+    """Debian's Vagrant itself, with VBoxManage reporting 7.1.4: our sentence, before Vagrant's own
+    "not supported" list of versions."""
+    path = f"{stand_in_vboxmanage(tmp_path, '7.1.4')}:/usr/bin:/bin"
+    run = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="virtualbox", PATH=path)
+    output = (run.stdout + run.stderr).strip()
+    assert run.returncode != 0
+    assert output == ("lab requirements: VirtualBox 7.1.4 needs Vagrant 2.4.2 or newer, and this is Vagrant 2.3.4: "
+                      "install the newest Vagrant from https://developer.hashicorp.com/vagrant/install, "
+                      "then run the command again"), output
+
+
+def test_real_vagrant_2_3_4_with_libvirt_goes_on_beside_virtualbox_7_1(kit, tmp_path):
+    path = f"{stand_in_vboxmanage(tmp_path, '7.1.4')}:/usr/bin:/bin"
+    run = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt", PATH=path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    # `--provider=libvirt` on the command line, read from ARGV: on to the preflight (stopped by a CRLF file).
+    script = kit / "provision" / "base.sh"
+    script.write_bytes(script.read_bytes().replace(b"\n", b"\r\n"))
+    run = vagrant(kit, "up", "--provider=libvirt", PATH=path, LAB_BOX="no-such-box-needed")
+    output = run.stdout + run.stderr
+    assert "lab requirements" not in output
+    assert "lab preflight: CRLF line endings in provision/base.sh" in output, output
+
+
+def test_the_default_box_pin_is_dropped_for_another_box(kit):
+    run = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt", LAB_BOX="lab-test-debian12")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert resolved(kit)["box_version"] == ""
+    run = vagrant(kit, "validate", VAGRANT_DEFAULT_PROVIDER="libvirt", LAB_BOX="my/box", LAB_BOX_VERSION="1.2.0")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert resolved(kit)["box_version"] == "1.2.0"
+
+
+# --- what the Vagrantfile asks of each provider --------------------------------------------
+
+CONFIG_HARNESS = r'''
+# Loads the Vagrantfile with a Vagrant that only records: every setting and call
+# on `config`, each provider's block run with a recorder for its `override`,
+# printed as JSON. No provider plugin is needed, so Parallels and VMware count too.
+require "json"
+
+module Vagrant
+  VERSION = "2.3.4"
+  module Errors
+    class VagrantError < StandardError; end
+  end
+
+  def self.require_version(*requirements)
+    $required = requirements
+  end
+
+  def self.configure(_version)
+    yield $config = Recorder.new
+  end
+end
+
+# config.vm, config.ssh, ... are recorders; `x = value` and calls are recorded.
+class Recorder
+  attr_reader :settings, :calls
+
+  def initialize
+    @settings = {}
+    @calls = []
+    @parts = Hash.new { |parts, name| parts[name] = Recorder.new }
+  end
+
+  def method_missing(name, *args, **options, &block)
+    if name.end_with?("=")
+      @settings[name.to_s.chomp("=")] = args.first
+    elsif args.empty? && options.empty? && block.nil?
+      @parts[name]
+    else
+      @calls << [name.to_s, args, options, block]
+    end
+  end
+
+  def respond_to_missing?(*)
+    true
+  end
+
+  def []=(key, value)
+    @settings[key] = value
+  end
+
+  def folders
+    @calls.select { |name, _| name == "synced_folder" }.to_h { |_, args, options| [args[1], options] }
+  end
+end
+
+load File.join(ARGV[0], "Vagrantfile")
+vm = $config.vm
+providers = vm.calls.select { |name, _| name == "provider" }.to_h do |_, (provider), _, block|
+  override = Recorder.new
+  block.call(Recorder.new, override)
+  [provider, vm.folders.merge(override.vm.folders).fetch("/vagrant")]
+end
+puts JSON.generate("required" => $required, "sudo_command" => $config.ssh.settings["sudo_command"],
+                   "folders" => providers)
+'''
+
+# Vagrant's own rsync arguments (plugins/synced_folders/rsync/helper.rb), which
+# rsync__args replaces: the Vagrantfile must keep them.
+VAGRANT_RSYNC_ARGS = ["--verbose", "--archive", "--delete", "-z", "--copy-links"]
+LAB_MODES = "--chmod=ug=rwX,o="
+
+
+@pytest.fixture
+def vagrantfile_config(kit, tmp_path):
+    harness = tmp_path / "config_harness.rb"
+    harness.write_text(CONFIG_HARNESS)
+    done = subprocess.run([shutil.which("ruby"), str(harness), str(kit)], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def test_each_provider_gets_the_folder_modes_it_can_set(vagrantfile_config):
+    folders = vagrantfile_config["folders"]
+    assert sorted(folders) == ["libvirt", "parallels", "virtualbox", "vmware_desktop"]
+    # vboxsf: Vagrant adds uid and gid only (plugins/providers/virtualbox/cap/mount_options.rb).
+    assert folders["virtualbox"] == {"type": "virtualbox", "mount_options": ["dmode=0770", "fmode=0660"]}
+    # rsync: Vagrant's arguments, then the modes; the exclusions as before.
+    assert folders["libvirt"]["type"] == "rsync"
+    assert folders["libvirt"]["rsync__args"] == VAGRANT_RSYNC_ARGS + [LAB_MODES]
+    assert ".git/" in folders["libvirt"]["rsync__exclude"]
+    # vmhgfs-fuse (vagrant-vmware-desktop's Linux mount cap) passes mount_options to -o.
+    assert folders["vmware_desktop"] == {"mount_options": ["umask=007"]}
+    # vagrant-parallels raises LinuxPrlFsInvalidOptions for dmode/fmode: its share as Vagrant makes it.
+    assert folders["parallels"] == {}
+
+
+def test_the_rsync_modes_are_those_the_comment_promises(tmp_path):
+    """rsync with the Vagrantfile's arguments, from a folder made under umask 077 (nothing for the
+    group) and with an executable script: folders 770, files 660, the script 770."""
+    source, copy = tmp_path / "lab", tmp_path / "guest"
+    (source / "provision").mkdir(parents=True)
+    (source / "README.md").write_text("read me\n")
+    (source / "provision" / "run.sh").write_text("#!/bin/sh\n")
+    for path, mode in ((source, 0o700), (source / "provision", 0o700), (source / "README.md", 0o600),
+                       (source / "provision" / "run.sh", 0o700)):
+        path.chmod(mode)
+    done = subprocess.run(["rsync", *VAGRANT_RSYNC_ARGS, LAB_MODES, f"{source}/", f"{copy}/"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    modes = {str(p.relative_to(copy)): oct(p.stat().st_mode & 0o777) for p in [copy, *copy.rglob("*")]}
+    assert modes == {".": "0o770", "README.md": "0o660", "provision": "0o770", "provision/run.sh": "0o770"}
+
+
+def test_sudo_runs_without_the_flag_sudo_rs_warns_about(vagrantfile_config):
+    """Vagrant's default is "sudo -E -H %c" (plugins/kernel_v2/config/ssh.rb); sudo-rs warns that it
+    ignores -E and takes -H without a word (src/sudo/cli/mod.rs)."""
+    assert vagrantfile_config["sudo_command"] == "sudo -H %c"
+
+
+def test_the_vagrantfile_names_the_oldest_vagrant_it_is_tested_with(vagrantfile_config):
+    assert vagrantfile_config["required"] == [">= 2.3.4"]
+
+
+@pytest.mark.parametrize("provider, cpu, env, row", [
+    ("virtualbox", "x86_64", {}, "bento/ubuntu-24.04 202510.26.0, virtualbox/amd64"),
+    ("parallels", "arm64", {}, "bento/ubuntu-24.04 202510.26.0, parallels/arm64"),
+    ("libvirt", "x86_64", {"LAB_BOX_VERSION": ""}, "bento/ubuntu-24.04 newest, libvirt/amd64"),
+])
+def test_preflight_names_the_box_build_this_vm_needs(kit, ruby, provider, cpu, env, row):
+    """What `vagrant box add --box-version --provider --architecture` needs, when Vagrant can't find it."""
+    box = ruby(kit, "preflight", {"provider": provider, "cpu": cpu}, **env)
+    assert re.search(rf"^\| box +{re.escape(row)} *$", box, re.M), box

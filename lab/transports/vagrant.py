@@ -66,14 +66,36 @@ def find_vagrant_root(start):
     return folder
 
 
-def machine_id(root, machine):
-    """The id Vagrant gave the machine, or None when none was created."""
+# Providers whose port forwarding ignores host_ip and listens on every interface of the
+# host: their forward_ports drivers pass no address (vagrant-parallels
+# lib/vagrant-parallels/driver/base.rb, `prlsrvctl net set --nat-tcp-add name,port,uuid,port`;
+# vagrant-vmware-desktop lib/vagrant-vmware-desktop/action/forward_ports.rb), vagrant-parallels
+# issue #398. VirtualBox and vagrant-libvirt bind to the host_ip given.
+PROVIDERS_IGNORING_HOST_IP = {
+    "parallels": "Parallels Desktop",
+    "vmware_desktop": "VMware",
+    "vmware_fusion": "VMware Fusion",
+    "vmware_workstation": "VMware Workstation",
+}
+
+
+def created_machine(root, machine):
+    """(provider, id) of the machine Vagrant created, or (None, None) when none was.
+
+    Vagrant keeps the id in .vagrant/machines/MACHINE/PROVIDER/id: the folder's
+    name is the provider, so no `vagrant status` is needed to learn it.
+    """
     folder = root / ".vagrant" / "machines" / machine
     for id_file in sorted(folder.glob("*/id")):
         value = id_file.read_text(encoding="utf-8", errors="replace").strip()
         if value:
-            return value
-    return None
+            return id_file.parent.name, value
+    return None, None
+
+
+def machine_id(root, machine):
+    """The id Vagrant gave the machine, or None when none was created."""
+    return created_machine(root, machine)[1]
 
 
 def configured_port(root, setting):
@@ -283,6 +305,7 @@ class VagrantTransport(SshTransport):
         self.machine = machine
         self.cache_file = cache_file
         self.id = None
+        self.provider = None  # "virtualbox", "libvirt", "parallels", ... once open() found the machine
         self.known_hosts = None
         super().__init__("127.0.0.1")
 
@@ -300,7 +323,7 @@ class VagrantTransport(SshTransport):
         return f"the Vagrant VM {self.machine!r}"
 
     def open(self):
-        self.id = machine_id(self.root, self.machine)
+        self.provider, self.id = created_machine(self.root, self.machine)
         if self.id is None:
             raise CouldNotCheck("no VM has been created yet", f"run `vagrant up` in {self.root}")
         cached = self._load_cache()
@@ -353,6 +376,18 @@ class VagrantTransport(SshTransport):
         # every `vagrant up` makes a new key on the same 127.0.0.1:2222.
         if self.known_hosts is not None and os.path.isfile(self.known_hosts):
             client.load_host_keys(self.known_hosts)
+
+    def loopback_forwarding_refused(self):
+        """Why this VM's forwarded ports can't be kept to 127.0.0.1, or None when they can.
+
+        host_ip: "127.0.0.1" is the student's to write; a provider that ignores it
+        is a fact of their computer, not a mistake.
+        """
+        name = PROVIDERS_IGNORING_HOST_IP.get(self.provider)
+        if name is None:
+            return None
+        return (f"{name} (the {self.provider} provider) forwards ports on every network interface of your "
+                f"computer and ignores host_ip, so no Vagrantfile can keep them to 127.0.0.1")
 
     def synced_by_rsync(self):
         """Whether /vagrant is a copy made by rsync (libvirt), not a live shared folder."""
