@@ -3,12 +3,13 @@
 from lab import Fail, Registry
 
 from checks.step02_nginx import page_reaches_host
-from provision.facts import APP, APP_UNITS, CONFIG_DIR, HARDENING_CONF
+from provision.facts import APP, APP_UNITS, CONFIG_DIR, NGINX_CONF
 
 check = Registry()
 
 # Files the deployment is made of: a reboot must come after the last change to them.
-DEPLOYMENT_FILES = f"/etc/nginx/sites-available/* /etc/nginx/conf.d/*.conf /etc/systemd/system/{APP}*.service " \
+DEPLOYMENT_FILES = f"{NGINX_CONF} /etc/nginx/sites-available/* /etc/nginx/conf.d/*.conf " \
+                   f"/etc/systemd/system/{APP}*.service " \
                    f"{CONFIG_DIR}/* /etc/ufw/user.rules"
 
 
@@ -18,7 +19,8 @@ def server_tokens_off(ctx):
     server = ctx.http.get("/").headers.get("Server", "")
     if server != "nginx":
         raise Fail(f"expected the Server header to say just nginx, found {server!r}",
-                   hint=f"add `server_tokens off;` to the http block (e.g. in {HARDENING_CONF})",
+                   hint=f"uncomment `server_tokens off;` in the http block of {NGINX_CONF} "
+                        f"(`grep -n server_tokens {NGINX_CONF}` finds it), then reload nginx",
                    expected="nginx", actual=server)
 
 

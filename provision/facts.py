@@ -80,7 +80,11 @@ def instance_socket(name):
 # -- nginx ---------------------------------------------------------------------
 # The name of the upstream block that lists the app servers (proxy_pass http://likes_app).
 UPSTREAM = f"{APP}_app"
-# Where the exercises and the solution put nginx's own hardening (server_tokens off).
+# nginx's main configuration. Its http block has `server_tokens off;`
+# commented out on Ubuntu 22.04/24.04 and Debian 12, and turned on already on
+# Debian 13 and the releases built from it (Ubuntu 26.04): step 10 uncomments it.
+NGINX_CONF = "/etc/nginx/nginx.conf"
+# Where the solution puts server_tokens off when nginx.conf has no such line at all.
 HARDENING_CONF = "/etc/nginx/conf.d/hardening.conf"
 # The user nginx's workers run as, in Debian's and Ubuntu's nginx.conf.
 NGINX_USER = "www-data"
