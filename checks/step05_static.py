@@ -35,8 +35,10 @@ def www_data_reads_shared_folder(ctx):
     for path in paths:
         if not ctx.guest.file(path).readable_by(user):
             if under(path, LAB_FOLDER):
-                hint = (f"the shared folder is open to the user and group {GUEST_USER} only (folders 0770, "
-                        f"files 0660): `sudo usermod -aG {GUEST_USER} {user}`, then `sudo systemctl restart nginx`")
+                hint = (f"the shared folder lets in its owner and the group {GUEST_USER} only: "
+                        f"`sudo usermod -aG {GUEST_USER} {user}`, then `sudo systemctl restart nginx` "
+                        f"(on Parallels, whose folder shows your computer's modes, also let others read "
+                        f"the files on your computer: `chmod -R a+rX sample_app/static`)")
             else:
                 hint = (f"{user} needs to enter every folder on the way and read the files: "
                         f"`namei -l {path}` shows each one's owner and mode; "
@@ -63,6 +65,12 @@ def static_served_by_nginx(ctx):
     """/static/style.css is answered by nginx with the app's style.css, without reaching the app"""
     static_probe, app_probe = ctx.nonce("static"), ctx.nonce("app")
     res = ctx.http.get(f"{STYLE}?{static_probe}")
+    if res.status == 403:
+        # www_data_reads_shared_folder passed: the user can read the files now, with
+        # the groups it has today, but the running nginx started with the old ones.
+        raise Fail(f"expected a text/css file from {res.url}, got {res.status_line}",
+                   hint="nginx's user can read the files now, but the running nginx still has the groups "
+                        "it started with: `sudo systemctl restart nginx`")
     if res.status != 200 or res.content_type != "text/css":
         raise Fail(f"expected a text/css file from {res.url}, got {res.status_line} ({res.content_type})",
                    hint="check the `location /static/` block: its alias must end with a slash, "

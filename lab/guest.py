@@ -22,7 +22,8 @@ from .ufw import parse_ufw_status
 # student's work. Ubuntu 26.04's sudo is sudo-rs, which words its refusals
 # otherwise (src/common/error.rs): under -n, "interactive authentication is
 # required" for a password, and "I'm sorry vagrant. I'm afraid I can't do that"
-# for a user no rule lets in. Matched without regard to case: GNU's "a terminal
+# when authentication failed (a user no rule lets in gets "Sorry, user ... may
+# not run", which the GNU wording below matches too). Matched without regard to case: GNU's "a terminal
 # is required" is sudo-rs's "A terminal is required to authenticate".
 SUDO_REFUSALS = ("sudo: a password is required", "sudo: a terminal is required", "is not in the sudoers file",
                  "is not allowed to execute", "may not run sudo", "sudo: not found", "sudo: command not found",

@@ -160,8 +160,11 @@ class LabPreflight
     elsif state == :reserved
       # Vagrant's collision check only connects to the port, which nothing answers,
       # so it keeps the port and the provider fails to bind it.
-      row("port #{port}", "reserved by Windows (Hyper-V/WSL)", :bad)
-      @problems << "port #{port} is reserved by Windows for Hyper-V/WSL, so the VM can't use it; list the " \
+      # Windows also says EACCES for a port a program holds with SO_EXCLUSIVEADDRUSE,
+      # so the row names both; a reservation is the usual reason at these numbers.
+      row("port #{port}", "refused: reserved by Windows (Hyper-V/WSL) or held exclusively", :bad)
+      @problems << "port #{port} is refused, most likely reserved by Windows for Hyper-V/WSL (or held " \
+                   "exclusively by another program), so the VM can't use it; list the " \
                    "reserved ranges with `netsh interface ipv4 show excludedportrange protocol=tcp` and set " \
                    "#{setting} in lab.yml to a port outside them"
     elsif @machine.state.id == :running

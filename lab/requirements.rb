@@ -90,8 +90,11 @@ module LabRequirements
       return arg.split("=", 2)[1] if arg.start_with?("--provider=")
       return argv[i + 1].to_s if arg == "--provider"
     end
-    created = Dir.glob("*/id", base: File.join(root, ".vagrant", "machines", "default")).find do |id|
-      File.size?(File.join(root, ".vagrant", "machines", "default", id))
+    # In name order, an id of white space alone counting as none: the same rule
+    # as the checker's (lab/transports/vagrant.py), so both name one provider.
+    machine = File.join(root, ".vagrant", "machines", "default")
+    created = Dir.glob("*/id", base: machine).sort.find do |id|
+      !File.read(File.join(machine, id)).strip.empty?
     end
     return File.dirname(created) if created
 

@@ -82,7 +82,7 @@ def instance_socket(name):
 UPSTREAM = f"{APP}_app"
 # nginx's main configuration. Its http block has `server_tokens off;`
 # commented out on Ubuntu 22.04/24.04 and Debian 12, and turned on already on
-# Debian 13 and the releases built from it (Ubuntu 26.04): step 10 uncomments it.
+# Debian 13 (and newer Ubuntu releases may follow it): step 10 uncomments it.
 NGINX_CONF = "/etc/nginx/nginx.conf"
 # Where the solution puts server_tokens off when nginx.conf has no such line at all.
 HARDENING_CONF = "/etc/nginx/conf.d/hardening.conf"

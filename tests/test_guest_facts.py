@@ -64,7 +64,7 @@ def test_refused_sudo_is_could_not_check_with_the_remedy(fact):
     "sudo: A terminal is required to authenticate\n",  # sudo-rs
     "sudo: a terminal is required to read the password; either use the -S option to read from standard input "
     "or configure an askpass helper\n",  # GNU sudo
-], ids=["sudo-rs password", "sudo-rs no rule", "sudo-rs terminal", "gnu terminal"])
+], ids=["sudo-rs password", "sudo-rs authentication failed", "sudo-rs terminal", "gnu terminal"])
 def test_sudo_rs_refusals_are_could_not_check_too(stderr):
     with pytest.raises(CouldNotCheck) as refused:
         guest(("sudo -n sh -c", (1, "", stderr))).file("/x").exists

@@ -334,3 +334,53 @@ def test_base_sh_sets_needrestart_to_restart_services_without_a_dialog_once(tmp_
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("base: nothing to change") and "base: changed" not in again.stdout
     assert conf.read_text() == text
+
+
+# The two shapes of the server_tokens line in Debian's and Ubuntu's nginx.conf:
+# commented out (Debian 12, Ubuntu 22.04/24.04) and on already (Debian 13).
+NGINX_CONF_SHAPES = {
+    "commented": "http {\n\tsendfile on;\n\t# server_tokens off;\n\tinclude /etc/nginx/conf.d/*.conf;\n}\n",
+    "on already": "http {\n\tsendfile on;\n\tserver_tokens off; # Recommended practice is to turn this off\n"
+                  "\tinclude /etc/nginx/conf.d/*.conf;\n}\n",
+    "absent": "http {\n\tsendfile on;\n\tinclude /etc/nginx/conf.d/*.conf;\n}\n",
+}
+
+
+def solve_step10(monkeypatch, tmp_path, nginx_conf, leftover_hardening):
+    """Run the real step 10 solution against an nginx.conf of the given shape, the
+    services it enables and the nginx it reloads stood in for; what it wrote and did."""
+    import runpy
+
+    import facts
+
+    main, hardening = tmp_path / "nginx.conf", tmp_path / "conf.d" / "hardening.conf"
+    main.write_text(nginx_conf)
+    if leftover_hardening:
+        hardening.parent.mkdir()
+        hardening.write_text("server_tokens off;\n")
+    monkeypatch.setattr(facts, "NGINX_CONF", str(main))
+    monkeypatch.setattr(facts, "HARDENING_CONF", str(hardening))
+    done = []
+    monkeypatch.setattr(guestconf, "reload_nginx", lambda: done.append("reload"))
+    monkeypatch.setattr(guestconf, "enable_now", lambda unit, restart=False: None)
+    # The files are the test's own: root's ownership is not for them.
+    monkeypatch.setattr(guestconf, "set_owner_and_mode", lambda *args: False)
+    runpy.run_path(str(REPO / "provision" / "solutions" / "step10-reboot.py"))
+    return main.read_text(), hardening.read_text() if hardening.exists() else None, done
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("shape", NGINX_CONF_SHAPES)
+@pytest.mark.parametrize("leftover_hardening", [False, True], ids=["fresh", "old hardening.conf"])
+def test_step10_turns_server_tokens_off_once_on_every_nginx_conf(monkeypatch, tmp_path, shape, leftover_hardening):
+    """Exactly one active `server_tokens off;` in the http block, whatever the release
+    ships: two would make `nginx -t` refuse the configuration as a duplicate."""
+    main, hardening, done = solve_step10(monkeypatch, tmp_path, NGINX_CONF_SHAPES[shape], leftover_hardening)
+    active = [line for text in (main, hardening or "") for line in text.splitlines()
+              if line.strip().startswith("server_tokens")]
+    assert len(active) == 1 and active[0].strip().startswith("server_tokens off;"), (main, hardening)
+    assert (hardening is not None) is (shape == "absent")
+    assert main.replace("# server_tokens", "server_tokens") == NGINX_CONF_SHAPES[shape].replace(
+        "# server_tokens", "server_tokens")  # nothing else in nginx.conf changes
+    nothing_to_do = shape == "on already" and not leftover_hardening
+    assert done == ([] if nothing_to_do else ["reload"])

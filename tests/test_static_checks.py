@@ -2,6 +2,7 @@
 static files from the shared folder (with sendfile off where nginx inherits
 it) or from a copy deployed in the guest pass; the mistakes still fail."""
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -117,3 +118,40 @@ def test_another_folders_style_css_fails(tmp_path, dev_server, shared):
     assert result.status == FAILED
     assert result.rationale == (f"expected {nginx.url}/static/style.css to be the app's style.css, but nginx sent "
                                 f"another file ({other}/style.css)")
+
+
+def test_an_nginx_started_before_its_user_joined_the_group_is_told_to_restart(dev_server, monkeypatch):
+    """The student ran `usermod -aG vagrant www-data` but not the restart: the files are
+    readable by the user now, the running nginx still has its old groups and answers 403."""
+    import subprocess
+
+    from tests.support.otheruser import user_in_a_group
+
+    with user_in_a_group() as (user, _):
+        top = Path(tempfile.mkdtemp(prefix="lab-shared-"))
+        share = f"labvagrant{os.getpid()}"
+        subprocess.run(["groupadd", share], check=True, capture_output=True)
+        try:
+            top.chmod(0o755)
+            static = top / "vagrant" / "sample_app" / "static"
+            shutil.copytree(STATIC_DIR, static)
+            # As the Vagrantfile mounts /vagrant: the group only, folders 0770, files 0660.
+            for path in [top / "vagrant", *(top / "vagrant").rglob("*")]:
+                shutil.chown(path, group=share)
+                path.chmod(0o770 if path.is_dir() else 0o660)
+            monkeypatch.setattr(step05_static, "LAB_FOLDER", str(top / "vagrant"))
+            monkeypatch.setattr(step05_static, "STATIC_DIR", str(static))
+            nginx = StudentNginx(top / "nginx", site(f"alias {static}/; sendfile off;",
+                                                     f"server 127.0.0.1:{dev_server.port};"), user=f"{user} nogroup")
+            with nginx:
+                subprocess.run(["usermod", "-aG", share, user], check=True, capture_output=True)
+                readable = grade(step05_static.www_data_reads_shared_folder, nginx)
+                served = grade(step05_static.static_served_by_nginx, nginx)
+        finally:
+            subprocess.run(["groupdel", share], check=True, capture_output=True)
+            shutil.rmtree(top, ignore_errors=True)
+    assert readable.status == PASSED
+    assert served.status == FAILED
+    assert served.rationale.startswith(f"expected a text/css file from {nginx.url}/static/style.css?")
+    assert served.rationale.endswith(", got 403 Forbidden")
+    assert "`sudo systemctl restart nginx`" in served.hint

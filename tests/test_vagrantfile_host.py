@@ -202,6 +202,9 @@ when "preflight"
 when "requirements"
   # What LabRequirements says on this host, for the command line in the spec.
   puts LabRequirements.unmet(root, spec.fetch("argv", []), Vagrant::VERSION) || "met"
+when "provider"
+  # The provider LabRequirements takes this command to use.
+  puts LabRequirements.provider(root, spec.fetch("argv", []))
 when "https_port"
   # One LabForwardedPort, asked once per machine in the spec's list (nil: no machine yet).
   port = LabForwardedPort.new(443, 8443)
@@ -296,8 +299,10 @@ def test_preflight_shows_the_ports_a_running_vm_forwards(kit, ruby):
 def test_preflight_says_a_port_windows_reserves_is_not_in_use(kit, ruby):
     """Windows refuses (EACCES) to bind a port in a range Hyper-V or WSL reserved, with no program on it."""
     box = ruby(kit, "preflight", {"refused": {"8500": "reserved", "8443": "in use"}})
-    assert re.search(r"^\| port 8500 +reserved by Windows \(Hyper-V/WSL\) +\[XX\]$", box, re.M), box
-    assert ("| ! port 8500 is reserved by Windows for Hyper-V/WSL, so the VM can't use it; list the reserved "
+    assert re.search(r"^\| port 8500 +refused: reserved by Windows \(Hyper-V/WSL\) or held exclusively +\[XX\]$",
+                     box, re.M), box
+    assert ("| ! port 8500 is refused, most likely reserved by Windows for Hyper-V/WSL (or held exclusively by "
+            "another program), so the VM can't use it; list the reserved "
             "ranges with `netsh interface ipv4 show excludedportrange protocol=tcp` and set http_port in lab.yml "
             "to a port outside them") in box
     assert re.search(r"^\| port 8443 +in use by another program +\[!!\]$", box, re.M), box
@@ -393,6 +398,19 @@ def test_virtualbox_7_1_does_not_matter_to_a_libvirt_vm(kit, ruby, tmp_path, spe
         (machine / "id").write_text("6f1c-uuid")
     path = f"{stand_in_vboxmanage(tmp_path, '7.1.4')}:/usr/bin:/bin"
     assert ruby(kit, "requirements", spec, PATH=path, **env).strip() == "met"
+
+
+def test_the_vagrantfile_and_the_checker_name_one_provider_for_one_lab_folder(kit, ruby):
+    """Ids left by several providers (a VM deleted by hand, then made with another): the
+    Vagrantfile's Ruby and the checker's Python read the same one."""
+    from lab.transports.vagrant import created_machine
+
+    machines = kit / ".vagrant" / "machines" / "default"
+    for provider, vm_id in {"parallels": "  \n", "vmware_desktop": "a1b2\n", "virtualbox": "4d2e\n"}.items():
+        (machines / provider).mkdir(parents=True)
+        (machines / provider / "id").write_text(vm_id)
+    said = ruby(kit, "provider", {"argv": ["status"]}).strip()
+    assert said == created_machine(kit, "default")[0] == "virtualbox"  # an id of white space is none
 
 
 @pytest.mark.parametrize("cpu, vagrant_version, said", [
