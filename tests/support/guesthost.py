@@ -25,10 +25,10 @@ HOST_VETH, NS_VETH = "lab-h", "lab-n"
 HOST_ADDR, NS_ADDR, SUBNET = "10.213.0.1", "10.213.0.2", "10.213.0.0/30"
 RULE_COMMENT = "lab-netns"
 # The releases the tier boots, first to last, and the name each box has in
-# Vagrant. Their versions span those of the Ubuntu releases students use:
-# bookworm's nginx 1.22, Python 3.11 and systemd 252 are 22.04/24.04's
-# generation; trixie's nginx 1.26, Python 3.13, systemd 257 and ufw on
-# nftables are 26.04's.
+# Vagrant. Their versions are of the generations of the Ubuntu releases
+# students use: bookworm's nginx 1.22, Python 3.11 and systemd 252 sit
+# between 22.04's and 24.04's; trixie's nginx 1.26, Python 3.13, systemd 257
+# and ufw on nftables are close to 26.04's (which takes newer ones still).
 RELEASES = {"bookworm": "lab-test-debian12", "trixie": "lab-test-debian13"}
 FIRST_RELEASE, SECOND_RELEASE = RELEASES
 BUILD_SCRIPT = REPO / "tests" / "guest" / "build-box.sh"
