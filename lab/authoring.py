@@ -237,19 +237,25 @@ def _texts_for_students(manifest):
             yield exercise._shown(step.checks_path), "\n".join(strings)
 
 
+# Variables a student sets on their own computer: the lab's settings and Vagrant's. Prose can't
+# say which machine an inline command is for, and a guest command (`LC_ALL=C sort`) or a unit
+# line (`ExecStart=/usr/bin/gunicorn --workers 3`) looks the same, so the name decides.
+HOST_VARIABLES = ("LAB_", "VAGRANT_")
+
+
 def _env_prefix_without_windows_form(manifest):
-    """A command in running text that sets an environment variable the sh way (`LAB_SOLVE_TO=8 vagrant
+    """A command in running text that sets a host variable the sh way (`LAB_SOLVE_TO=8 vagrant
     provision`) also shows its PowerShell form (exercise.windows_form), which Windows students type."""
-    problems, seen = [], set()
+    problems = []
     for where, text in _texts_for_students(manifest):
-        if where in seen:
-            continue
-        seen.add(where)
         flat = " ".join(text.split())
         for span in INLINE_CODE.findall(flat):
             command = " ".join(span.split())
+            setting = exercise.ENV_PREFIX.match(command)
+            if setting is None or not setting.group("name").startswith(HOST_VARIABLES):
+                continue
             windows = exercise.windows_form(command)
-            if exercise.ENV_PREFIX.match(command) and f"`{windows}`" not in flat:
+            if f"`{windows}`" not in flat:
                 problems.append(f"{where}: `{command}` sets its variable the sh way, which PowerShell can't "
                                 f"type; show its PowerShell form too, `{windows}`")
     return problems

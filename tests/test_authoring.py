@@ -68,7 +68,9 @@ def test_lint_wants_the_powershell_form_of_an_environment_prefix_in_text_and_hin
     text = page.read_text()
     windows = '(in PowerShell:\n  `$env:LAB_SOLVE_TO="8"; vagrant provision --provision-with solution`)'
     assert windows in text
-    page.write_text(text.replace(windows, ""))
+    # Guest commands and unit lines look alike but are never typed in PowerShell.
+    guest_side = "\n\nSorted as C does, `LC_ALL=C sort words`; a unit says `ExecStart=/usr/bin/gunicorn --workers 3`.\n"
+    page.write_text(text.replace(windows, "") + guest_side)
     checks = kit / "checks" / "step10_reboot.py"
     checks.write_text(checks.read_text().replace("run `vagrant reload`", "run `LAB_SOLVE_TO=9 vagrant reload`"))
     run = lab(kit, "lint")
