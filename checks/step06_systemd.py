@@ -7,7 +7,12 @@ from checks.step04_proxy import proxies_to_app
 from provision import facts
 from provision.facts import APP, APP_UNITS, DB_DIR, DB_PATH, SERVICE
 
-check = Registry(facts=facts)
+# How long a restarted app may take to serve again. gunicorn is up in a second on a
+# laptop; a guest whose page cache is cold after a boot, emulated without
+# hardware help, has been seen to take 16 s from the kill to listening.
+BACK_WITHIN = 30
+
+check = Registry(facts={**vars(facts), "BACK_WITHIN": BACK_WITHIN})
 
 UNIT_HINT = f"write /etc/systemd/system/{SERVICE} (see the exercise), then " \
             f"`sudo systemctl daemon-reload && sudo systemctl enable --now {APP}`"
@@ -87,35 +92,48 @@ def database_in_var_lib(ctx):
                        hint=f"add `Environment=LIKES_DB={DB_PATH}` (or `--db`) to the unit")
 
 
-@check(points=3, depends=(service_running_and_enabled, proxies_to_app), timeout=60)
+def wait_until_serving(ctx, units, timeout):
+    """Wait until each unit serves again (listens, so it can answer); returns those that still don't.
+
+    A check that restarts the app waits for this before it asks nginx anything: a
+    request that reaches an instance still starting makes nginx leave that
+    instance alone for a while (fail_timeout), which later checks would see."""
+    return ctx.wait_for(lambda: [u for u in units if not ctx.guest.service(u).is_serving],
+                        timeout=timeout, interval=1, until=lambda left: not left)
+
+
+@check(points=3, depends=(service_running_and_enabled, proxies_to_app), timeout=90)
 def back_after_kill(ctx):
-    """killed with SIGKILL, the app is back within 15 seconds"""
+    """killed with SIGKILL, the app is back within {BACK_WITHIN} seconds"""
     unit = running_units(ctx)[0]
     service = ctx.guest.service(unit)
     old_pid = service.main_pid
     ctx.guest.sudo("kill -9 %s", old_pid)
     ctx.note(f"killed {unit}'s main process {old_pid}")
 
+    # This unit itself must be back, serving: with several instances another one
+    # answers /likes all along. Only then is nginx asked.
     def back():
-        pid = service.main_pid
-        return pid not in (0, old_pid) and service.is_active and ctx.http.get("/likes").status == 200
+        return service.main_pid not in (0, old_pid) and service.is_serving and ctx.http.get("/likes").status == 200
 
-    if not ctx.wait_for(back, timeout=15, interval=1):
-        raise Fail(f"killed {unit}'s main process, and 15 s later the app is still not back",
+    if not ctx.wait_for(back, timeout=BACK_WITHIN, interval=1):
+        raise Fail(f"killed {unit}'s main process, and {BACK_WITHIN} s later the app is still not back",
                    hint="add `Restart=on-failure` (and `RestartSec=2`) to the [Service] section")
 
 
-@check(points=2, depends=(service_running_and_enabled, proxies_to_app), timeout=90)
+@check(points=2, depends=(service_running_and_enabled, proxies_to_app), timeout=150)
 def data_kept_across_restart(ctx):
     """likes are kept when the service restarts"""
     thing = ctx.nonce()
     ctx.http.post("/likes", json={"likes": [thing]})
     try:
-        for unit in running_units(ctx):
+        units = running_units(ctx)
+        for unit in units:
             ctx.guest.sudo("systemctl restart %s", unit, timeout=60)
-        likes = ctx.wait_for(lambda: _likes_or_none(ctx), timeout=30, interval=1)
+        still_down = wait_until_serving(ctx, units, timeout=BACK_WITHIN)
+        likes = None if still_down else ctx.wait_for(lambda: _likes_or_none(ctx), timeout=10, interval=1)
         if likes is None:
-            raise Fail("after `systemctl restart`, the app did not answer /likes within 30 s",
+            raise Fail(f"after `systemctl restart`, the app did not answer /likes within {BACK_WITHIN} s",
                        hint=f"`sudo journalctl -u {APP} -n 30` shows why it doesn't start")
         if thing not in likes:
             raise Fail(f"posted the like {thing!r}, restarted the service, and the like was gone",

@@ -305,6 +305,27 @@ class Service:
         value = self.show("MainPID")
         return int(value) if value.isdigit() else 0
 
+    @property
+    def pids(self):
+        """Every process of the unit, its main process and all it started (gunicorn's workers),
+        from the unit's control group; [] when it runs none."""
+        group = self.show("ControlGroup")
+        if not group:
+            return []
+        # cgroup v2, as on every Ubuntu since 21.10 and Debian since 11; cat exits 1 where
+        # the group has just gone (the unit stopped between the two commands) or under v1.
+        result = self.guest.run_expect((0, 1), "cat %s", f"/sys/fs/cgroup{group}/cgroup.procs")
+        if not result.ok:
+            return [self.main_pid] if self.main_pid else []
+        return [int(pid) for pid in result.stdout.split() if pid.isdigit()]
+
+    @property
+    def is_serving(self):
+        """Active, and one of its processes holds a listening socket: a server that was just
+        (re)started counts only once it has bound its port or socket and can answer."""
+        pids = self.pids
+        return bool(pids) and self.is_active and bool(self.guest.listeners(held_by=pids))
+
 
 @dataclass
 class _Stat:

@@ -43,11 +43,13 @@ class Registry:
 
     ``Registry(facts=module)`` lets docstrings name facts defined elsewhere, as
     ``{DB_PATH}``: the student reads the value, and the fact stays defined once.
+    A dict of names works too, for a step's own values beside the deployment's.
     """
 
     def __init__(self, facts=None):
         self.checks = []
-        self.facts = None if facts is None else {k: v for k, v in vars(facts).items() if not k.startswith("_")}
+        names = facts if isinstance(facts, dict) or facts is None else vars(facts)
+        self.facts = None if names is None else {k: v for k, v in names.items() if not k.startswith("_")}
 
     def __call__(self, func=None, *, points=1, depends=(), timeout=30, applies_to=None):
         """``applies_to=("vagrant",)``: the check is about something only those kinds of

@@ -224,3 +224,26 @@ def test_units_and_where_a_process_writes():
     assert g.unit_of(815) == "likes@1.service" and g.unit_of(900) is None
     assert g.output_of(815) == ("journal", "likes@1.service")
     assert g.output_of(900) == ("file", "/home/vagrant/likes.log")
+
+
+@pytest.mark.unit
+def test_a_service_serves_once_one_of_its_processes_listens():
+    control_group = ("-p ControlGroup", (0, "/system.slice/likes@3.service\n", ""))
+    procs = ("cat /sys/fs/cgroup/system.slice/likes@3.service/cgroup.procs", (0, "1405\n1416\n1418\n", ""))
+    active = ("systemctl is-active", (0, "active\n", ""))
+    listening = ("ss -Hlxp", (0, 'u_str LISTEN 0 2048 /run/likes-3/gunicorn.sock 1 * 0 '
+                                 'users:(("gunicorn",pid=1416,fd=5),("gunicorn",pid=1405,fd=5))\n', ""))
+    service = guest(control_group, procs, active, listening, ("ss -Hltnp", (0, "", ""))).service("likes@3")
+    assert service.pids == [1405, 1416, 1418]
+    assert service.is_serving
+    # Started, but still importing the app: active, and no socket yet.
+    starting = guest(control_group, procs, active, ("ss -H", (0, "", ""))).service("likes@3")
+    assert starting.is_active and not starting.is_serving
+    # Stopped: systemd names no control group, and nothing is asked of ss.
+    stopped = guest(("-p ControlGroup", (0, "\n", "")), ("systemctl is-active", (3, "inactive\n", "")))
+    assert stopped.service("likes@3").pids == [] and not stopped.service("likes@3").is_serving
+    assert not any("ss -H" in command for command in stopped.transport.commands)
+    # No cgroup v2 file: the main process is all that is known.
+    v1 = guest(control_group, ("cgroup.procs", (1, "", "cat: No such file or directory\n")),
+               ("-p MainPID", (0, "1405\n", "")))
+    assert v1.service("likes@3").pids == [1405]
