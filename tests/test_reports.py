@@ -169,7 +169,9 @@ def test_json_is_the_dictionary_itself():
 @pytest.mark.unit
 def test_junit():
     root = ET.fromstring(formats.to_junit(RESULTS).encode("utf-8"))
-    assert (root.tag, root.get("tests")) == ("testsuites", "6")
+    assert root.tag == "testsuites"
+    assert {k: root.get(k) for k in ("tests", "failures", "errors", "time")} == {
+        "tests": "6", "failures": "1", "errors": "2", "time": "1.875"}
     web, vm = root.findall("testsuite")
     assert {k: web.get(k) for k in ("name", "tests", "failures", "errors", "skipped", "time")} == {
         "name": "web: Le café → served", "tests": "5", "failures": "1", "errors": "2", "skipped": "1",
@@ -178,43 +180,153 @@ def test_junit():
     cases = {case.get("name"): case for case in web.findall("testcase")}
     assert list(cases) == ["installed", "proxies", "likes_saved", "crashes", "firewall"]
     assert [c.get("classname") for c in cases.values()] == ["web"] * 5
-    assert [(c.tag, c.get("type")) for case in cases.values() for c in case if c.tag != "properties"
-            and c.tag != "system-out"] == [("failure", None), ("skipped", None), ("error", "error"),
-                                           ("error", "could not check")]
-    properties = {p.get("name"): p.get("value") for p in cases["proxies"].find("properties")}
-    assert properties == {"description": "nginx passes / to the app", "points": "0/3"}
+    assert [(c.tag, c.get("type")) for case in cases.values() for c in case if c.tag != "system-out"] == [
+        ("failure", None), ("skipped", None), ("error", "error"), ("error", "could not check")]
+    properties = {p.get("name"): p.get("value") for p in web.find("properties")}
+    assert properties["proxies.description"] == "nginx passes / to the app"
+    assert properties["proxies.points"] == "0/3"
+    assert "kit_solved" not in properties
     failure = cases["proxies"].find("failure")
     assert failure.get("message") == "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway"
     assert failure.text == ("expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway\n"
                             "hint: is the app running? try `systemctl status likes`\nexpected: 200\nactual: 502")
+    assert cases["firewall"].find("error").get("message") == (
+        "could not check: sudo asks for a password: let vagrant run sudo without one")
     assert cases["likes_saved"].find("skipped").text is None
     assert cases["installed"].find("system-out").text == "$ dpkg-query -W nginx  -> rc=0"
     assert cases["installed"].get("time") == "0.250"
 
 
+JUNIT_XSD = Path(__file__).parent / "fixtures" / "junit-10.xsd"
+
+
+def valid_junit(text):
+    """The JUnit file parsed by lxml, after the Jenkins xunit plugin's schema has accepted it."""
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+    document = etree.fromstring(text.encode("utf-8"))
+    assert schema.validate(document), str(schema.error_log)
+    return document
+
+
+def with_first_check(**changes):
+    web = RESULTS["steps"][0]
+    return {**RESULTS, "steps": [{**web, "checks": [{**web["checks"][1], **changes}, *web["checks"][2:]]},
+                                 *RESULTS["steps"][1:]]}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("status", ALL_STATUSES)
+def test_junit_of_every_status_is_valid_against_the_xunit_schema(status):
+    valid_junit(formats.to_junit(with_first_check(status=status)))
+
+
+@pytest.mark.unit
+def test_junit_of_guest_output_with_control_characters_is_well_formed_and_shows_them(tmp_path):
+    from junitparser import JUnitXml
+
+    answer = "\x1b[31mred\x1b[0m \x01\x0c\ufffe tab\tok"
+    text = formats.to_junit(with_first_check(actual=answer, rationale=f"the app answered {answer}",
+                                             log=[f"$ curl -> {answer}"]))
+    document = valid_junit(text)
+    failure = document.find("testsuite/testcase/failure")
+    assert failure.get("message") == "the app answered \\x1b[31mred\\x1b[0m \\x01\\x0c\\ufffe tab\tok"
+    assert "actual: \\x1b[31mred\\x1b[0m \\x01\\x0c\\ufffe tab\tok" in failure.text
+    ET.fromstring(text.encode("utf-8"))  # the standard library's parser reads it too
+    path = tmp_path / "junit.xml"
+    path.write_text(text, encoding="utf-8")
+    cases = [case for suite in JUnitXml.fromfile(str(path)) for case in suite]
+    assert cases[0].name == "proxies" and "\\x1b[31mred" in cases[0].result[0].message
+
+
+@pytest.mark.unit
+def test_junit_of_an_unreachable_guest_is_an_error_not_an_empty_green_run():
+    document = valid_junit(formats.to_junit(FAULT))
+    assert (document.get("tests"), document.get("errors"), document.get("failures")) == ("1", "1", "0")
+    error = document.find("testsuite/testcase/error")
+    assert error.get("type") == "could not check"
+    assert error.get("message") == f"could not check: {FAULT['fault']}"
+
+
+@pytest.mark.unit
+def test_junit_carries_the_kit_solved_note():
+    web = {**RESULTS["steps"][0], "kit_solved": "2026-11-21T08:30:00Z", "kit_policy": "zero"}
+    document = valid_junit(formats.to_junit({**RESULTS, "steps": [web]}))
+    note = "solved by the kit's reference solution (2026-11-21T08:30:00Z): its points don't count"
+    properties = {p.get("name"): p.get("value") for p in document.find("testsuite/properties")}
+    assert properties["kit_solved"] == note
+    assert all(case.find("system-out").text.startswith(note) for case in document.iter("testcase"))
+
+
+# What Gradescope's results.json may hold, from its autograder specification
+# (https://gradescope-autograders.readthedocs.io/en/latest/specs/, "Output format").
+GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
+                  "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
+GRADESCOPE_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format",
+                   "tags", "visibility", "extra_data"}
+GRADESCOPE_FORMATS = {"text", "html", "simple_format", "md", "ansi"}
+GRADESCOPE_VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def gradescope_of(results):
+    """Gradescope's results.json, after checking every key and value against its specification."""
+    data = json.loads(formats.to_gradescope(results))
+    assert set(data) <= GRADESCOPE_TOP
+    assert data["visibility"] in GRADESCOPE_VISIBILITIES and data["stdout_visibility"] in GRADESCOPE_VISIBILITIES
+    if "output" in data:
+        assert data["output_format"] in GRADESCOPE_FORMATS
+    for test in data["tests"]:
+        assert set(test) <= GRADESCOPE_TEST
+        assert test["status"] in ("passed", "failed")
+        assert test["output_format"] in GRADESCOPE_FORMATS and test["name_format"] in GRADESCOPE_FORMATS
+        assert test["visibility"] in GRADESCOPE_VISIBILITIES
+        assert isinstance(test["number"], str) and 0 <= test["score"] <= test["max_score"]
+    return data
+
+
 @pytest.mark.unit
 def test_gradescope():
-    data = json.loads(formats.to_gradescope(RESULTS))
+    data = gradescope_of(RESULTS)
     assert data["score"] == 3 and data["visibility"] == data["stdout_visibility"] == "visible"
     assert "output" not in data
-    assert [{k: t[k] for k in ("name", "number", "score", "max_score", "status", "output", "tags")}
+    assert [{k: t[k] for k in ("name", "number", "score", "max_score", "status", "output", "tags", "visibility")}
             for t in data["tests"]] == [
-        {"name": "web: nginx is installed", "number": "web.1", "score": 2, "max_score": 2, "status": "passed",
-         "output": "", "tags": ["web"]},
-        {"name": "web: nginx passes / to the app", "number": "web.2", "score": 0, "max_score": 3,
+        {"name": "web: nginx is installed", "number": "1.1", "score": 2, "max_score": 2, "status": "passed",
+         "output": "", "tags": ["web"], "visibility": "visible"},
+        {"name": "web: nginx passes / to the app", "number": "1.2", "score": 0, "max_score": 3,
          "status": "failed", "output": "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway\n"
                                        "hint: is the app running? try `systemctl status likes`\n"
-                                       "expected: 200\nactual: 502", "tags": ["web"]},
-        {"name": "web: a like is saved", "number": "web.3", "score": 0, "max_score": 1, "status": "failed",
-         "output": "can't check until \"nginx passes / to the app\" passes", "tags": ["web"]},
-        {"name": "web: a check with a bug", "number": "web.4", "score": 0, "max_score": 1, "status": "failed",
-         "output": "the check itself crashed: KeyError: 'x'", "tags": ["web"]},
-        {"name": "web: ufw allows <ssh>", "number": "web.5", "score": 0, "max_score": 1, "status": "failed",
-         "output": "sudo asks for a password: let vagrant run sudo without one", "tags": ["web"]},
-        {"name": "vm: the VM is up", "number": "vm.6", "score": 1, "max_score": 1, "status": "passed",
-         "output": "", "tags": ["vm"]},
+                                       "expected: 200\nactual: 502", "tags": ["web"], "visibility": "visible"},
+        {"name": "web: a like is saved (skipped)", "number": "1.3", "score": 0, "max_score": 1,
+         "status": "failed", "output": "skipped: can't check until \"nginx passes / to the app\" passes",
+         "tags": ["web"], "visibility": "visible"},
+        {"name": "web: a check with a bug", "number": "1.4", "score": 0, "max_score": 1, "status": "failed",
+         "output": "the check itself crashed: KeyError: 'x'", "tags": ["web"], "visibility": "visible"},
+        {"name": "web: ufw allows <ssh> (could not check)", "number": "1.5", "score": 0, "max_score": 1,
+         "status": "failed", "output": "could not check: sudo asks for a password: let vagrant run sudo without one",
+         "tags": ["web"], "visibility": "visible"},
+        {"name": "vm: the VM is up", "number": "2.1", "score": 1, "max_score": 1, "status": "passed",
+         "output": "", "tags": ["vm"], "visibility": "visible"},
     ]
-    assert json.loads(formats.to_gradescope(FAULT))["output"] == f"could not check: {FAULT['fault']}"
+    fault = gradescope_of(FAULT)
+    assert (fault["output"], fault["output_format"]) == (f"could not check: {FAULT['fault']}", "text")
+
+
+@pytest.mark.unit
+def test_gradescope_numbers_sort_naturally_within_each_step():
+    many = [{**RESULTS["steps"][0]["checks"][0], "name": f"c{i}"} for i in range(12)]
+    steps = [{**RESULTS["steps"][1], "id": f"step{n}", "checks": many} for n in range(1, 12)]
+    numbers = [t["number"] for t in gradescope_of({**RESULTS, "steps": steps})["tests"]]
+    assert numbers[:3] == ["1.1", "1.2", "1.3"] and numbers[12] == "2.1" and numbers[-1] == "11.12"
+    natural = sorted(numbers, key=lambda n: tuple(int(part) for part in n.split(".")))
+    assert natural == numbers
+
+
+@pytest.mark.unit
+def test_gradescope_carries_each_checks_visibility():
+    data = gradescope_of(with_first_check(visibility="after_due_date"))
+    assert [t["visibility"] for t in data["tests"][:2]] == ["after_due_date", "visible"]
 
 
 @pytest.mark.unit
