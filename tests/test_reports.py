@@ -45,24 +45,25 @@ RESULTS = {
             "checks": [
                 {"name": "installed", "step": "web", "description": "nginx is installed", "status": "passed",
                  "passed": True, "points": 2, "max_points": 2, "rationale": None, "hint": None,
-                 "expected": None, "actual": None, "log": ["$ dpkg-query -W nginx  -> rc=0"], "duration": 0.25},
+                 "expected": None, "actual": None, "log": ["$ dpkg-query -W nginx  -> rc=0"], "duration": 0.25,
+                 "visibility": "visible"},
                 {"name": "proxies", "step": "web", "description": "nginx passes / to the app", "status": "failed",
                  "passed": False, "points": 0, "max_points": 3,
                  "rationale": "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway",
                  "hint": "is the app running? try `systemctl status likes`", "expected": 200, "actual": 502,
-                 "log": [], "duration": 0.5},
+                 "log": [], "duration": 0.5, "visibility": "visible"},
                 {"name": "likes_saved", "step": "web", "description": "a like is saved", "status": "skipped",
                  "passed": None, "points": 0, "max_points": 1,
                  "rationale": "can't check until \"nginx passes / to the app\" passes", "hint": None,
-                 "expected": None, "actual": None, "log": [], "duration": 0.0},
+                 "expected": None, "actual": None, "log": [], "duration": 0.0, "visibility": "visible"},
                 {"name": "crashes", "step": "web", "description": "a check with a bug", "status": "error",
                  "passed": False, "points": 0, "max_points": 1,
                  "rationale": "the check itself crashed: KeyError: 'x'", "hint": None, "expected": None,
-                 "actual": None, "log": [TRACEBACK], "duration": 0.125},
+                 "actual": None, "log": [TRACEBACK], "duration": 0.125, "visibility": "visible"},
                 {"name": "firewall", "step": "web", "description": "ufw allows <ssh>", "status": "could not check",
                  "passed": None, "points": 0, "max_points": 1,
                  "rationale": "sudo asks for a password: let vagrant run sudo without one", "hint": None,
-                 "expected": None, "actual": None, "log": [], "duration": 1.0},
+                 "expected": None, "actual": None, "log": [], "duration": 1.0, "visibility": "visible"},
             ],
         },
         {
@@ -75,7 +76,7 @@ RESULTS = {
             "checks": [
                 {"name": "up", "step": "vm", "description": "the VM is up", "status": "passed", "passed": True,
                  "points": 1, "max_points": 1, "rationale": None, "hint": None, "expected": None, "actual": None,
-                 "log": [], "duration": 0.0},
+                 "log": [], "duration": 0.0, "visibility": "visible"},
             ],
         },
     ],
@@ -602,3 +603,108 @@ def test_a_damaged_file_through_the_real_cli(tmp_path):
     code, out, err = lab_check("--from-json", "run.json", "--html", "page.html", cwd=tmp_path)
     assert (code, out) == (2, "")
     assert err == "lab.check: --from-json run.json: not JSON: Expecting ',' delimiter at line 1 column 13\n"
+
+
+SECRET = "hunter2-not-for-files"
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("address", [
+    "ssh://student:{secret}@127.0.0.1:{port}?key={key}",  # nobody listens: a fault, before any login
+    "ssh://student:{secret}@127.0.0.1:99999",  # a bad port: the fault's message quotes the address
+    "local://?http=http://student:{secret}@127.0.0.1:{port}",  # a web address with a password
+])
+def test_a_password_in_the_guest_address_is_in_no_report(tmp_path, address):
+    key = tmp_path / "id_test"
+    key.write_text("not a real key\n", encoding="utf-8")
+    guest = address.format(secret=SECRET, port=free_port(), key=key)
+    code, out, err = lab_check("--course", str(COURSE), "good..stuck", "--guest", guest, "--json",
+                               "--html", "r.html", "--junit", "r.xml", "--gradescope", "r-gs.json", cwd=tmp_path)
+    assert code == 2, err
+    assert SECRET not in out + err
+    for name in ("r.html", "r.xml", "r-gs.json"):
+        assert SECRET not in (tmp_path / name).read_text(encoding="utf-8"), name
+    if guest.startswith("ssh://") and ":99999" not in guest:
+        assert json.loads(out)["guest"] == f"student@127.0.0.1:{guest.split(':')[3].split('?')[0]}"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("guest, shown", [
+    ("ssh://ann:s3cret@203.0.113.10:2222?key=~/keys/class&http=http://203.0.113.10:8080", "ann@203.0.113.10:2222"),
+    ("ssh://ann@203.0.113.10", "ann@203.0.113.10:22"),
+    ("ssh://ann:p%40ss@[2001:db8::1]:22", "ann@[2001:db8::1]:22"),
+    ("ssh://ann:s3cret@[::1:22", "ssh://ann@[::1:22"),  # unreadable: as written, without the password
+    ("local://?http=http://ann:s3cret@127.0.0.1:8080", "local://?http=http://ann@127.0.0.1:8080"),
+    ("root@127.0.0.1:2201", "root@127.0.0.1:2201"),  # what a graded run's transport said
+])
+def test_the_results_show_a_guest_without_its_secrets(guest, shown):
+    report = Report([], guest=guest, fault=f"the guest address {guest!r} is wrong")
+    results = report.as_dict()
+    assert results["guest"] == shown
+    assert "s3cret" not in results["fault"] and "p%40ss" not in results["fault"]
+
+
+@pytest.mark.unit
+def test_checked_at_has_a_time_zone_and_a_file_without_one_still_renders():
+    import datetime
+
+    when = datetime.datetime.fromisoformat(Report([]).as_dict()["checked_at"])
+    assert when.utcoffset() is not None
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) < 60
+    aware = to_html({**RESULTS, "checked_at": "2024-03-05T14:07:09+01:00"})
+    assert "&middot; 2024-03-05 14:07 +01:00</p>" in aware
+    assert "&middot; 2024-03-05 14:07</p>" in to_html(RESULTS)  # saved before checked_at had its offset
+    assert check_results(RESULTS) is RESULTS
+
+
+# --- when Gradescope shows each check: the course's manifest ---------------------------------
+
+GOOD_CHECKS = COURSE / "fixture_checks" / "good.py"
+
+
+def a_course(folder, visibility):
+    """A course of one step, the fixture's good checks, with this visibility line."""
+    folder.mkdir(exist_ok=True)
+    (folder / "steps.toml").write_text(
+        f'format_version = 1\nreplace = true\n\n[[steps]]\nid = "good"\ntitle = "Everything passes"\n'
+        f'exercise = "{COURSE / "exercises" / "good.md"}"\nchecks = "{GOOD_CHECKS}"\n'
+        f'solution = "{COURSE / "solutions" / "good.sh"}"\n{visibility}\n', encoding="utf-8")
+    return folder
+
+
+@pytest.mark.server
+def test_a_course_says_when_gradescope_shows_each_check(tmp_path):
+    course = a_course(tmp_path / "course", 'visibility = { settles = "after_due_date", root_exists = "hidden" }')
+    code, out, err = lab_check("--course", str(course), "good", "--guest", "local://", "--json",
+                               "--gradescope", "gs.json", cwd=tmp_path)
+    assert code == 0, err
+    tests = gradescope_of(json.loads(out))["tests"]
+    assert [(t["name"], t["visibility"]) for t in tests] == [
+        ("good: the shell echoes a quoted argument back", "visible"), ("good: the root user exists", "hidden"),
+        ("good: a value that settles within the time given is seen", "after_due_date"),
+        ("good: a check about a Vagrant VM itself, not applicable on other guests (not applicable)", "visible")]
+    assert json.loads((tmp_path / "gs.json").read_text(encoding="utf-8"))["tests"] == tests
+
+    whole = a_course(tmp_path / "whole", 'visibility = "after_published"')
+    code, out, err = lab_check("--course", str(whole), "good", "--guest", "local://", "--json", cwd=tmp_path)
+    assert {t["visibility"] for t in gradescope_of(json.loads(out))["tests"]} == {"after_published"}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("line, says", [
+    ('visibility = "later"', 'step #1: visibility must be one of "visible", "after_due_date", "after_published", '
+                             '"hidden" for every check of the step, or a table of check names'),
+    ("visibility = true", "found true"),
+    ('visibility = { settles = "soon" }', 'step #1: visibility.settles must be one of "visible", '
+                                          '"after_due_date", "after_published", "hidden", found the string \'soon\''),
+    ('visibility = { setles = "hidden" }', "step good: visibility names 'setles', which is not a check of the step; "
+                                           "its checks are echo_works, root_exists, settles, only_on_vagrant"),
+])
+def test_a_bad_visibility_is_one_line_naming_the_step(tmp_path, line, says):
+    from lab import manifest
+
+    course = a_course(tmp_path / "course", line)
+    with pytest.raises(manifest.ManifestError) as raised:
+        manifest.load(course=str(course))
+    assert says in str(raised.value) and "\n" not in str(raised.value)
+    assert str(course / "steps.toml") in str(raised.value)
