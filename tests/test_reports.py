@@ -114,6 +114,8 @@ def test_terminal_renders_a_whole_run(monkeypatch):
         "  ✓ nginx is installed (2/2)",
         "  ✗ nginx passes / to the app (0/3)",
         "      expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway",
+        "      expected: 200",
+        "      actual: 502",
         "      hint: is the app running? try `systemctl status likes`",
         "  – a like is saved (0/1)",
         "      can't check until \"nginx passes / to the app\" passes",
@@ -190,7 +192,7 @@ def test_junit():
     failure = cases["proxies"].find("failure")
     assert failure.get("message") == "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway"
     assert failure.text == ("expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway\n"
-                            "hint: is the app running? try `systemctl status likes`\nexpected: 200\nactual: 502")
+                            "expected: 200\nactual: 502\nhint: is the app running? try `systemctl status likes`")
     assert cases["firewall"].find("error").get("message") == (
         "could not check: sudo asks for a password: let vagrant run sudo without one")
     assert cases["likes_saved"].find("skipped").text is None
@@ -297,8 +299,9 @@ def test_gradescope():
          "output": "", "tags": ["web"], "visibility": "visible"},
         {"name": "web: nginx passes / to the app", "number": "1.2", "score": 0, "max_score": 3,
          "status": "failed", "output": "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway\n"
-                                       "hint: is the app running? try `systemctl status likes`\n"
-                                       "expected: 200\nactual: 502", "tags": ["web"], "visibility": "visible"},
+                                       "expected: 200\nactual: 502\n"
+                                       "hint: is the app running? try `systemctl status likes`",
+         "tags": ["web"], "visibility": "visible"},
         {"name": "web: a like is saved (skipped)", "number": "1.3", "score": 0, "max_score": 1,
          "status": "failed", "output": "skipped: can't check until \"nginx passes / to the app\" passes",
          "tags": ["web"], "visibility": "visible"},
@@ -337,8 +340,9 @@ def test_html():
     assert "vagrant://default (127.0.0.1:2222) &middot; 2024-03-05 14:07" in page  # the time of the run
     assert "<span>web: Le café → served</span><span>2/8</span>" in page
     assert 'style="width: 25.0%"' in page and 'style="width: 100.0%"' in page
-    items = re.findall(r'<li class="([a-z-]+)">\s*<span class="mark">(.)</span>\s*(.*?)\s*'
-                       r'<span class="points">(\d+/\d+) &middot; ([a-z ]+)</span>', page)
+    items = re.findall(r'<li class="([a-z-]+)">\s*<div class="line">\s*<span class="mark">(.)</span>\s*'
+                       r'<span class="what">(.*?)</span>\s*<span class="points">(\d+/\d+) &middot; ([a-z ]+)</span>',
+                       page)
     assert items == [
         ("passed", "✓", "nginx is installed", "2/2", "passed"),
         ("failed", "✗", "nginx passes / to the app", "0/3", "failed"),
@@ -348,10 +352,61 @@ def test_html():
         ("passed", "✓", "the VM is up", "1/1", "passed"),
     ]
     assert '<div class="hint">hint: is the app running? try `systemctl status likes`</div>' in page
+    assert re.findall(r"<dt>(\w+)</dt><dd><code>(.*?)</code></dd>", page) == [("expected", "200"), ("actual", "502")]
     assert "<summary>what the checker ran</summary><pre>$ dpkg-query -W nginx  -&gt; rc=0</pre>" in page
     assert 'class="fault"' not in page
     fault_page = to_html(FAULT)
     assert f'<p class="fault">Could not check: {FAULT["fault"]}</p>' in fault_page
+
+
+def relative_luminance(colour):
+    """WCAG 2's relative luminance of #rrggbb."""
+    def linear(channel):
+        c = int(channel, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(colour[i:i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b):
+    """WCAG 2's contrast ratio of two colours, from 1 to 21."""
+    light, dark = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.unit
+def test_every_mark_and_the_score_bar_reach_wcag_aa_on_the_page():
+    """Read from the page's own stylesheet: each mark is text on the white card (4.5:1), and the
+    bar's fill a graphic against its track and the card (3:1)."""
+    page = to_html(RESULTS)
+    card = re.search(r"\.card \{ background: (#[0-9a-f]{3,6});", page).group(1)
+    card = "#ffffff" if card == "#fff" else card
+    marks = dict(re.findall(r"\.([a-z-]+) \.mark \{ color: (#[0-9a-f]{6}); \}", page))
+    assert set(marks) == {row.css_class for row in TABLE}
+    low = {name: round(contrast(colour, card), 2) for name, colour in marks.items() if contrast(colour, card) < 4.5}
+    assert low == {}
+    track = re.search(r"\.bar \{[^}]*background: (#[0-9a-f]{6});", page).group(1)
+    fill = re.search(r"\.bar span \{[^}]*background: (#[0-9a-f]{6});", page).group(1)
+    assert contrast(fill, track) >= 3 and contrast(fill, card) >= 3
+
+
+@pytest.mark.unit
+def test_terminal_shows_expected_and_actual_with_control_characters_escaped(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    page = "\n".join(f"line {n}" for n in range(20))
+    check = {**RESULTS["steps"][0]["checks"][1], "expected": {"likes": []}, "actual": f"\x1b[2J\x1b[31m{page}",
+             "rationale": "the app answered \x1b[31mred\x1b[0m", "hint": None}
+    stream = Stream()
+    Terminal(stream).result(check)
+    assert "\x1b" not in stream.text
+    assert stream.text.splitlines() == [
+        "  ✗ nginx passes / to the app (0/3)",
+        "      the app answered \\x1b[31mred\\x1b[0m",
+        '      expected: {"likes": []}',
+        "      actual: \\x1b[2J\\x1b[31mline 0",
+        *(f"        line {n}" for n in range(1, 8)),
+        "        (12 more lines in --json and the HTML report)",
+    ]
 
 
 # --- the one table of statuses --------------------------------------------------------------
@@ -382,7 +437,8 @@ def test_every_renderer_shows_every_status(status):
     stream = Stream()
     Terminal(stream).result(check)
     assert stream.text.startswith(f"  {row.mark} nginx passes / to the app (0/3)\n")
-    assert f'<li class="{row.css_class}">\n        <span class="mark">{row.mark}</span>' in to_html(results)
+    mark = f'<li class="{row.css_class}">\\s*<div class="line">\\s*<span class="mark">{re.escape(row.mark)}</span>'
+    assert re.search(mark, to_html(results))
     assert f".{row.css_class} .mark {{ color: {row.css}; }}" in to_html(results)
     case = ET.fromstring(formats.to_junit(results)).find("testsuite/testcase")
     assert [c.tag for c in case if c.tag != "properties"] == ([row.junit] if row.junit else [])

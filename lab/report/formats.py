@@ -42,10 +42,9 @@ def read_json(path):
 
 
 def _explain(check):
-    lines = [check["rationale"] or ""]
+    lines = [check["rationale"] or "", *expected_and_actual(check)]
     if check["hint"]:
         lines.append(f"hint: {check['hint']}")
-    lines += expected_and_actual(check)
     return "\n".join(line for line in lines if line)
 
 

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from ..results import COULD_NOT_CHECK, PASSED
+from .formats import shown_value
 from .statuses import STATUSES, kit_solved_note
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
@@ -21,4 +22,4 @@ def to_html(results):
     checked_at = when.replace("T", " ")[:16] + (f" {when[19:]}" if re.fullmatch(r".{19}[+-]\d\d:\d\d", when) else "")
     return template.render(report=results, statuses=STATUSES, passed=STATUSES[PASSED],
                            could_not_check=STATUSES[COULD_NOT_CHECK], checked_at=checked_at,
-                           kit_solved_note=kit_solved_note)
+                           kit_solved_note=kit_solved_note, shown_value=shown_value)
