@@ -255,8 +255,17 @@ def _preload(students):
 
 # --- the gradebook and the report files ---------------------------------------------------
 
+def possible_points(steps, guest):
+    """The points a student's guest can earn in these steps: a check of other kinds of guest only
+    (applies_to="vagrant") is not applicable on it and counts neither way, as in a graded run's
+    max_score. So a student who could not be checked has the max of everyone graded beside them."""
+    kind = urlsplit(guest).scheme
+    return sum(c.points for s in steps for c in s.checks if c.applies_to is None or kind in c.applies_to)
+
+
 def grade_row(results, step_ids, max_points):
-    """A student's grade columns of the gradebook, from their results dictionary."""
+    """A student's grade columns of the gradebook, from their results dictionary; max_points is
+    what their guest could earn (possible_points), the max of a student who could not be checked."""
     by_id = {step["id"]: step for step in results["steps"]}
     row = {sid: by_id[sid]["score"] if sid in by_id else "" for sid in step_ids}
     if results["fault"]:
@@ -304,13 +313,16 @@ def gradebook(header, students, new_rows, old_header, old_rows, step_ids, manife
     columns = header + steps + list(TAIL)
     name_column = header[[h.casefold() for h in header].index("student")]
     rows, on_roster = [], set()
+    # A gradebook read back has its names as written: "'=x" for a student the roster calls "=x".
+    old_rows = {spreadsheet_text(name): row for name, row in old_rows.items()}
     for student in students:
-        on_roster.add(student.name)
+        name = spreadsheet_text(student.name)
+        on_roster.add(name)
         if student.name in new_rows:
             rows.append({**student.columns, **new_rows[student.name]})
-        elif keep_others and student.name in old_rows:
+        elif keep_others and name in old_rows:
             # The roster says who they are now; the old row, what they scored.
-            rows.append({**old_rows[student.name], **student.columns})
+            rows.append({**old_rows[name], **student.columns})
     if keep_others:
         for name, row in old_rows.items():
             if name not in on_roster:
@@ -354,13 +366,28 @@ def write_student(out, student, results):
     return problems
 
 
+# What makes a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a formula: a roster's
+# "=HYPERLINK(...)" or a guest's answer quoted in a reason would run when the gradebook is opened.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value):
+    """A cell that a spreadsheet shows as the text it is: one that would start a formula gets a
+    leading ' (OWASP's advice for CSV injection), which spreadsheets read as "this is text".
+    Numbers are left as numbers; a cell already neutralised is left as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_gradebook(path, columns, rows):
     import io
 
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", restval="")
+    writer = csv.DictWriter(text, fieldnames=[spreadsheet_text(c) for c in columns], extrasaction="ignore",
+                            restval="")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({spreadsheet_text(k): spreadsheet_text(v) for k, v in row.items()} for row in rows)
     # With a BOM, so that Excel on Windows reads the names as UTF-8 (José, not JosÃ©).
     write_atomic(path, text.getvalue(), encoding="utf-8-sig")
 
@@ -493,7 +520,6 @@ def _main(args):
 
     wanted = [c for s in steps for c in s.checks]
     shown = {s.id: list(s.checks) for s in steps}
-    max_points = sum(s.max_points for s in steps)
     stream = sys.stdout  # the real one: checks' prints are captured while they run
     progress = Progress(stream, len(chosen))
     new_rows, problems, faults = {}, [], []
@@ -509,7 +535,7 @@ def _main(args):
                                              kit_policy=manifest.course["kit_solutions"]):
                 results = report.as_dict()
                 problems += write_student(out, student, results)
-                new_rows[student.name] = grade_row(results, step_ids, max_points)
+                new_rows[student.name] = grade_row(results, step_ids, possible_points(steps, student.guest))
                 if results["fault"]:
                     faults.append((student, results["fault"]))
                 progress.finished(student, results)

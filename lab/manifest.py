@@ -22,6 +22,10 @@ steps out; with `replace = true`, the course's steps are the whole list. Its
 [shared] names add to the kit's (with `replace = true`, they are all there
 is). Paths are relative to the manifest's folder.
 
+A step may say when Gradescope shows its checks to the student (VISIBILITIES):
+`visibility = "after_due_date"` for all of them, or a table for some,
+`visibility = { proxies_to_app = "after_due_date" }`; the others are "visible".
+
 A course's [course] table holds its settings (COURSE_SETTINGS):
 
     [course]
@@ -51,10 +55,13 @@ MANIFEST_NAME = "steps.toml"
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = REPO / "checks" / MANIFEST_NAME
 
-_STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after", "reboot", "writes"}
+_STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after", "reboot", "writes", "visibility"}
 _REQUIRED = ("id", "title", "exercise", "checks", "solution")
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a shared name travels to the solutions in a space-separated list
+# When Gradescope shows a check to the student, in its own words (its autograder
+# specification): a course may keep some checks back until the due date.
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
 class ManifestError(Exception):
@@ -73,10 +80,18 @@ class Step:
     checks: list = field(default_factory=list)
     writes: tuple = ()  # the [shared] things its solution installs, when it is the last to write them
     source: Path = None  # the manifest file it comes from, for messages
+    # When Gradescope shows its checks: one of VISIBILITIES for all of them, or {check name: visibility}.
+    visibility: object = None
 
     @property
     def max_points(self):
         return sum(c.points for c in self.checks)
+
+    def visibility_of(self, check_name):
+        """When Gradescope shows the student this step's check of that name."""
+        if isinstance(self.visibility, dict):
+            return self.visibility.get(check_name, "visible")
+        return self.visibility or "visible"
 
 
 # The [course] settings: name -> (what it must be, the check, the default).
@@ -218,7 +233,9 @@ def _read(path):
             if key == "writes" and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
                 raise ManifestError(f"{where}: writes must be a list of [shared] names, e.g. writes = [\"site\"], "
                                     f"found {_kind(value)}")
-            if key not in ("reboot", "writes") and not isinstance(value, str):
+            if key == "visibility":
+                _check_visibility(value, where)
+            elif key not in ("reboot", "writes") and not isinstance(value, str):
                 raise ManifestError(f"{where}: {key} must be a quoted string, found {_kind(value)}")
         missing = [k for k in _REQUIRED if not entry.get(k)]
         if missing:
@@ -232,7 +249,7 @@ def _read(path):
             raise ManifestError(f"{where}: writes names the same thing twice: {writes}")
         steps.append(Step(entry["id"], entry["title"], root / entry["exercise"], root / entry["checks"],
                           root / entry["solution"], root, entry.get("reboot", False), writes=tuple(writes),
-                          source=Path(path)))
+                          source=Path(path), visibility=entry.get("visibility")))
         if entry.get("after"):
             afters[entry["id"]] = entry["after"]
     omit = data.get("omit", [])
@@ -317,8 +334,33 @@ def load(path=None, course=None, import_checks=True):
     if import_checks:
         for step in manifest.steps:
             step.checks = _import_checks(step)
+            _check_visibility_names(step)
         _check_graph(manifest)
     return manifest
+
+
+def _check_visibility(value, where):
+    """A step's visibility: one of VISIBILITIES for every check, or a table of check name = visibility."""
+    choices = ", ".join(f'"{v}"' for v in VISIBILITIES)
+    example = 'visibility = "after_due_date", or visibility = { proxies_to_app = "after_due_date" }'
+    if isinstance(value, dict):
+        for name, each in value.items():
+            if each not in VISIBILITIES:
+                raise ManifestError(f"{where}: visibility.{name} must be one of {choices}, found {_kind(each)}")
+    elif value not in VISIBILITIES:
+        raise ManifestError(f"{where}: visibility must be one of {choices} for every check of the step, or a "
+                            f"table of check names, e.g. {example}; found {_kind(value)}")
+
+
+def _check_visibility_names(step):
+    """Every check a step's visibility table names is one of the step's checks."""
+    if isinstance(step.visibility, dict):
+        names = [c.name for c in step.checks]
+        unknown = [name for name in step.visibility if name not in names]
+        if unknown:
+            raise ManifestError(f"{step.source or 'the manifest'}: step {step.id}: visibility names "
+                                f"{', '.join(map(repr, unknown))}, which is not a check of the step; "
+                                f"its checks are {', '.join(names)}")
 
 
 def _check_writes(steps, shared):

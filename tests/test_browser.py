@@ -150,3 +150,111 @@ def test_the_checkers_html_report_renders(browser, tmp_path):
     hint = cards[1].find_element(By.CSS_SELECTOR, ".hint").text
     assert hint == "hint: create it with `sudo touch /etc/lab-fixture-missing`"
     browser.save_screenshot(str(tmp_path / "report.png"))
+
+
+def report_page(tmp_path, results):
+    """The HTML report of a results dictionary, written where a browser opens it from disk."""
+    from lab.report.html import to_html
+
+    page = tmp_path / "report.html"
+    page.write_text(to_html(results), encoding="utf-8")
+    return page.as_uri()
+
+
+def a_run(description, **check):
+    """A results dictionary of one step with one failed check."""
+    entry = {"name": "proxies", "step": "web", "description": description, "status": "failed", "passed": False,
+             "points": 0, "max_points": 3, "rationale": "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502",
+             "hint": "is the app running?", "expected": 200, "actual": 502, "log": [], "duration": 0.5,
+             "visibility": "visible", **check}
+    return {"format": 1, "checked_at": "2024-03-05T14:07:09+01:00", "score": 1, "max_score": 4, "exit_code": 1,
+            "guest": "vagrant@127.0.0.1:2222", "fault": None,
+            "steps": [{"id": "web", "title": "The web server", "score": 1, "max_score": 4, "kit_solved": None,
+                       "kit_policy": "flag", "checks": [
+                           {**entry, "name": "ok", "description": "nginx is installed", "status": "passed",
+                            "passed": True, "points": 1, "max_points": 1, "rationale": None, "hint": None,
+                            "expected": None, "actual": None}, entry]}]}
+
+
+def test_a_long_description_keeps_its_points_on_its_own_line(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    long = "nginx passes every request for the site on to the app servers behind it, " * 3
+    browser.get(report_page(tmp_path, a_run(long.strip())))
+    item = browser.find_elements(By.CSS_SELECTOR, "li")[1]
+    mark, points, why = (item.find_element(By.CSS_SELECTOR, css).rect for css in (".mark", ".points", ".why"))
+    assert why["y"] - mark["y"] > 2 * points["height"]  # the description does wrap, over several lines
+    assert abs(points["y"] - mark["y"]) < points["height"] / 2  # the points stay on its first line
+    assert points["y"] + points["height"] <= why["y"]  # above the rationale, not on its line
+    assert points["x"] + points["width"] <= item.rect["x"] + item.rect["width"] + 1
+    assert item.find_element(By.CSS_SELECTOR, ".points").text == "0/3 · failed"
+    values = item.find_element(By.CSS_SELECTOR, ".values").text.splitlines()
+    assert values == ["expected", "200", "actual", "502"] or values == ["expected 200", "actual 502"]
+
+
+def colour(css):
+    """#rrggbb of a computed rgb(...) colour."""
+    import re
+
+    r, g, b = (int(n) for n in re.findall(r"\d+", css)[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def test_the_report_is_readable_in_colour_as_wcag_aa_asks(browser, tmp_path):
+    """The colours Chromium really paints: every mark against its card, the bar's fill against its track."""
+    from selenium.webdriver.common.by import By
+
+    from lab.results import ALL_STATUSES
+    from tests.test_reports import contrast
+
+    results = a_run("nginx passes / to the app")
+    results["steps"][0]["checks"] = [{**results["steps"][0]["checks"][1], "name": f"c{n}", "status": status}
+                                     for n, status in enumerate(ALL_STATUSES)]
+    browser.get(report_page(tmp_path, results))
+    card = colour(browser.find_element(By.CSS_SELECTOR, ".card").value_of_css_property("background-color"))
+    marks = {item.get_attribute("class"): colour(item.find_element(By.CSS_SELECTOR, ".mark")
+                                                 .value_of_css_property("color"))
+             for item in browser.find_elements(By.CSS_SELECTOR, "li")}
+    assert len(marks) == len(ALL_STATUSES)
+    assert {name: round(contrast(c, card), 2) for name, c in marks.items() if contrast(c, card) < 4.5} == {}
+    fill = colour(browser.find_element(By.CSS_SELECTOR, ".bar span").value_of_css_property("background-color"))
+    track = colour(browser.find_element(By.CSS_SELECTOR, ".bar").value_of_css_property("background-color"))
+    assert contrast(fill, track) >= 3
+
+
+def pdf_fill_colours(pdf):
+    """The fill colours ("r g b rg") a PDF's content streams paint with, as #rrggbb."""
+    import re
+    import zlib
+
+    found = set()
+    for stream in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            content = zlib.decompress(stream.group(1))
+        except zlib.error:  # an image or a font, not drawing
+            continue
+        for rgb in re.findall(rb"([\d.]+) ([\d.]+) ([\d.]+) rg", content):
+            found.add("#" + "".join(f"{round(float(c) * 255):02x}" for c in rgb))
+    return found
+
+
+def test_printed_the_bars_keep_their_fill_and_cards_do_not_split(browser, tmp_path):
+    import base64
+
+    from lab.report.statuses import STATUSES
+
+    results = a_run("nginx passes / to the app")
+    results["steps"][0]["checks"] = results["steps"][0]["checks"][1:]  # no passed mark: green is the bar's alone
+    results["steps"][0]["score"] = 2
+    browser.get(report_page(tmp_path, results))
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    style = browser.execute_script(
+        "const s = getComputedStyle(document.querySelector('.bar span')), c = getComputedStyle("
+        "document.querySelector('.card')), b = getComputedStyle(document.querySelector('.bar'));"
+        "return [s.printColorAdjust || s.webkitPrintColorAdjust, c.breakInside, b.borderTopStyle];")
+    assert style == ["exact", "avoid", "solid"]
+    # Printed as browsers print by default, without background graphics: the bar is on paper all the same.
+    pdf = base64.b64decode(browser.execute_cdp_cmd("Page.printToPDF", {"printBackground": False})["data"])
+    colours = pdf_fill_colours(pdf)
+    assert STATUSES["passed"].css in colours, colours  # the fill
+    assert "#e3e7eb" in colours, colours  # the track

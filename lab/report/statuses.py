@@ -17,7 +17,8 @@ class Status:
     ascii_mark: str  # the mark on a console that cannot encode the marks (a Windows cp1252 pipe)
     label: str       # the word shown next to the points on the HTML page
     ansi: str        # the terminal's colour, an SGR code
-    css: str         # the HTML page's colour, #rrggbb (the page also tints it for backgrounds)
+    css: str         # the HTML page's colour, #rrggbb (the page also tints it for backgrounds); at least
+                     # 4.5:1 against the white card, WCAG AA for text (tests/test_reports.py computes it)
     junit: str       # the JUnit element that records it (failure, error, skipped), or None for a pass
 
     @property
@@ -28,10 +29,10 @@ class Status:
 
 TABLE = (
     #      name             mark ascii  label              ansi   css        junit
-    Status(PASSED,          "✓", "+",   "passed",          "32",  "#2f9e57", None),
+    Status(PASSED,          "✓", "+",   "passed",          "32",  "#1e7d45", None),
     Status(FAILED,          "✗", "x",   "failed",          "31",  "#c62f3b", "failure"),
     Status(ERROR,           "✗", "x",   "error",           "31",  "#c62f3b", "error"),
-    Status(SKIPPED,         "–", "-",   "skipped",         "33",  "#b7791f", "skipped"),
+    Status(SKIPPED,         "–", "-",   "skipped",         "33",  "#8a5a0b", "skipped"),
     Status(COULD_NOT_CHECK, "?", "?",   "could not check", "35",  "#a4267e", "error"),
     Status(NOT_APPLICABLE,  "○", "o",   "not applicable",  "90",  "#6b7280", "skipped"),
 )

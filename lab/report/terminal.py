@@ -2,12 +2,23 @@
 
 import codecs
 import os
+import re
 import sys
 
 from ..results import COULD_NOT_CHECK, ERROR, NOT_APPLICABLE
+from .formats import expected_and_actual
 from .statuses import STATUSES, kit_solved_note
 
 BOLD, HINT = "1", "36"  # SGR codes for step headers and totals, and for hints; status colours are in statuses.py
+# Control characters but tab, and DEL and the C1 controls: what a guest's answer may carry (colour
+# codes, a clear-screen) that would act on the student's terminal instead of showing.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+VALUE_LINES = 8  # of a long expected or actual value (a whole page), the lines shown
+
+
+def visible(text):
+    """text with every control character written as an escape (ESC as \\x1b), so that it shows."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def use_colour(stream):
@@ -68,7 +79,14 @@ class Terminal:
         if check["rationale"]:
             # Said in words too, so that "?" is never read as the student's mistake.
             said = f"{STATUSES[check['status']].label}: " if check["status"] in (COULD_NOT_CHECK, NOT_APPLICABLE) else ""
-            self.write(f"      {said}{check['rationale']}")
+            self.write(f"      {said}{visible(check['rationale'])}")
+        for line in expected_and_actual(check):
+            lines = line.split("\n")
+            more = len(lines) - VALUE_LINES
+            for n, part in enumerate(lines[:VALUE_LINES]):
+                self.write(f"      {'  ' if n else ''}{visible(part)}")
+            if more > 0:
+                self.write(f"        ({more} more lines in --json and the HTML report)")
         if check["hint"]:
             self.write(self.paint(f"      hint: {check['hint']}", HINT))
         for line in check["log"] if check["status"] == ERROR else ():
