@@ -115,13 +115,13 @@ def read_roster(path, reserved=()):
                               f"give each student one row")
         if not guest:
             raise RosterError(f"{where}: {name} has no guest address; give ssh://user@host:port?key=PATH")
+        try:
+            check_url(guest)  # every part of it, before any student is graded
+        except CouldNotCheck as exc:
+            raise RosterError(f"{where}: {name}: {exc.one_line()}") from None
         if urlsplit(guest).scheme == "vagrant":
             raise RosterError(f"{where}: {name}'s guest is {guest}: a class is graded over SSH; "
                               f"give ssh://user@host:port?key=PATH")
-        try:
-            check_url(guest)
-        except CouldNotCheck as exc:
-            raise RosterError(f"{where}: {name}: {exc.one_line()}") from None
         folder = safe_name(name)
         if not folder:
             raise RosterError(f"{where}: {name!r} makes no usable file name; use letters or digits in it")
