@@ -245,41 +245,51 @@ class SshTransport(Transport):
         return self._shell
 
     def _read_start(self, shell, deadline):
-        """Read up to the shell's start marker, once; a shell that ended before it is told as why."""
+        """Read up to the shell's start marker, once, dropping what the login printed before it;
+        a shell that ended before it is told as why."""
         if shell.start_marker is None:
             return
-        try:
-            self._read_until(shell, shell.start_marker, deadline)
-        except EOFError:
-            transport = self.client.get_transport() if self.client is not None else None
-            if transport is None or not transport.is_active():
-                raise  # the whole connection went: lost, not refused
-            raise self._shell_ended(shell) from None
+        data = shell.pending
+        while True:
+            found = data.find(shell.start_marker)
+            if found >= 0 and data.find(b"\n", found) >= 0:
+                break
+            try:
+                data = data[-65536:] + self._recv(shell, deadline)  # a chatty login: only its end is kept
+            except EOFError:
+                transport = self.client.get_transport() if self.client is not None else None
+                if transport is None or not transport.is_active():
+                    raise  # the whole connection went: lost, not refused
+                raise self._shell_ended(shell, data) from None
+        shell.pending = data[data.index(b"\n", found) + 1:]
         shell.start_marker = None
 
-    def _shell_ended(self, shell):
-        """Why the login's shell ended before it ran a command: a login shell that is no shell
-        (/bin/false, nologin), or no mktemp on the PATH of a non-interactive login."""
+    def _shell_ended(self, shell, printed):
+        """Why the login's shell ended before it ran a command, printed being all it wrote: a login
+        shell that is no shell (/bin/false, nologin), or no mktemp on the PATH of a non-interactive login."""
         chan = shell.chan
-        rc = chan.recv_exit_status() if chan.exit_status_ready() else None
-        said = b""
-        while chan.recv_stderr_ready() and len(said) < 65536:
-            said += chan.recv_stderr(65536)
-        first = next((line.strip() for line in said.decode("utf-8", "replace").splitlines() if line.strip()), "")
-        first = printable(first[:200])
+        # The exit status comes after the shell's last words on stderr, and may follow the end of its stdout.
+        rc = chan.exit_status if chan.status_event.wait(2) else None
+        errors = b""
+        while chan.recv_stderr_ready() and len(errors) < 65536:
+            errors += chan.recv_stderr(65536)
+        # Its last words, on stderr or else stdout (nologin's); sshd's own complaint about a missing home is not.
+        lines = [line.strip() for text in (printed, errors) for line in text.decode("utf-8", "replace").splitlines()
+                 if line.strip() and not line.startswith("Could not chdir to home directory")]
+        last = printable(lines[-1][:200]) if lines else ""
         who = self.user or "that user"
-        if "mktemp" in first:
-            if "not found" in first or "No such file" in first:
-                return CouldNotCheck(f"the guest's shell for {who} has no mktemp on its PATH ({first})",
+        if "mktemp" in last:
+            if "not found" in last or "No such file" in last:
+                return CouldNotCheck(f"the guest's shell for {who} has no mktemp on its PATH ({last})",
                                      "the checker's commands need the usual programs (mktemp, cat, wc) on the PATH "
                                      "of a non-interactive login: look for what sets PATH in ~/.bashrc, "
                                      "/etc/environment or sshd_config (SetEnv, ForceCommand) in the guest")
-            return CouldNotCheck(f"the guest's shell for {who} could not make a temporary file ({first})",
+            return CouldNotCheck(f"the guest's shell for {who} could not make a temporary file ({last})",
                                  "the checker needs a writable /tmp (or $TMPDIR) in the guest: `df -h /tmp` there "
                                  "shows whether it is full")
         how = f"exit code {rc}" if rc is not None and rc >= 0 else "no exit code"
         return CouldNotCheck(f"the SSH server at {self.where()} let {who} in, but the login ran no shell: it ended at "
-                             f"once ({how}{': ' + first if first else ''})",
+                             f"once ({how}{': ' + last if last else ''})",
                              f"{who}'s login shell may be /bin/false or nologin (`getent passwd {who}` in the guest "
                              f"shows it): connect as a user whose shell is /bin/sh or /bin/bash")
 
