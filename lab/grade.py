@@ -447,15 +447,10 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    import logging
-
     from .check import replace_what_the_console_cannot_show
 
     replace_what_the_console_cannot_show()
-    # paramiko logs the errors of its own threads, such as a banner that never came from a
-    # student's hung server, which Python would print on stderr over the progress line; each
-    # one reaches the gradebook already, as that student's reason.
-    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+    # paramiko's own log stays off stderr (and the progress line): lab.transports.ssh sees to it.
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return _main(args)

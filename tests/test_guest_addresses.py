@@ -123,8 +123,8 @@ def test_an_ipv6_ssh_guest_reaches_its_web_server_on_port_80(tmp_path):
     threading.Thread(target=web.serve_forever, daemon=True).start()
     try:
         with Sshd(tmp_path / "sshd", listen="::1") as server:
-            transport = open_transport(f"ssh://{server.user}@[::1]:{server.port}?key={server.key}",
-                                       Settings(root=tmp_path))
+            assert server.url().startswith(f"ssh://{server.user}@[::1]:{server.port}?key=")
+            transport = open_transport(server.url(), Settings(root=tmp_path))
             try:
                 assert transport.run("echo %s", "over IPv6").stdout == "over IPv6\n"
                 assert (transport.http_base, transport.https_base) == ("http://[::1]", "https://[::1]")

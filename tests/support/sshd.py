@@ -88,7 +88,8 @@ UseDNS no
             time.sleep(0.05)
 
     def url(self):
-        return f"ssh://{self.user}@127.0.0.1:{self.port}?key={self.key}"
+        host = f"[{self.listen}]" if ":" in self.listen else self.listen
+        return f"ssh://{self.user}@{host}:{self.port}?key={self.key}"
 
     def __enter__(self):
         return self.start()
