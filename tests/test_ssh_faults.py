@@ -204,3 +204,12 @@ def test_escape_sequences_from_the_guest_are_shown_escaped_in_the_terminal(tmp_p
     # The results themselves keep what the guest said, for --json and the other reports to render.
     saved = run("lab.check", "--course", str(course), "loud", "--guest", "local://", "--json", cwd=tmp_path)
     assert '"actual": "\\u001b]0;owned\\u0007\\u001b[2Jgone\\rback"' in saved.stdout
+
+
+def test_a_server_that_allows_no_session_is_one_line(workdir):
+    # MaxSessions 0: logins succeed, but the server opens no session for a shell to run in.
+    with Sshd(workdir / "sshd", extra_config="MaxSessions 0") as server:
+        fault = one_fault(run("lab.check", "--course", str(COURSE), "good", "--guest", server.url(), cwd=workdir))
+    assert fault.startswith(f"could not check: the SSH server at 127.0.0.1:{server.port} let {server.user} in, "
+                            f"then started no shell (")
+    assert fault.endswith("): is the machine still running? check, then run the checker again")

@@ -134,10 +134,22 @@ class SshTransport(Transport):
         # Keepalives notice a guest that went away instead of hanging forever.
         client.get_transport().set_keepalive(5)
         self.client = client
+        import paramiko
+
         try:
             # The shell starts now, so that a login that can run no command is one fault, said once.
             deadline = time.monotonic() + self.connect_timeout
             self._read_start(self._current_shell(deadline), deadline)
+        except (socket.timeout, TimeoutError):
+            self.close()
+            raise GuestUnreachable(f"the shell of {self.describe()} did not start within {self.connect_timeout} s",
+                                   "does something in the login (~/.bashrc, ~/.profile) wait for input? "
+                                   "`ssh` in and see what it prints") from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            raise GuestUnreachable(f"the SSH server at {self.where()} let {self.user or 'us'} in, then started no "
+                                   f"shell ({printable(str(exc)) or type(exc).__name__})",
+                                   "is the machine still running? check, then run the checker again") from None
         except BaseException:
             self.close()
             raise
