@@ -115,13 +115,13 @@ def read_roster(path, reserved=()):
                               f"give each student one row")
         if not guest:
             raise RosterError(f"{where}: {name} has no guest address; give ssh://user@host:port?key=PATH")
+        try:
+            check_url(guest)  # every part of it, before any student is graded
+        except CouldNotCheck as exc:
+            raise RosterError(f"{where}: {name}: {exc.one_line()}") from None
         if urlsplit(guest).scheme == "vagrant":
             raise RosterError(f"{where}: {name}'s guest is {guest}: a class is graded over SSH; "
                               f"give ssh://user@host:port?key=PATH")
-        try:
-            check_url(guest)
-        except CouldNotCheck as exc:
-            raise RosterError(f"{where}: {name}: {exc.one_line()}") from None
         folder = safe_name(name)
         if not folder:
             raise RosterError(f"{where}: {name!r} makes no usable file name; use letters or digits in it")
@@ -474,15 +474,10 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    import logging
-
     from .check import replace_what_the_console_cannot_show
 
     replace_what_the_console_cannot_show()
-    # paramiko logs the errors of its own threads, such as a banner that never came from a
-    # student's hung server, which Python would print on stderr over the progress line; each
-    # one reaches the gradebook already, as that student's reason.
-    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+    # paramiko's own log stays off stderr (and the progress line): lab.transports.ssh sees to it.
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return _main(args)

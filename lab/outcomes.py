@@ -1,5 +1,16 @@
 """What a check can conclude besides passing."""
 
+import re
+
+# C0 and C1 control characters but tab and newline, and DEL: in a guest's output, an ESC starts a
+# terminal escape sequence (a colour, a cleared screen, a retitled window), a CR overwrites the line.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text):
+    """text with control characters shown escaped ("\\x1b[2J"), for a terminal to show, never obey."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 class Fail(Exception):
     """The student's work does not do what the check expects.

@@ -236,9 +236,9 @@ def main(args):
         if args.dry_run:
             plan(planned)
             return 0
-        from .transports import transport_class
+        from .transports import check_url
 
-        transport_class(args.guest)  # an address no transport serves fails before anything runs
+        check_url(args.guest)  # an address no transport can use fails before anything runs
         root = find_lab_root(args.root)
         if not root.is_dir():
             raise CouldNotCheck(f"the lab folder {root} does not exist", "give --root an existing folder")

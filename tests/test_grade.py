@@ -170,7 +170,7 @@ def test_a_hung_student_is_cut_off_and_their_run_stops_at_the_next_check(tmp_pat
 
     step = make_step("hang", *check)
     students = local_students("alice", "bob", "carol")
-    students[1].guest = "local://?hang"
+    students[1].guest = "local://?http=http://hang"  # a distinct, valid address
     started = time.monotonic()
     reports = run_class(students, step, jobs=3, timeout=0.4, tmp_path=tmp_path)
     assert time.monotonic() - started < 0.9  # the others did not wait for bob's hung check
@@ -194,7 +194,7 @@ def test_parallel_students_keep_their_prints_apart(tmp_path, capsys):
     step = make_step("chat", *check)
     students = local_students(*(f"s{n}" for n in range(12)))
     for n, student in enumerate(students):
-        student.guest = f"local://?n={n}"
+        student.guest = f"local://?http=http://s{n}"  # distinct, valid addresses
     reports = run_class(students, step, jobs=12, timeout=30, tmp_path=tmp_path)
     for student in students:
         assert reports[student.name].steps[0].results[0].log == [f"{student.guest} line {n}" for n in range(50)]
@@ -389,8 +389,11 @@ def test_a_server_that_hangs_up_before_the_banner_is_one_reason_and_no_noise(tmp
     # paramiko logs the error in its own thread: on stderr, it would land over the progress line.
     assert run.stderr == ""
     _, rows = read_book(tmp_path / "grades" / "gradebook.csv")
-    assert rows["bob"]["reason"] == (f"cannot open an SSH session to 127.0.0.1:{port} (Error reading SSH protocol "
-                                     f"banner): is the machine running?")
+    # Tried again first, as for a server that turns logins away for a moment (lab.transports.ssh).
+    assert rows["bob"]["reason"].startswith(f"SSH at 127.0.0.1:{port} closed the connection before its greeting, ")
+    assert rows["bob"]["reason"].endswith("is the machine still starting up? wait a minute and try again; a server "
+                                          "that turns away logins when many come at once (sshd's MaxStartups) does "
+                                          "this too: make fewer at once (lab.grade --jobs)")
 
 
 @pytest.mark.server

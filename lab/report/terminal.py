@@ -74,6 +74,10 @@ class Terminal:
 
     def result(self, check):
         """check: a check's entry in the results dictionary."""
+        from ..outcomes import printable
+
+        # Its words may quote the guest (a file, an app's answer): escape sequences there are shown, never obeyed.
+        check = {key: printable(value) if isinstance(value, str) else value for key, value in check.items()}
         self.write(f"  {self.mark(check['status'])} {check['description']} "
                    f"({check['points']}/{check['max_points']})")
         if check["rationale"]:

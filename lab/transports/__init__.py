@@ -9,9 +9,9 @@ reached; everything a check asserts is built on top, in lab.guest.
 """
 
 import importlib
-from urllib.parse import urlsplit
 
 from ..outcomes import CouldNotCheck
+from .address import shown
 
 # scheme -> "module:Class". Imported only when used, so that listing steps
 # never loads paramiko.
@@ -25,9 +25,10 @@ DEFAULT_GUEST = "vagrant://default"
 
 
 def transport_class(url):
-    scheme = urlsplit(url).scheme
+    # Only the scheme, read by hand: urlsplit would raise on a bad host before the scheme is known.
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
     if scheme not in TRANSPORTS:
-        raise CouldNotCheck(f"unknown guest address {url!r}",
+        raise CouldNotCheck(f"unknown guest address {shown(url)!r}",
                             f"use one of {', '.join(s + '://' for s in TRANSPORTS)}")
     module, _, name = TRANSPORTS[scheme].partition(":")
     return getattr(importlib.import_module(module), name)
@@ -39,11 +40,6 @@ def open_transport(url, settings):
 
 
 def check_url(url):
-    """Raise CouldNotCheck if url is not a guest address its transport can use, connecting to nothing.
-
-    Only transports with parse_url() (ssh://, local://) are checked this far; for
-    the others, the scheme is all that is known before connecting."""
-    cls = transport_class(url)
-    parse = getattr(cls, "parse_url", None)
-    if parse is not None:
-        parse(url)
+    """Raise CouldNotCheck if url is not a guest address its transport can use, connecting to nothing:
+    every part of it is checked (see lab.transports.address)."""
+    transport_class(url).parse_url(url)

@@ -3,9 +3,8 @@
 import os
 import signal
 import subprocess
-from urllib.parse import parse_qs, urlsplit
-
 from ..outcomes import CouldNotCheck
+from . import address
 from .base import MAX_OUTPUT, CommandResult, Transport
 
 
@@ -27,8 +26,14 @@ class LocalTransport(Transport):
     @classmethod
     def parse_url(cls, url):
         """The transport url names; opening it connects to nothing, so this is from_url."""
-        query = parse_qs(urlsplit(url).query)
-        return cls(**{f"{k}_base": query[k][0] for k in ("http", "https") if k in query})
+        example = "local:// or local://?http=http://127.0.0.1:8080"
+        parts = address.split(url, example)
+        if parts.netloc or parts.path not in ("", "/"):
+            # local://host would read as "grade host", which it never does.
+            raise address.bad(url, "local:// names no host or path: it is always this machine",
+                              f"write {example}")
+        query = address.query(url, ("http", "https"), example)
+        return cls(**{f"{name}_base": address.web_base(url, name, value) for name, value in query.items()})
 
     def describe(self):
         return "this machine (local://)"

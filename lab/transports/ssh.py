@@ -8,17 +8,24 @@ time, which costs more than most probes (about 90 ms on an emulated guest).
 """
 
 import os
+import random
 import re
 import secrets
 import shlex
 import socket
 import time
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
-from ..outcomes import CouldNotCheck, GuestUnreachable
+from ..outcomes import CouldNotCheck, GuestUnreachable, printable
+from . import address
 from .base import MAX_OUTPUT, CommandResult, Transport
 
 CONNECT_TIMEOUT = 10
+# Retrying a login the server dropped before its greeting: the first pause, the
+# longest, and how long to keep trying (see connect).
+RETRY_FIRST_PAUSE = 0.1
+RETRY_MAX_PAUSE = 2
+RETRY_FOR = 8
 
 
 class SshTransport(Transport):
@@ -32,8 +39,8 @@ class SshTransport(Transport):
         self.user = user
         self.key = key
         self.connect_timeout = connect_timeout
-        self.http_base = http_base or f"http://{host}"
-        self.https_base = https_base or f"https://{host}"
+        self.http_base = http_base or f"http://{address.url_host(host)}"
+        self.https_base = https_base or f"https://{address.url_host(host)}"
         self.http_unreachable_remedy = (f"is the web server on {host} running, and does its firewall "
                                         f"allow port 80?")
         self.client = None
@@ -52,29 +59,26 @@ class SshTransport(Transport):
         """The transport url names, not connected yet; raises CouldNotCheck saying what is wrong with url.
 
         lab.grade checks a whole roster's addresses this way before it connects to any."""
-        example = "write it as ssh://user@host:22?key=PATH"
-        parts = urlsplit(url)
+        example = "ssh://user@host:22?key=PATH"
+        parts = address.split(url, example)
         if not parts.hostname:
-            raise CouldNotCheck(f"the guest address {url!r} names no host", example)
-        # The port as written (urlsplit's .port raises a bare ValueError), after any [IPv6] host.
-        port = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
-        if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
-            raise CouldNotCheck(f"the guest address {url!r}: the port {port!r} is not a number from 1 to 65535",
-                                example)
-        query = parse_qs(parts.query)
-        key, http, https = ((query.get(k) or [None])[0] for k in ("key", "http", "https"))
-        for name, base in (("http", http), ("https", https)):
-            if base is not None and (urlsplit(base).scheme != name or not urlsplit(base).hostname):
-                fix = f"{name}={name}://{base}" if "://" not in base else f"{name}={name}://host:port"
-                raise CouldNotCheck(f"the guest address {url!r}: {name}={base} is not an {name}:// address",
-                                    f"write {fix}")
+            if parts.netloc.rpartition("@")[2].count(":") > 1:
+                raise address.bad(url, "an IPv6 host must be in brackets", "write it as ssh://user@[::1]:22")
+            raise CouldNotCheck(f"the guest address {address.shown(url)!r} names no host", f"write it as {example}")
+        port = address.port_of(url, parts.netloc, f"write it as {example}")
+        if parts.path not in ("", "/"):
+            raise address.bad(url, f"the path {parts.path!r} means nothing to SSH",
+                              f"leave it out; write it as {example}")
+        query = address.query(url, ("key", "http", "https"), example)
+        http, https = (address.web_base(url, name, query[name]) if name in query else None
+                       for name in ("http", "https"))
         # A shell expands ~ before `ssh -i` sees it; nothing does in a URL, so do it here.
-        key = os.path.expanduser(key) if key else None
-        return cls(parts.hostname, int(port or 22), unquote(parts.username) if parts.username else None,
+        key = os.path.expanduser(query["key"]) if "key" in query else None
+        return cls(parts.hostname, port or 22, unquote(parts.username) if parts.username else None,
                    key, http, https)
 
     def describe(self):
-        return f"{self.user}@{self.host}:{self.port}" if self.user else f"{self.host}:{self.port}"
+        return f"{self.user}@{self.where()}" if self.user else self.where()
 
     def _check_key_file(self):
         """Say plainly when the key file can't be used: paramiko's errors about it read like a network fault."""
@@ -103,29 +107,89 @@ class SshTransport(Transport):
         raise CouldNotCheck(f"cannot read the key file {path}: {why}", remedy)
 
     def connect(self):
-        import paramiko
-
+        """Log in, and start the shell that runs every command; raises CouldNotCheck saying why not."""
+        _quiet_paramiko()
         if self.key is not None:
             self._check_key_file()
+        # A server may drop a connection before its greeting for a moment: one still
+        # booting, or sshd's MaxStartups turning away logins beyond the first few
+        # (10 by default) while many are made at once, as `lab.grade --jobs 16` does
+        # to a class that shares one server. Try again, backing off, before giving up.
+        started, tries, pause = time.monotonic(), 1, RETRY_FIRST_PAUSE
+        while True:
+            try:
+                client = self._login()
+                break
+            except _DroppedBeforeGreeting:
+                waited = time.monotonic() - started
+                if waited + pause > RETRY_FOR:
+                    raise GuestUnreachable(
+                        f"SSH at {self.where()} closed the connection before its greeting, {tries} times in "
+                        f"{waited:.0f} s", "is the machine still starting up? wait a minute and try again; a server "
+                                           "that turns away logins when many come at once (sshd's MaxStartups) does "
+                                           "this too: make fewer at once (lab.grade --jobs)") from None
+                # Jitter: logins turned away together must not all come back together.
+                time.sleep(pause * random.uniform(0.5, 1.5))
+                tries, pause = tries + 1, min(pause * 2, RETRY_MAX_PAUSE)
+        # Keepalives notice a guest that went away instead of hanging forever.
+        client.get_transport().set_keepalive(5)
+        self.client = client
+        import paramiko
+
+        try:
+            # The shell starts now, so that a login that can run no command is one fault, said once.
+            deadline = time.monotonic() + self.connect_timeout
+            self._read_start(self._current_shell(deadline), deadline)
+        except (socket.timeout, TimeoutError):
+            self.close()
+            raise GuestUnreachable(f"the shell of {self.describe()} did not start within {self.connect_timeout} s",
+                                   "does something in the login (~/.bashrc, ~/.profile) wait for input? "
+                                   "`ssh` in and see what it prints") from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            raise GuestUnreachable(f"the SSH server at {self.where()} let {self.user or 'us'} in, then started no "
+                                   f"shell ({printable(str(exc)) or type(exc).__name__})",
+                                   "is the machine still running? check, then run the checker again") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def where(self):
+        return f"{address.url_host(self.host)}:{self.port}"
+
+    def _login(self):
+        """One TCP connection and SSH login: the connected SSHClient."""
+        import paramiko
+
         client = paramiko.SSHClient()
         self._load_host_keys(client)
         # Lab guests are created and destroyed all the time, each with a new
         # host key; like Vagrant itself, accept the key a new guest presents.
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        where = f"{self.host}:{self.port}"
+        where = self.where()
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
             # Probes are many small request/answer exchanges: without NODELAY,
             # Nagle's algorithm and delayed ACKs add ~40 ms to each one.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # timeout bounds the whole handshake: longer than banner_timeout, so that a server
+            # that never greets is told as that, not as a handshake cut short.
             client.connect(self.host, port=self.port, username=self.user, key_filename=self.key, sock=sock,
-                           timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                           timeout=2 * self.connect_timeout, banner_timeout=self.connect_timeout,
                            auth_timeout=self.connect_timeout, allow_agent=self.key is None,
                            look_for_keys=self.key is None)
+        except paramiko.PasswordRequiredException:
+            client.close()
+            which = f"the key file {self.key}" if self.key else "your key in ~/.ssh"
+            raise CouldNotCheck(f"{which} is protected by a passphrase, which the checker cannot ask for",
+                                "add it to ssh-agent with `ssh-add" + (f" {self.key}`" if self.key else "`")
+                                + " and leave key= out of the address, so that the agent logs in") from None
         except paramiko.AuthenticationException:
+            client.close()
             raise CouldNotCheck(f"the SSH server at {where} refused the login as {self.user}",
                                 "check the user name and the key file") from None
         except paramiko.BadHostKeyException:
+            client.close()
             # known_hosts names a server on another port than 22 as [host]:port. Double
             # quotes keep the brackets literal in bash, zsh, PowerShell and cmd alike.
             known_as = self.host if self.port == 22 else f'"[{self.host}]:{self.port}"'
@@ -133,16 +197,27 @@ class SshTransport(Transport):
                                 f"if you rebuilt that machine, remove its line with `ssh-keygen -R {known_as}`") \
                 from None
         except (socket.timeout, TimeoutError):
+            client.close()
             raise GuestUnreachable(f"connecting to SSH at {where} timed out after {self.connect_timeout} s",
                                    "is the machine running?") from None
         except ConnectionRefusedError:
+            client.close()
             raise GuestUnreachable(f"SSH at {where} refused the connection", "is the machine running?") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise GuestUnreachable(f"cannot open an SSH session to {where} ({exc or type(exc).__name__})",
+            client.close()
+            # paramiko says "Error reading SSH protocol banner" both when the server hung up
+            # and when it never spoke; what it was reading when that happened tells them apart.
+            cause = exc.__context__ if isinstance(exc, paramiko.SSHException) and "banner" in str(exc) else exc
+            if isinstance(cause, (EOFError, ConnectionResetError, ConnectionAbortedError)):
+                raise _DroppedBeforeGreeting() from None
+            if isinstance(cause, (socket.timeout, TimeoutError)):
+                raise GuestUnreachable(f"SSH at {where} accepted the connection but sent no SSH greeting within "
+                                       f"{self.connect_timeout} s", f"is the machine still starting up? wait a "
+                                                                    f"minute and try again; is {where} its SSH "
+                                                                    f"port?") from None
+            raise GuestUnreachable(f"cannot open an SSH session to {where} ({printable(str(exc)) or type(exc).__name__})",
                                    "is the machine running?") from None
-        # Keepalives notice a guest that went away instead of hanging forever.
-        client.get_transport().set_keepalive(5)
-        self.client = client
+        return client
 
     def _load_host_keys(self, client):
         """The host keys to check the server's against: the user's known_hosts, as ssh does."""
@@ -181,6 +256,55 @@ class SshTransport(Transport):
             self._shell = _Shell(chan, f"lab-start-{start}".encode())
         return self._shell
 
+    def _read_start(self, shell, deadline):
+        """Read up to the shell's start marker, once, dropping what the login printed before it;
+        a shell that ended before it is told as why."""
+        if shell.start_marker is None:
+            return
+        data = shell.pending
+        while True:
+            found = data.find(shell.start_marker)
+            if found >= 0 and data.find(b"\n", found) >= 0:
+                break
+            try:
+                data = data[-65536:] + self._recv(shell, deadline)  # a chatty login: only its end is kept
+            except EOFError:
+                transport = self.client.get_transport() if self.client is not None else None
+                if transport is None or not transport.is_active():
+                    raise  # the whole connection went: lost, not refused
+                raise self._shell_ended(shell, data) from None
+        shell.pending = data[data.index(b"\n", found) + 1:]
+        shell.start_marker = None
+
+    def _shell_ended(self, shell, printed):
+        """Why the login's shell ended before it ran a command, printed being all it wrote: a login
+        shell that is no shell (/bin/false, nologin), or no mktemp on the PATH of a non-interactive login."""
+        chan = shell.chan
+        # The exit status comes after the shell's last words on stderr, and may follow the end of its stdout.
+        rc = chan.exit_status if chan.status_event.wait(2) else None
+        errors = b""
+        while chan.recv_stderr_ready() and len(errors) < 65536:
+            errors += chan.recv_stderr(65536)
+        # Its last words, on stderr or else stdout (nologin's); sshd's own complaint about a missing home is not.
+        lines = [line.strip() for text in (printed, errors) for line in text.decode("utf-8", "replace").splitlines()
+                 if line.strip() and not line.startswith("Could not chdir to home directory")]
+        last = printable(lines[-1][:200]) if lines else ""
+        who = self.user or "that user"
+        if "mktemp" in last:
+            if "not found" in last or "No such file" in last:
+                return CouldNotCheck(f"the guest's shell for {who} has no mktemp on its PATH ({last})",
+                                     "the checker's commands need the usual programs (mktemp, cat, wc) on the PATH "
+                                     "of a non-interactive login: look for what sets PATH in ~/.bashrc, "
+                                     "/etc/environment or sshd_config (SetEnv, ForceCommand) in the guest")
+            return CouldNotCheck(f"the guest's shell for {who} could not make a temporary file ({last})",
+                                 "the checker needs a writable /tmp (or $TMPDIR) in the guest: `df -h /tmp` there "
+                                 "shows whether it is full")
+        how = f"exit code {rc}" if rc is not None and rc >= 0 else "no exit code"
+        return CouldNotCheck(f"the SSH server at {self.where()} let {who} in, but the login ran no shell: it ended at "
+                             f"once ({how}{': ' + last if last else ''})",
+                             f"{who}'s login shell may be /bin/false or nologin (`getent passwd {who}` in the guest "
+                             f"shows it): connect as a user whose shell is /bin/sh or /bin/bash")
+
     def run_command(self, command, timeout):
         """Run command in the session's shell; returns rc, stdout and stderr.
 
@@ -203,9 +327,7 @@ class SshTransport(Transport):
         shell = None
         try:
             shell = self._busy = self._current_shell(deadline)
-            if shell.start_marker is not None:
-                self._read_until(shell, shell.start_marker, deadline)
-                shell.start_marker = None
+            self._read_start(shell, deadline)
             shell.chan.settimeout(_left(deadline))
             shell.chan.sendall(script.encode())
             stdout, line = self._read_until(shell, marker, deadline)
@@ -258,6 +380,24 @@ class SshTransport(Transport):
         kept += data[:found][:max(0, MAX_OUTPUT - len(kept))]
         shell.pending = data[line_end + 1:]
         return kept, data[found:line_end]
+
+
+class _DroppedBeforeGreeting(Exception):
+    """The server closed the connection before it said a word of SSH."""
+
+
+def _quiet_paramiko():
+    """Keep paramiko's log off stderr, for every entry point that connects.
+
+    paramiko logs the errors of its own threads, such as a banner that never came
+    from a hung server or a VM still booting, with their tracebacks; with no handler
+    of its own, Python prints them on stderr under the one line that already says
+    what went wrong (the CouldNotCheck raised here)."""
+    import logging
+
+    logger = logging.getLogger("paramiko")
+    if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def _left(deadline):

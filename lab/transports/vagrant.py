@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..outcomes import CouldNotCheck, GuestUnreachable
 from ..progress import write_atomically
+from . import address
 from .ssh import SshTransport
 
 # The guest's ports that Vagrant forwards, and the lab setting naming each one's host port.
@@ -310,8 +311,22 @@ class VagrantTransport(SshTransport):
         super().__init__("127.0.0.1")
 
     @classmethod
+    def parse_url(cls, url):
+        """The name of the machine url names (vagrant://default: "default"); raises CouldNotCheck
+        saying what is wrong with url. Nothing else is known before Vagrant is asked."""
+        example = "vagrant://default"
+        parts = address.split(url, example)
+        if parts.query or parts.fragment or "@" in parts.netloc or ":" in parts.netloc or parts.path.strip("/"):
+            raise address.bad(url, "a Vagrant guest is named by its machine's name alone",
+                              f"write {example}, or vagrant://NAME for a machine the Vagrantfile names NAME")
+        machine = parts.netloc or "default"
+        if not re.fullmatch(r"[\w.-]+", machine):
+            raise address.bad(url, f"{machine!r} is not a machine name Vagrant gives", f"write {example}")
+        return machine
+
+    @classmethod
     def from_url(cls, url, settings):
-        machine = url.split("://", 1)[1].strip("/") or "default"
+        machine = cls.parse_url(url)
         if shutil.which("vagrant") is None:
             raise CouldNotCheck("vagrant is not installed (no `vagrant` command on PATH)", INSTALL_HINT)
         root = find_vagrant_root(settings.root)

@@ -17,8 +17,9 @@ SSHD = "/usr/sbin/sshd"
 
 
 class Sshd:
-    def __init__(self, workdir, port=None, user=None, extra_config="", netns=None):
+    def __init__(self, workdir, port=None, user=None, extra_config="", netns=None, listen="127.0.0.1"):
         self.dir = Path(workdir)
+        self.listen = listen  # the address it listens on: "::1" for IPv6
         # A network namespace to run in (the guest tier's): its own 127.0.0.1.
         self.netns = netns
         self.extra_config = extra_config  # more sshd_config lines, such as a ForceCommand
@@ -39,7 +40,7 @@ class Sshd:
         os.chmod(self.dir, 0o755)  # another login user must reach authorized_keys
         self.config.write_text(f"""
 Port {self.port}
-ListenAddress 127.0.0.1
+ListenAddress {self.listen}
 HostKey {self.dir}/host_key
 PidFile {self.pid_file}
 AuthorizedKeysFile {self.dir}/authorized_keys
@@ -67,7 +68,7 @@ UseDNS no
                     raise TimeoutError(f"sshd did not listen on port {self.port} in {self.netns}")
                 time.sleep(0.2)
         else:
-            wait_for_port(self.port)
+            wait_for_port(self.port, host=self.listen)
         return self
 
     @property
@@ -87,7 +88,8 @@ UseDNS no
             time.sleep(0.05)
 
     def url(self):
-        return f"ssh://{self.user}@127.0.0.1:{self.port}?key={self.key}"
+        host = f"[{self.listen}]" if ":" in self.listen else self.listen
+        return f"ssh://{self.user}@{host}:{self.port}?key={self.key}"
 
     def __enter__(self):
         return self.start()
