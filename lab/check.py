@@ -13,7 +13,6 @@ Exit codes: 0 every check passed, 1 something failed, 2 could not check
 """
 
 import argparse
-import io
 import os
 import sys
 from pathlib import Path
@@ -52,15 +51,6 @@ def parse_args(argv):
     return args
 
 
-def replace_what_the_console_cannot_show():
-    """Print "?" for characters the console's encoding lacks (a student's "café" on
-    PYTHONIOENCODING=ascii, "→" on a Windows cp1252 pipe) instead of stopping with
-    UnicodeEncodeError partway through a report or an error line."""
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="replace")
-
-
 def find_lab_root(given):
     """The lab folder: as given, else the nearest folder above with a Vagrantfile, else the current one."""
     if given is not None:
@@ -84,8 +74,14 @@ def list_steps(manifest):
 
 
 def main(argv=None):
-    replace_what_the_console_cannot_show()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from .console import prepared
+
+    with prepared():
+        return _checked(sys.argv[1:] if argv is None else argv)
+
+
+def _checked(argv):
+    args = parse_args(argv)
     try:
         return from_json(args) if args.from_json is not None else _main(args)
     except KeyboardInterrupt:

@@ -449,14 +449,18 @@ def parse_args(argv):
 def main(argv=None):
     import logging
 
-    from .check import replace_what_the_console_cannot_show
+    from .console import prepared
 
-    replace_what_the_console_cannot_show()
     # paramiko logs the errors of its own threads, such as a banner that never came from a
     # student's hung server, which Python would print on stderr over the progress line; each
     # one reaches the gradebook already, as that student's reason.
     logging.getLogger("paramiko").addHandler(logging.NullHandler())
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    with prepared():
+        return _graded(sys.argv[1:] if argv is None else argv)
+
+
+def _graded(argv):
+    args = parse_args(argv)
     try:
         return _main(args)
     except (RosterError, manifest_mod.ManifestError) as exc:

@@ -1,0 +1,87 @@
+"""The commands' own standard output and error: what they do when the console can't show
+a character, and when whoever reads them has gone (`| head -1`, a pager that was quit)."""
+
+import io
+import os
+import sys
+from contextlib import contextmanager
+
+
+def replace_what_the_console_cannot_show():
+    """Print "?" for characters the console's encoding lacks (a student's "café" on
+    PYTHONIOENCODING=ascii, "→" on a Windows cp1252 pipe) instead of stopping with
+    UnicodeEncodeError partway through a report or an error line."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
+
+
+@contextmanager
+def prepared():
+    """Around a command: a console that shows what it can, and whose reader may leave.
+
+    The streams are put back afterwards unless something else replaced them
+    meanwhile (the runner's capture of an abandoned check stays in charge)."""
+    replace_what_the_console_cannot_show()
+    before = sys.stdout, sys.stderr
+    ours = sys.stdout, sys.stderr = ReaderMayLeave(sys.stdout), ReaderMayLeave(sys.stderr)
+    try:
+        yield
+    finally:
+        if (sys.stdout, sys.stderr) == ours:
+            sys.stdout, sys.stderr = before
+
+
+def _reader_gone(exc):
+    # Windows reports a pipe whose reader has gone as EINVAL on write, not EPIPE.
+    return isinstance(exc, BrokenPipeError) or (os.name == "nt" and isinstance(exc, OSError) and exc.errno == 22)
+
+
+class ReaderMayLeave:
+    """A standard stream that, once its reader has gone, drops what is written to it.
+
+    As well-mannered Unix tools do, the command then goes quiet, but it still
+    finishes its work: the grade is saved, and every report file and the
+    gradebook are written; nothing is left half done by a BrokenPipeError.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text):
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                if not _reader_gone(exc):
+                    raise
+                self._went_away()
+        return len(text)
+
+    def flush(self):
+        if self.reader_gone:
+            return
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            if not _reader_gone(exc):
+                raise
+            self._went_away()
+
+    def _went_away(self):
+        self.reader_gone = True
+        # The stream's descriptor now leads nowhere: what is still in its buffer, and
+        # the flush when Python exits, go there instead of raising again at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+            self._stream.flush()
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass  # a stream with no descriptor of its own (a test's capture) has nothing left to empty
+
+    def __getattr__(self, name):  # encoding, isatty(), fileno(), ... of the real stream
+        return getattr(self._stream, name)
