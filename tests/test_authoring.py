@@ -221,3 +221,20 @@ def test_new_with_a_broken_manifest_says_so_in_one_line(kit, damage):
     run = lab(kit, "new", "step12-postgres")
     assert_refused_in_one_line(run, "fix checks/steps.toml first")
     assert kit_state(kit) == before
+
+
+def test_lint_reports_python_it_cannot_read_with_file_and_line(kit):
+    solution = kit / "provision" / "solutions" / "step03-devserver.py"
+    lines = solution.read_text().count("\n")
+    solution.write_text(solution.read_text() + "def broken(:\n")
+    (kit / "checks" / "helpers.py").write_bytes(b'"""helpers"""\nNAME = "caf\xe9"\n')  # Latin-1, not UTF-8
+    (kit / "checks" / "nul.py").write_bytes(b"x = 1\ny = 2\0\n")
+    run = lab(kit, "lint")
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr, run.stderr
+    problems = [line for line in run.stdout.splitlines() if line.startswith("lab: problem: ")]
+    assert f"lab: problem: provision/solutions/step03-devserver.py:{lines + 1}: Python cannot read it: " \
+           f"invalid syntax" in problems
+    assert any(p.startswith("lab: problem: checks/helpers.py:2: Python cannot read it: (unicode error) 'utf-8' "
+                            "codec can't decode byte 0xe9") for p in problems), problems
+    assert any(p.startswith("lab: problem: checks/nul.py:2: Python cannot read it: ") for p in problems), problems
+    assert run.stdout.splitlines()[-1].endswith(f"checks: {len(problems)} problem(s)")
