@@ -24,7 +24,7 @@ def prepared():
     meanwhile (the runner's capture of an abandoned check stays in charge)."""
     replace_what_the_console_cannot_show()
     before = sys.stdout, sys.stderr
-    ours = sys.stdout, sys.stderr = ReaderMayLeave(sys.stdout), ReaderMayLeave(sys.stderr)
+    ours = sys.stdout, sys.stderr = ConsoleStream(sys.stdout), ConsoleStream(sys.stderr)
     try:
         yield
     finally:
@@ -37,17 +37,31 @@ def _reader_gone(exc):
     return isinstance(exc, BrokenPipeError) or (os.name == "nt" and isinstance(exc, OSError) and exc.errno == 22)
 
 
-class ReaderMayLeave:
-    """A standard stream that, once its reader has gone, drops what is written to it.
+class ConsoleStream:
+    """A standard stream as the commands use it.
 
-    As well-mannered Unix tools do, the command then goes quiet, but it still
-    finishes its work: the grade is saved, and every report file and the
-    gradebook are written; nothing is left half done by a BrokenPipeError.
+    Once its reader has gone, it drops what is written to it: as well-mannered
+    Unix tools do, the command goes quiet, but it still finishes its work: the
+    grade is saved, and every report file and the gradebook are written; nothing
+    is left half done by a BrokenPipeError.
+
+    While checks run, the runner points descriptors 1 and 2 elsewhere (to catch
+    what the checks' own processes print) and diverts this stream to a copy of
+    the real descriptor: whoever holds it, a report or a progress line, still
+    reaches the console.
     """
 
     def __init__(self, stream):
         self._stream = stream
+        self._undiverted = None
         self.reader_gone = False
+
+    def divert(self, stream):
+        """Write to stream from now on, until undivert()."""
+        self._undiverted, self._stream = self._stream, stream
+
+    def undivert(self):
+        self._stream, self._undiverted = self._undiverted, None
 
     def write(self, text):
         if not self.reader_gone:
