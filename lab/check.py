@@ -74,9 +74,9 @@ def list_steps(manifest):
 
 
 def main(argv=None):
-    from .console import prepared
+    from .console import prepared, terminate_as_interrupt
 
-    with prepared():
+    with prepared(), terminate_as_interrupt():
         return _checked(sys.argv[1:] if argv is None else argv)
 
 
@@ -84,9 +84,11 @@ def _checked(argv):
     args = parse_args(argv)
     try:
         return from_json(args) if args.from_json is not None else _main(args)
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (console.Terminated)
+        from .console import Terminated, exit_code
+
+        say("terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted")
+        return exit_code(exc)
     except manifest_mod.ManifestError as exc:
         say(str(exc))
         return 2

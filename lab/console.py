@@ -1,9 +1,11 @@
-"""The commands' own standard output and error: what they do when the console can't show
-a character, and when whoever reads them has gone (`| head -1`, a pager that was quit)."""
+"""The commands' own console: what they do when it can't show a character, when whoever
+reads them has gone (`| head -1`, a pager that was quit), and when they are told to stop."""
 
 import io
 import os
+import signal
 import sys
+import threading
 from contextlib import contextmanager
 
 
@@ -99,3 +101,31 @@ class ConsoleStream:
 
     def __getattr__(self, name):  # encoding, isatty(), fileno(), ... of the real stream
         return getattr(self._stream, name)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a CI job cancelled, a container stopped), taken as Ctrl-C is: the
+    running check finishes and puts the guest back, and what was graded is kept."""
+
+
+def exit_code(interrupt):
+    """130 for Ctrl-C, 143 for SIGTERM: 128 and the signal's number, as a shell reports it."""
+    return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
+
+
+@contextmanager
+def terminate_as_interrupt():
+    """While the command runs, SIGTERM raises Terminated (a KeyboardInterrupt) in the main
+    thread, so that every place that handles Ctrl-C handles it too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a handler; a command run elsewhere keeps the default
+        return
+
+    def interrupt(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -57,8 +57,8 @@ def run_one(check, transport, settings):
 
     Its commands go through a handle that ends each one by the check's deadline
     and is retired when the check is abandoned; what it prints goes to its log.
-    On Ctrl-C the check is let finish, so that its cleanup (finally blocks) runs in
-    the guest; a second Ctrl-C stops waiting.
+    On Ctrl-C or SIGTERM the check is let finish, so that its cleanup (finally blocks)
+    runs in the guest; a second one stops waiting.
     """
     started = time.monotonic()
     handle = transport.for_check(started + check.timeout)
@@ -92,10 +92,14 @@ def run_one(check, transport, settings):
         try:
             capturing.wait()
             done.wait(check.timeout)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (console.Terminated), which is taken alike
+            from .console import Terminated
+
             left = max(0.0, handle.deadline - time.monotonic())
-            print(f'interrupted: letting "{check.description}" finish and clean up (at most {left:.0f} s); '
-                  f"press Ctrl-C again to quit at once", file=sys.stderr, flush=True)
+            how, again = (("terminated", "send SIGTERM again") if isinstance(exc, Terminated)
+                          else ("interrupted", "press Ctrl-C again"))
+            print(f'{how}: letting "{check.description}" finish and clean up (at most {left:.0f} s); '
+                  f"{again} to quit at once", file=sys.stderr, flush=True)
             done.wait(left)  # a second Ctrl-C raises out of here
             handle.retire()
             raise
