@@ -4,7 +4,7 @@
     python -m lab.check step1..step4     a range of steps, in manifest order
     python -m lab.check all              every step
     python -m lab.check status           the table of your scores so far
-    python -m lab.check --list           the steps and their checks
+    python -m lab.check --list           the steps and their checks (--json: as JSON)
     python -m lab.check --from-json run.json --html run.html
                                          a saved --json run, rendered again
 
@@ -64,7 +64,15 @@ def say(message):
     print(f"lab.check: {message}", file=sys.stderr, flush=True)
 
 
-def list_steps(manifest):
+def list_steps(manifest, as_json=False):
+    if as_json:
+        print_json({"steps": [{
+            "id": step.id, "title": step.title, "max_score": step.max_points,
+            "checks": [{"name": check.name, "step": check.step, "description": check.description,
+                        "max_points": check.points, "depends": [d.id for d in check.depends],
+                        "applies_to": list(check.applies_to) if check.applies_to else None}
+                       for check in step.checks]} for step in manifest.steps]})
+        return
     for step in manifest.steps:
         print(f"{step.id}: {step.title} ({step.max_points} points)")
         for check in step.checks:
@@ -108,7 +116,7 @@ def _main(args):
     settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course, debug=args.debug)
     manifest = manifest_mod.load(course=args.course)
     if args.list:
-        list_steps(manifest)
+        list_steps(manifest, as_json=args.json)
         return 0
     if args.steps in ([], ["status"]) and not args.target:
         from .progress import status_table
@@ -119,7 +127,7 @@ def _main(args):
         return 0
 
     if args.target:
-        target = manifest.find_check(args.target)
+        target = manifest.find_check(target_name(args, manifest))
         from .runner import closure
 
         wanted = closure([target])
@@ -131,6 +139,27 @@ def _main(args):
         shown = {s.id: list(s.checks) for s in steps}
     return grade(args, settings, steps, shown, wanted, full_steps=not args.target,
                  kit_policy=manifest.course["kit_solutions"])
+
+
+def target_name(args, manifest):
+    """The check --target names; a step beside it (`step4 --target proxies_to_app`) is where
+    that check is looked for, and anything else there is refused, never ignored."""
+    name, steps = args.target, args.steps
+    if not steps:
+        return name
+    step = steps[0]
+    if len(steps) == 1 and step in manifest.ids():
+        if "." not in name:
+            return f"{step}.{name}"
+        if name.split(".", 1)[0] == step:
+            return name
+    try:
+        example = f", here --target {manifest.find_check(name).id}"
+    except manifest_mod.ManifestError:
+        example = ""
+    raise manifest_mod.ManifestError(
+        f"--target runs one check and what it needs, so give it one step at most, the check's own: "
+        f"{' '.join(steps)} beside --target {name} would be ignored; write `--target step.name` alone{example}")
 
 
 def from_json(args):
