@@ -224,7 +224,10 @@ def lint(root=manifest_mod.REPO, course=None):
         problems += [f"{step.id}.{c.name}: points must be positive" for c in step.checks if c.points <= 0]
     problems += [p for step in manifest.steps if step.exercise.is_file()
                  for p in exercise.problems(step.exercise, step.id)]
-    problems += _fails_without_hint({step.checks_path.resolve().parent for step in manifest.steps})
+    check_folders = {step.checks_path.resolve().parent for step in manifest.steps}
+    problems += _unparsable([*(p for folder in sorted(check_folders) for p in sorted(folder.glob("*.py"))),
+                             *(s.solution for s in manifest.steps if s.solution.suffix == ".py")], root)
+    problems += _fails_without_hint(check_folders)
     problems += _installs_match_writes(manifest)
     problems += _applies_by_declaration(manifest)
     problems += _env_prefix_without_windows_form(manifest)
@@ -253,12 +256,45 @@ def _unlisted_files(root, manifest):
             if p.resolve() not in listed]
 
 
+def _python(path):
+    """The syntax tree of a Python file, or None when it can't be read as Python (_unparsable
+    reports that once; every other rule skips the file)."""
+    try:
+        # Bytes, so that Python decodes them as it would (UTF-8, or the file's coding line).
+        return ast.parse(path.read_bytes(), str(path))
+    except (OSError, SyntaxError, ValueError):  # ValueError: a null byte, on Python before 3.12
+        return None
+
+
+def _unparsable(paths, root):
+    """A check module or a solution that Python can't read: where, and why."""
+    problems = []
+    for path in dict.fromkeys(p.resolve() for p in paths):  # in order, each once
+        if not path.is_file():
+            continue  # _missing_files says so
+        shown = _relative(path, root.resolve())
+        try:
+            data = path.read_bytes()
+            ast.parse(data, str(path))
+        except OSError as exc:
+            problems.append(f"{shown}: cannot read it: {exc.strerror or exc}")
+        except (SyntaxError, ValueError) as exc:
+            line = getattr(exc, "lineno", None)
+            if line is None and b"\0" in data:  # Python names no line for a null byte
+                line = data[:data.index(b"\0")].count(b"\n") + 1
+            why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            problems.append(f"{shown}{f':{line}' if line else ''}: Python cannot read it: {why}")
+    return problems
+
+
 def _fails_without_hint(folders):
     """Every Fail(...) in the check modules must give the student a hint."""
     problems = []
     for folder in sorted(folders):
         for path in sorted(folder.glob("*.py")):
-            tree = ast.parse(path.read_text(), str(path))
+            tree = _python(path)
+            if tree is None:
+                continue
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Fail":
                     if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
@@ -276,8 +312,8 @@ def _texts_for_students(manifest):
     for step in manifest.steps:
         if step.exercise.is_file():
             yield exercise._shown(step.exercise), FENCED.sub("", step.exercise.read_text(encoding="utf-8"))
-        if step.checks_path.is_file():
-            tree = ast.parse(step.checks_path.read_text(encoding="utf-8"), str(step.checks_path))
+        tree = _python(step.checks_path) if step.checks_path.is_file() else None
+        if tree is not None:
             strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
             yield exercise._shown(step.checks_path), "\n".join(strings)
 
@@ -333,8 +369,11 @@ def _installs_match_writes(manifest):
     for step in manifest.steps:
         if step.solution.suffix != ".py" or not step.solution.is_file():
             continue  # a shell solution reads $LAB_INSTALLS itself
+        tree = _python(step.solution)
+        if tree is None:
+            continue
         asked = {}
-        for node in ast.walk(ast.parse(step.solution.read_text(), str(step.solution))):
+        for node in ast.walk(tree):
             if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "installs"
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 asked.setdefault(node.args[0].value, node.lineno)
