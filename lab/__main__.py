@@ -21,6 +21,13 @@ from .authoring import lint, new_step
 
 
 def main(argv=None):
+    from .console import prepared
+
+    with prepared():
+        return _run(argv)
+
+
+def _run(argv):
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__.split("\n\n")[0],
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

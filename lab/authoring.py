@@ -53,16 +53,27 @@ def example_name(root, name):
 
 
 def new_step(name, title=None, root=manifest_mod.REPO):
-    """Create the three files of a new step and add it to checks/steps.toml."""
+    """Create the three files of a new step and add it to checks/steps.toml: all of it or,
+    when anything cannot be written, nothing (a manifest naming a step whose files are
+    missing would break every later run)."""
+    root = Path(root)
     if not NAME.match(name):
         say(f"a step's name looks like {example_name(root, name)} (stepNN-words), not {name!r}")
         return 2
     if title is not None and ("\n" in title or "\r" in title):
         say("a title is one line: leave the line breaks out of --title")
         return 2
-    paths = paths_for(Path(root), name)
-    manifest_file = Path(root) / "checks" / manifest_mod.MANIFEST_NAME
-    existing = manifest_mod.load(manifest_file, import_checks=False).ids()
+    paths = paths_for(root, name)
+    manifest_file = root / "checks" / manifest_mod.MANIFEST_NAME
+    shown = _relative(manifest_file, root)
+    try:
+        existing = manifest_mod.load(manifest_file, import_checks=False).ids()
+    except manifest_mod.ManifestError as exc:
+        say(f"{exc}; fix {shown} first (`python -m lab lint` says more); nothing was written")
+        return 2
+    except OSError as exc:
+        say(f"cannot read {shown}: {exc.strerror or exc}; nothing was written")
+        return 2
     if paths["id"] in existing:
         say(f"{paths['id']} is already in {manifest_file}")
         return 2
@@ -72,29 +83,69 @@ def new_step(name, title=None, root=manifest_mod.REPO):
         return 2
     title = title or name.split("-", 1)[1].replace("-", " ").capitalize()
     short = NAME.match(name).group(2)
+    files = {
+        paths["exercise"]: EXERCISE.format(id=paths["id"], title=title),
+        paths["checks"]: CHECKS.format(id=paths["id"], docstring=_docstring_text(title), short=short.replace("-", "_")),
+        paths["solution"]: SOLUTION.format(id=paths["id"], title=title),
+    }
+    entry = {"id": paths["id"], "title": title, "exercise": f"../exercises/{paths['exercise'].name}",
+             "checks": paths["checks"].name, "solution": f"../provision/solutions/{paths['solution'].name}",
+             "writes": []}
     try:
-        add_to_manifest(manifest_file, {
-            "id": paths["id"], "title": title, "exercise": f"../exercises/{paths['exercise'].name}",
-            "checks": paths["checks"].name, "solution": f"../provision/solutions/{paths['solution'].name}",
-            "writes": []})
+        _write_all_or_nothing(manifest_file, entry, files, executable=paths["solution"])
     except manifest_mod.ManifestError as exc:
-        say(f"{exc}; {manifest_file.relative_to(root)} is as it was, and nothing was written")
+        say(f"{exc}; {shown} is as it was, and nothing was written")
         return 2
-    paths["exercise"].write_text(EXERCISE.format(id=paths["id"], title=title))
-    paths["checks"].write_text(CHECKS.format(id=paths["id"], docstring=_docstring_text(title),
-                                             short=short.replace("-", "_")))
-    paths["solution"].write_text(SOLUTION.format(id=paths["id"], title=title))
-    paths["solution"].chmod(0o755)
-    for key in ("exercise", "checks", "solution"):
-        say(f"wrote {paths[key].relative_to(root)}")
-    say(f"added {paths['id']} to {manifest_file.relative_to(root)}; fill in the three files, then "
+    except OSError as exc:
+        failed = Path(exc.filename) if exc.filename else manifest_file
+        where = _relative(failed, root)
+        # A new file that cannot be made is its folder's fault.
+        fix = _relative(failed.parent, root) if failed in files else where
+        say(f"cannot write {where}: {exc.strerror or exc}; nothing was written and {shown} is as it was: "
+            f"make {fix} writable, then run it again")
+        return 2
+    for path in files:
+        say(f"wrote {_relative(path, root)}")
+    say(f"added {paths['id']} to {shown}; fill in the three files, then "
         f"`python -m lab lint` and `python -m lab.selftest {paths['id']}`")
     return 0
 
 
-def add_to_manifest(manifest_file, entry):
-    """Append one [[steps]] table to the manifest, keeping its text and comments; then
-    read it back, and put the old text back if it no longer reads."""
+def _relative(path, root):
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return path
+
+
+def _write_all_or_nothing(manifest_file, entry, files, executable):
+    """Write the new files and append the entry to the manifest; on any failure, remove the
+    files written and put the manifest's old text back, then raise.
+
+    The manifest is opened for writing first, so that a read-only one stops
+    everything before a file is made; it is changed in place, never replaced,
+    so that its owner, mode and links stay as they were."""
+    written = []
+    with open(manifest_file, "r+b") as manifest:
+        before = manifest.read()
+        try:
+            for path, text in files.items():
+                with open(path, "x", encoding="utf-8", newline="\n") as f:  # "x": never over another's file
+                    written.append(path)
+                    f.write(text)
+            executable.chmod(0o755)
+            manifest.write(manifest_table(entry, after=before))
+            manifest.flush()
+            manifest_mod.load(manifest_file, import_checks=False)  # it must still read, with the new step
+        except BaseException:
+            manifest.truncate(len(before))
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+
+
+def manifest_table(entry, after=b""):
+    """The bytes of one [[steps]] table for the manifest, to follow its text after."""
     import tomli_w  # only `lab new` writes TOML; the checker and the guest only read it
 
     fields = {key: value for key, value in entry.items() if key != "writes"}
@@ -102,14 +153,8 @@ def add_to_manifest(manifest_file, entry):
     if "writes" in entry:
         table += ("# The [shared] things its solution installs, e.g. [\"site\"] (see [shared] at the top).\n"
                   + tomli_w.dumps({"writes": entry["writes"]}))
-    before = manifest_file.read_bytes()
-    separator = b"\n" if before.endswith(b"\n") or not before else b"\n\n"
-    manifest_file.write_bytes(before + separator + table.encode("utf-8"))
-    try:
-        manifest_mod.load(manifest_file, import_checks=False)
-    except manifest_mod.ManifestError:
-        manifest_file.write_bytes(before)
-        raise
+    separator = b"\n" if after.endswith(b"\n") or not after else b"\n\n"
+    return separator + table.encode("utf-8")
 
 
 def _docstring_text(title):
@@ -179,7 +224,10 @@ def lint(root=manifest_mod.REPO, course=None):
         problems += [f"{step.id}.{c.name}: points must be positive" for c in step.checks if c.points <= 0]
     problems += [p for step in manifest.steps if step.exercise.is_file()
                  for p in exercise.problems(step.exercise, step.id)]
-    problems += _fails_without_hint({step.checks_path.resolve().parent for step in manifest.steps})
+    check_folders = {step.checks_path.resolve().parent for step in manifest.steps}
+    problems += _unparsable([*(p for folder in sorted(check_folders) for p in sorted(folder.glob("*.py"))),
+                             *(s.solution for s in manifest.steps if s.solution.suffix == ".py")], root)
+    problems += _fails_without_hint(check_folders)
     problems += _installs_match_writes(manifest)
     problems += _applies_by_declaration(manifest)
     problems += _env_prefix_without_windows_form(manifest)
@@ -208,12 +256,45 @@ def _unlisted_files(root, manifest):
             if p.resolve() not in listed]
 
 
+def _python(path):
+    """The syntax tree of a Python file, or None when it can't be read as Python (_unparsable
+    reports that once; every other rule skips the file)."""
+    try:
+        # Bytes, so that Python decodes them as it would (UTF-8, or the file's coding line).
+        return ast.parse(path.read_bytes(), str(path))
+    except (OSError, SyntaxError, ValueError):  # ValueError: a null byte, on Python before 3.12
+        return None
+
+
+def _unparsable(paths, root):
+    """A check module or a solution that Python can't read: where, and why."""
+    problems = []
+    for path in dict.fromkeys(p.resolve() for p in paths):  # in order, each once
+        if not path.is_file():
+            continue  # _missing_files says so
+        shown = _relative(path, root.resolve())
+        try:
+            data = path.read_bytes()
+            ast.parse(data, str(path))
+        except OSError as exc:
+            problems.append(f"{shown}: cannot read it: {exc.strerror or exc}")
+        except (SyntaxError, ValueError) as exc:
+            line = getattr(exc, "lineno", None)
+            if line is None and b"\0" in data:  # Python names no line for a null byte
+                line = data[:data.index(b"\0")].count(b"\n") + 1
+            why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            problems.append(f"{shown}{f':{line}' if line else ''}: Python cannot read it: {why}")
+    return problems
+
+
 def _fails_without_hint(folders):
     """Every Fail(...) in the check modules must give the student a hint."""
     problems = []
     for folder in sorted(folders):
         for path in sorted(folder.glob("*.py")):
-            tree = ast.parse(path.read_text(), str(path))
+            tree = _python(path)
+            if tree is None:
+                continue
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Fail":
                     if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
@@ -231,8 +312,8 @@ def _texts_for_students(manifest):
     for step in manifest.steps:
         if step.exercise.is_file():
             yield exercise._shown(step.exercise), FENCED.sub("", step.exercise.read_text(encoding="utf-8"))
-        if step.checks_path.is_file():
-            tree = ast.parse(step.checks_path.read_text(encoding="utf-8"), str(step.checks_path))
+        tree = _python(step.checks_path) if step.checks_path.is_file() else None
+        if tree is not None:
             strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
             yield exercise._shown(step.checks_path), "\n".join(strings)
 
@@ -288,8 +369,11 @@ def _installs_match_writes(manifest):
     for step in manifest.steps:
         if step.solution.suffix != ".py" or not step.solution.is_file():
             continue  # a shell solution reads $LAB_INSTALLS itself
+        tree = _python(step.solution)
+        if tree is None:
+            continue
         asked = {}
-        for node in ast.walk(ast.parse(step.solution.read_text(), str(step.solution))):
+        for node in ast.walk(tree):
             if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "installs"
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 asked.setdefault(node.args[0].value, node.lineno)

@@ -4,7 +4,7 @@
     python -m lab.check step1..step4     a range of steps, in manifest order
     python -m lab.check all              every step
     python -m lab.check status           the table of your scores so far
-    python -m lab.check --list           the steps and their checks
+    python -m lab.check --list           the steps and their checks (--json: as JSON)
     python -m lab.check --from-json run.json --html run.html
                                          a saved --json run, rendered again
 
@@ -13,7 +13,6 @@ Exit codes: 0 every check passed, 1 something failed, 2 could not check
 """
 
 import argparse
-import io
 import os
 import sys
 from pathlib import Path
@@ -52,15 +51,6 @@ def parse_args(argv):
     return args
 
 
-def replace_what_the_console_cannot_show():
-    """Print "?" for characters the console's encoding lacks (a student's "café" on
-    PYTHONIOENCODING=ascii, "→" on a Windows cp1252 pipe) instead of stopping with
-    UnicodeEncodeError partway through a report or an error line."""
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="replace")
-
-
 def find_lab_root(given):
     """The lab folder: as given, else the nearest folder above with a Vagrantfile, else the current one."""
     if given is not None:
@@ -74,7 +64,15 @@ def say(message):
     print(f"lab.check: {message}", file=sys.stderr, flush=True)
 
 
-def list_steps(manifest):
+def list_steps(manifest, as_json=False):
+    if as_json:
+        print_json({"steps": [{
+            "id": step.id, "title": step.title, "max_score": step.max_points,
+            "checks": [{"name": check.name, "step": check.step, "description": check.description,
+                        "max_points": check.points, "depends": [d.id for d in check.depends],
+                        "applies_to": list(check.applies_to) if check.applies_to else None}
+                       for check in step.checks]} for step in manifest.steps]})
+        return
     for step in manifest.steps:
         print(f"{step.id}: {step.title} ({step.max_points} points)")
         for check in step.checks:
@@ -84,13 +82,21 @@ def list_steps(manifest):
 
 
 def main(argv=None):
-    replace_what_the_console_cannot_show()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from .console import prepared, terminate_as_interrupt
+
+    with prepared(), terminate_as_interrupt():
+        return _checked(sys.argv[1:] if argv is None else argv)
+
+
+def _checked(argv):
+    args = parse_args(argv)
     try:
         return from_json(args) if args.from_json is not None else _main(args)
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (console.Terminated)
+        from .console import Terminated, exit_code
+
+        say("terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted")
+        return exit_code(exc)
     except manifest_mod.ManifestError as exc:
         say(str(exc))
         return 2
@@ -110,7 +116,7 @@ def _main(args):
     settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course, debug=args.debug)
     manifest = manifest_mod.load(course=args.course)
     if args.list:
-        list_steps(manifest)
+        list_steps(manifest, as_json=args.json)
         return 0
     if args.steps in ([], ["status"]) and not args.target:
         from .progress import status_table
@@ -121,7 +127,7 @@ def _main(args):
         return 0
 
     if args.target:
-        target = manifest.find_check(args.target)
+        target = manifest.find_check(target_name(args, manifest))
         from .runner import closure
 
         wanted = closure([target])
@@ -133,6 +139,27 @@ def _main(args):
         shown = {s.id: list(s.checks) for s in steps}
     return grade(args, settings, steps, shown, wanted, full_steps=not args.target,
                  kit_policy=manifest.course["kit_solutions"])
+
+
+def target_name(args, manifest):
+    """The check --target names; a step beside it (`step4 --target proxies_to_app`) is where
+    that check is looked for, and anything else there is refused, never ignored."""
+    name, steps = args.target, args.steps
+    if not steps:
+        return name
+    step = steps[0]
+    if len(steps) == 1 and step in manifest.ids():
+        if "." not in name:
+            return f"{step}.{name}"
+        if name.split(".", 1)[0] == step:
+            return name
+    try:
+        example = f", here --target {manifest.find_check(name).id}"
+    except manifest_mod.ManifestError:
+        example = ""
+    raise manifest_mod.ManifestError(
+        f"--target runs one check and what it needs, so give it one step at most, the check's own: "
+        f"{' '.join(steps)} beside --target {name} would be ignored; write `--target step.name` alone{example}")
 
 
 def from_json(args):

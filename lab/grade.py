@@ -12,7 +12,8 @@ prints it), report.html and gradescope.json.
 
 Exit codes: 0 every student was graded (whatever their scores), 2 some
 student could not be checked, a report could not be written, or a bad roster
-or argument; 130 interrupted (the gradebook keeps who was graded by then).
+or argument; 130 interrupted, 143 on SIGTERM (the gradebook keeps who was graded
+by then).
 """
 
 import argparse
@@ -474,16 +475,25 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    from .check import replace_what_the_console_cannot_show
+    from .console import prepared, terminate_as_interrupt
 
-    replace_what_the_console_cannot_show()
     # paramiko's own log stays off stderr (and the progress line): lab.transports.ssh sees to it.
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    with prepared(), terminate_as_interrupt():
+        return _graded(sys.argv[1:] if argv is None else argv)
+
+
+def _graded(argv):
+    args = parse_args(argv)
     try:
         return _main(args)
     except (RosterError, manifest_mod.ManifestError) as exc:
         say(str(exc))
         return 2
+    except KeyboardInterrupt as exc:  # before any student was graded (once they are, _main handles it)
+        from .console import exit_code
+
+        say("interrupted; nothing was graded")
+        return exit_code(exc)
     except Exception as exc:  # a bug in this tool: one line, and the traceback on request
         if args.debug:
             raise
@@ -518,7 +528,7 @@ def _main(args):
     stream = sys.stdout  # the real one: checks' prints are captured while they run
     progress = Progress(stream, len(chosen))
     new_rows, problems, faults = {}, [], []
-    interrupted = False
+    interrupted = None
     with tempfile.TemporaryDirectory(prefix="lab-grade-", ignore_cleanup_errors=True) as work:
         # A lab folder of their own per student: a check that leaves a file there meets nobody else's.
         def settings_for(student):
@@ -534,12 +544,12 @@ def _main(args):
                 if results["fault"]:
                     faults.append((student, results["fault"]))
                 progress.finished(student, results)
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (console.Terminated): keep who was graded
+            interrupted = exc
         progress.end()
 
     columns, rows = gradebook(header, students, new_rows, old_header, old_rows, step_ids, manifest.ids(),
-                              keep_others=bool(args.only) or interrupted)
+                              keep_others=bool(args.only) or interrupted is not None)
     try:
         write_gradebook(book, columns, rows)
     except OSError as exc:
@@ -551,10 +561,13 @@ def _main(args):
     print(f"{graded} graded, {len(faults)} could not be checked, of {len(chosen)}: {book}", file=stream, flush=True)
     for problem in problems:
         say(problem)
-    if interrupted:
+    if interrupted is not None:
+        from .console import Terminated, exit_code
+
         left = [s.name for s in chosen if s.name not in new_rows]
-        say(f"interrupted: {len(left)} not graded; grade them with --only {','.join(left)}")
-        return 130
+        how = "terminated (SIGTERM)" if isinstance(interrupted, Terminated) else "interrupted"
+        say(f"{how}: {len(left)} not graded; grade them with --only {','.join(left)}")
+        return exit_code(interrupted)
     return 2 if faults or problems else 0
 
 

@@ -11,6 +11,8 @@ import json
 import os
 import tempfile
 
+from .statefile import DamagedJSON, parse_json
+
 try:
     import fcntl
 except ImportError:  # Windows: go without the lock; two runs at once still can't share a temporary file
@@ -38,9 +40,9 @@ def _kind(value):
 def parse(data):
     """The sound step entries of a progress file's bytes, and what is wrong with it (None if nothing)."""
     try:
-        doc = json.loads(data)
-    except ValueError as exc:  # UnicodeDecodeError included
-        return {}, f"it is not JSON: {exc}"
+        doc = parse_json(data)
+    except DamagedJSON as exc:
+        return {}, str(exc)
     if not isinstance(doc, dict):
         return {}, f"it holds {_kind(doc)}, not an object"
     if doc.get("format_version") != FORMAT_VERSION:

@@ -1,10 +1,12 @@
 """Runs checks in dependency order, each with a timeout, and collects Results."""
 
+import os
+import signal
 import sys
 import threading
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from .context import Context
 from .manifest import order_checks
@@ -55,8 +57,8 @@ def run_one(check, transport, settings):
 
     Its commands go through a handle that ends each one by the check's deadline
     and is retired when the check is abandoned; what it prints goes to its log.
-    On Ctrl-C the check is let finish, so that its cleanup (finally blocks) runs in
-    the guest; a second Ctrl-C stops waiting.
+    On Ctrl-C or SIGTERM the check is let finish, so that its cleanup (finally blocks)
+    runs in the guest; a second one stops waiting.
     """
     started = time.monotonic()
     handle = transport.for_check(started + check.timeout)
@@ -90,10 +92,14 @@ def run_one(check, transport, settings):
         try:
             capturing.wait()
             done.wait(check.timeout)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (console.Terminated), which is taken alike
+            from .console import Terminated
+
             left = max(0.0, handle.deadline - time.monotonic())
-            print(f'interrupted: letting "{check.description}" finish and clean up (at most {left:.0f} s); '
-                  f"press Ctrl-C again to quit at once", file=sys.stderr, flush=True)
+            how, again = (("terminated", "send SIGTERM again") if isinstance(exc, Terminated)
+                          else ("interrupted", "press Ctrl-C again"))
+            print(f'{how}: letting "{check.description}" finish and clean up (at most {left:.0f} s); '
+                  f"{again} to quit at once", file=sys.stderr, flush=True)
             done.wait(left)  # a second Ctrl-C raises out of here
             handle.retire()
             raise
@@ -127,15 +133,21 @@ class PrintCapture:
     def __init__(self, fallback):
         self.fallback = fallback
         self.logs = {}  # thread ident -> _LogLines
+        self.recent = None  # the log of the check that began last
         self.users = 0
+        self.host = None  # the HostOutput of descriptors 1 and 2, while installed
 
     @classmethod
     @contextmanager
     def installed(cls):
         with cls._lock:
-            capture = sys.stdout if isinstance(sys.stdout, cls) else cls(sys.stdout)
+            if isinstance(sys.stdout, cls):
+                capture = sys.stdout
+            else:
+                capture = cls(sys.stdout)
+                sys.stdout = capture
+                capture.host = HostOutput.start(capture)
             capture.users += 1
-            sys.stdout = capture
         try:
             yield capture
         finally:
@@ -148,6 +160,7 @@ class PrintCapture:
         """In the calling thread, send what is printed to log, a line per entry."""
         me, lines = threading.get_ident(), _LogLines(log)
         self.logs[me] = lines
+        self.recent = log
         try:
             yield
         finally:
@@ -159,6 +172,16 @@ class PrintCapture:
     def _uninstall_if_idle(self):
         if not self.users and not self.logs and sys.stdout is self:
             sys.stdout = self.fallback
+            if self.host is not None:
+                self.host.stop()
+                self.host = None
+
+    def logs_now(self):
+        """The logs of the checks running now (else of the one that ran last): where what a
+        process on this computer prints goes. With several at once (lab.grade), it can't be
+        told whose process it was, so each of their logs gets it."""
+        running = [lines.log for lines in list(self.logs.values())]  # list(): one step under the GIL
+        return running or ([self.recent] if self.recent is not None else [])
 
     def write(self, text):
         lines = self.logs.get(threading.get_ident())
@@ -173,6 +196,157 @@ class PrintCapture:
 
     def __getattr__(self, name):  # encoding, isatty(), fileno(), ... of the real stream
         return getattr(self.fallback, name)
+
+
+class HostOutput:
+    """Descriptors 1 and 2 while checks run.
+
+    A process that a check starts on this computer inherits them, so no
+    sys.stdout can catch what it prints: it would land in the middle of the
+    report, or of the --json document, and go on printing after the checker
+    has exited. While checks run, both lead into a pipe whose lines go to the
+    running check's log, and the console streams write through copies of the
+    real descriptors. When the last check is done, the processes that still
+    hold the pipe (left running by a check) are ended, their process group
+    with them where they lead one of their own.
+    POSIX only: elsewhere the descriptors are left as they are.
+    """
+
+    def __init__(self, capture):
+        self.capture = capture
+        self.saved = {}  # descriptor -> a copy of what it was
+        self.diverted = []  # (console stream, how to put back what was replaced, the copy it writes to)
+        self.eof = threading.Event()
+        self.reading = False
+
+    @classmethod
+    def start(cls, capture):
+        if os.name != "posix":
+            return None
+        host = cls(capture)
+        try:
+            host._start()
+        except OSError:
+            host.stop()
+            return None  # no descriptors to spare: the checks' prints are still caught, their processes' not
+        return host
+
+    def _start(self):
+        for stream in (self.capture.fallback, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with suppress(Exception):
+                stream.flush()  # what is printed so far reaches the console before the switch
+        read, write = os.pipe()
+        try:
+            self.pipe = os.fstat(read).st_ino
+            for fd in (1, 2):
+                self.saved[fd] = os.dup(fd)
+            self._divert(1, lambda: self.capture.fallback, lambda s: setattr(self.capture, "fallback", s))
+            self._divert(2, lambda: sys.stderr, lambda s: setattr(sys, "stderr", s))
+            for fd in (1, 2):
+                os.dup2(write, fd)
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)  # fd 1 and 2 are the pipe's writing end now
+        threading.Thread(target=self._read, args=(read,), name="host output", daemon=True).start()
+        self.reading = True
+
+    def _divert(self, fd, get, put):
+        """Let the Python stream that writes to fd write to its copy instead."""
+        from .console import ConsoleStream
+
+        stream, put_back = get(), None
+        if not isinstance(stream, ConsoleStream):
+            try:
+                if stream.fileno() != fd:
+                    return  # not on the descriptor (a test's capture, a StringIO): nothing to divert
+            except (AttributeError, OSError, ValueError):
+                return
+            original, stream = stream, ConsoleStream(stream)  # a stream that can be diverted, for now
+            put(stream)
+
+            def put_back():
+                if get() is stream:
+                    put(original)
+        copy = open(self.saved[fd], "w", buffering=1, encoding=getattr(stream, "encoding", None) or "utf-8",
+                    errors=getattr(stream, "errors", None) or "replace", closefd=False)
+        stream.divert(copy)
+        self.diverted.append((stream, copy, put_back))
+
+    def _read(self, fd):
+        import codecs
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        partial = ""
+        try:
+            while True:
+                data = os.read(fd, 65536)
+                text = partial + decoder.decode(data, final=not data)
+                *whole, partial = text.split("\n")
+                if whole or (not data and partial):
+                    lines = whole + ([partial] if not data and partial else [])
+                    for log in self.capture.logs_now():
+                        log.extend(line.rstrip("\r") for line in lines)
+                if not data:
+                    return
+        finally:
+            os.close(fd)
+            self.eof.set()
+
+    def stop(self):
+        """Put descriptors 1 and 2 back, end what still holds the pipe, and take in its last lines."""
+        for stream, copy, put_back in reversed(self.diverted):
+            with suppress(Exception):
+                copy.flush()
+            stream.undivert()
+            if put_back is not None:
+                put_back()
+            with suppress(Exception):
+                copy.close()  # closefd=False: the copy of the descriptor is closed below
+        for fd, saved in self.saved.items():
+            with suppress(OSError):
+                os.dup2(saved, fd)
+            os.close(saved)
+        if not self.reading or self.eof.wait(0.5):
+            return
+        # A process a check left running still holds the pipe: end it, and then for certain.
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in self._holders():
+                _end(pid, sig)
+            if self.eof.wait(2):
+                return
+
+    def _holders(self):
+        """The processes that hold the pipe (Linux: /proc); none found elsewhere."""
+        name, me, found = f"pipe:[{self.pipe}]", os.getpid(), []
+        try:
+            pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        except OSError:
+            return found
+        for pid in pids:
+            if pid == me:
+                continue
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue  # gone, or another user's
+            for fd in fds:
+                with suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == name:
+                        found.append(pid)
+                        break
+        return found
+
+
+def _end(pid, sig):
+    """Send sig to the process, or to its whole group where it leads one other than ours."""
+    with suppress(OSError):
+        group = os.getpgid(pid)
+        if group == pid and group != os.getpgrp():
+            os.killpg(group, sig)
+        else:
+            os.kill(pid, sig)
 
 
 class _LogLines:

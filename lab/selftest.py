@@ -162,4 +162,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .console import prepared
+
+    with prepared():  # a reader that has gone (`| head -1`) costs no traceback
+        sys.exit(main())

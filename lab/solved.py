@@ -18,6 +18,8 @@ import os
 import re
 from pathlib import Path
 
+from .statefile import parse_json
+
 SOLVED_FILE = "/var/lib/lab/solved.json"
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -25,7 +27,7 @@ _STEP_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 def parse(text):
     """{step id: when} from the file's text; {} for a missing, damaged or foreign file."""
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except ValueError:
         return {}
     if not isinstance(data, dict):

@@ -1,6 +1,9 @@
 """The instructors' tools, `python -m lab new` and `python -m lab lint`, run on a
 copy of the kit (where `python -m lab` finds the copy's own files)."""
 
+import contextlib
+import os
+import shutil
 import subprocess
 import sys
 
@@ -136,3 +139,102 @@ def test_lint_finds_a_solution_asking_for_what_its_step_does_not_write(kit):
     run = lab(kit, "lint")
     assert "lab: problem: step4: writes 'code' in the manifest, but step04-proxy.py never asks installs('code')" in (
         run.stdout.splitlines())
+
+
+# --- `lab new` writes all of it or nothing ---------------------------------------------------
+
+@contextlib.contextmanager
+def unwritable(path):
+    """path as no one may write it, root included: root ignores a file's mode, but not the
+    immutable attribute (chattr +i), which stops even root from changing or adding to it."""
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
+            pytest.skip("running as root, and chattr +i does not work here")
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+
+
+def kit_state(kit):
+    """Every file of the kit's steps, and the manifest's bytes."""
+    folders = ("exercises", "checks", "provision/solutions")
+    return ((kit / "checks" / "steps.toml").read_bytes(),
+            sorted(str(p.relative_to(kit)) for f in folders if (kit / f).is_dir() for p in (kit / f).iterdir()))
+
+
+def assert_refused_in_one_line(run, *words):
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    lines = (run.stdout + run.stderr).splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lab: ") and "nothing was written" in lines[0], lines
+    for word in words:
+        assert word in lines[0]
+
+
+def test_new_with_a_read_only_manifest_writes_nothing(kit):
+    before = kit_state(kit)
+    with unwritable(kit / "checks" / "steps.toml"):
+        run = lab(kit, "new", "step12-postgres")
+    assert_refused_in_one_line(run, "cannot write checks/steps.toml", "make checks/steps.toml writable")
+    assert kit_state(kit) == before
+
+
+def test_new_with_an_unwritable_exercises_folder_leaves_the_manifest_as_it_was(kit):
+    before = kit_state(kit)
+    with unwritable(kit / "exercises"):
+        run = lab(kit, "new", "step12-postgres")
+    assert_refused_in_one_line(run, "cannot write exercises/step12-postgres.md", "make exercises writable")
+    assert kit_state(kit) == before
+    assert lab(kit, "lint").returncode == 0
+
+
+def test_new_whose_last_file_cannot_be_made_takes_back_the_first_two(kit):
+    # A file where the solutions' folder should be: no user, root included, can make a file inside it.
+    solutions = kit / "provision" / "solutions"
+    shutil.rmtree(solutions)
+    solutions.write_text("not a folder\n")
+    before = kit_state(kit)
+    run = lab(kit, "new", "step12-postgres")
+    assert_refused_in_one_line(run, "cannot write provision/solutions/step12-postgres.sh")
+    assert kit_state(kit) == before
+    assert not (kit / "exercises" / "step12-postgres.md").exists()
+    assert not (kit / "checks" / "step12_postgres.py").exists()
+
+
+@pytest.mark.parametrize("damage", ['[[steps]\nid = "x"\n', b"\xff\xfe not UTF-8", 'format_version = "one"\n'],
+                         ids=["not TOML", "not UTF-8", "a bad value"])
+def test_new_with_a_broken_manifest_says_so_in_one_line(kit, damage):
+    manifest = kit / "checks" / "steps.toml"
+    if isinstance(damage, bytes):
+        manifest.write_bytes(damage)
+    else:
+        manifest.write_text(damage)
+    before = kit_state(kit)
+    run = lab(kit, "new", "step12-postgres")
+    assert_refused_in_one_line(run, "fix checks/steps.toml first")
+    assert kit_state(kit) == before
+
+
+def test_lint_reports_python_it_cannot_read_with_file_and_line(kit):
+    solution = kit / "provision" / "solutions" / "step03-devserver.py"
+    lines = solution.read_text().count("\n")
+    solution.write_text(solution.read_text() + "def broken(:\n")
+    (kit / "checks" / "helpers.py").write_bytes(b'"""helpers"""\nNAME = "caf\xe9"\n')  # Latin-1, not UTF-8
+    (kit / "checks" / "nul.py").write_bytes(b"x = 1\ny = 2\0\n")
+    run = lab(kit, "lint")
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr, run.stderr
+    problems = [line for line in run.stdout.splitlines() if line.startswith("lab: problem: ")]
+    assert f"lab: problem: provision/solutions/step03-devserver.py:{lines + 1}: Python cannot read it: " \
+           f"invalid syntax" in problems
+    assert any(p.startswith("lab: problem: checks/helpers.py:2: Python cannot read it: (unicode error) 'utf-8' "
+                            "codec can't decode byte 0xe9") for p in problems), problems
+    assert any(p.startswith("lab: problem: checks/nul.py:2: Python cannot read it: ") for p in problems), problems
+    assert run.stdout.splitlines()[-1].endswith(f"checks: {len(problems)} problem(s)")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -177,3 +178,76 @@ def test_text_report_prints_before_the_write_error(tmp_path, course):
     assert out.splitlines()[-1] == "accents: 1/3"
     assert err == "lab.check: cannot write missing-folder/report.html: No such file or directory: " \
                   "choose another file name\n"
+
+
+# --- what a check's own processes on this computer print -------------------------------------
+
+HOST_PROCESS_CHECKS = '''
+import os
+import subprocess
+import sys
+
+from lab import Registry
+
+check = Registry()
+
+
+@check
+def runs_children(ctx):
+    """a check whose processes print on this computer"""
+    subprocess.run(["echo", "a child on stdout"], check=True)
+    subprocess.run("echo a child on stderr >&2", shell=True, check=True)
+    os.system("printf 'no newline at the end'")
+    # Left running, in this process group and in a session of its own: both must be ended.
+    here = subprocess.Popen(["sh", "-c", "sleep 20; echo printed after the checker exited"])
+    alone = subprocess.Popen(["sh", "-c", "sleep 20 & sleep 20; echo printed after the checker exited"],
+                             start_new_session=True)
+    with open(os.environ["LAB_TEST_PIDS"], "w") as f:
+        f.write(f"{here.pid} {alone.pid}")
+
+
+@check(depends=runs_children)
+def after(ctx):
+    """the next check"""
+    subprocess.run(["echo", "the next check's child"], check=True)
+'''
+
+
+@pytest.fixture
+def host_process_course(tmp_path):
+    folder = tmp_path / "hostcourse"
+    (folder / "host_checks").mkdir(parents=True)
+    (folder / "host_checks" / "__init__.py").write_text("")
+    (folder / "host_checks" / "children.py").write_text(HOST_PROCESS_CHECKS)
+    (folder / "steps.toml").write_text('format_version = 1\nreplace = true\n[[steps]]\nid = "children"\n'
+                                       'title = "Children"\nexercise = "x.md"\nchecks = "host_checks/children.py"\n'
+                                       'solution = "x.sh"\n')
+    return folder
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has ended; only its parent, long gone, could have reaped it.
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.server
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds leftover processes through /proc")
+def test_what_a_checks_processes_print_goes_to_its_log_not_over_the_json(tmp_path, host_process_course):
+    pids = tmp_path / "pids"
+    started = time.monotonic()
+    code, out, err = lab_check("--course", str(host_process_course), "children", "--guest", "local://", "--json",
+                               "--root", str(tmp_path), cwd=tmp_path, env={"LAB_TEST_PIDS": str(pids)})
+    # capture_output reads to the end: a process left holding stdout would have kept it open 20 s.
+    assert time.monotonic() - started < 15, "what the check left running was not ended"
+    assert (code, err) == (0, ""), err
+    results = json.loads(out)  # the whole of stdout is the JSON document, and nothing else
+    first, second = results["steps"][0]["checks"]
+    assert first["log"] == ["a child on stdout", "a child on stderr", "no newline at the end"]
+    assert second["log"] == ["the next check's child"]
+    assert "printed after" not in out + err
+    assert not any(alive(int(pid)) for pid in pids.read_text().split())

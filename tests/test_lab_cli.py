@@ -324,3 +324,45 @@ def test_no_vm_created_yet(lab_folder, with_empty_dot_vagrant):
     assert run.returncode == 2
     assert fault_line(run) == f"could not check: no VM has been created yet: run `vagrant up` in {lab_folder}"
     assert run.stdout.count("\n") == 1, "the whole answer is that one line"
+
+
+def test_list_with_json_prints_the_steps_and_checks_as_json(tmp_path):
+    run = lab_check("--course", str(COURSE), "--list", "--json", cwd=tmp_path)
+    assert (run.returncode, run.stderr) == (0, "")
+    steps = {step["id"]: step for step in json.loads(run.stdout)["steps"]}
+    assert list(steps) == ["good", "mixed", "stuck"]
+    assert (steps["mixed"]["title"], steps["mixed"]["max_score"]) == ("A failure, a skip and a crash", 6)
+    by_name = {check["name"]: check for check in steps["mixed"]["checks"]}
+    assert by_name["needs_missing_file"] == {
+        "name": "needs_missing_file", "step": "mixed", "description": "the missing file is not empty",
+        "max_points": 1, "depends": ["mixed.missing_file"], "applies_to": None}
+    assert by_name["missing_file"]["depends"] == ["good.echo_works"]
+    assert [c["applies_to"] for c in steps["good"]["checks"]][-1] == ["vagrant"]
+
+
+def test_a_step_beside_target_is_where_the_check_is_looked_for(tmp_path):
+    run = lab_check("--course", str(COURSE), "good", "--target", "echo_works", "--guest", "local://",
+                    cwd=tmp_path)
+    assert run.returncode == 0 and "echoes a quoted argument" in run.stdout, run.stdout + run.stderr
+    # Not in that step: it is not found there, rather than run from another step as if no step were given.
+    run = lab_check("--course", str(COURSE), "mixed", "--target", "echo_works", "--guest", "local://",
+                    cwd=tmp_path)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == ("lab.check: there is no check 'mixed.echo_works'; `python -m lab.check --list` "
+                          "lists them\n")
+
+
+@pytest.mark.parametrize("steps", [["status"], ["good", "mixed"], ["good..mixed"], ["all"]])
+def test_steps_beside_target_that_it_would_ignore_are_refused(tmp_path, steps):
+    run = lab_check("--course", str(COURSE), *steps, "--target", "mixed.crashes", "--guest", "local://",
+                    cwd=tmp_path)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (f"lab.check: --target runs one check and what it needs, so give it one step at most, "
+                          f"the check's own: {' '.join(steps)} beside --target mixed.crashes would be ignored; "
+                          f"write `--target step.name` alone, here --target mixed.crashes\n")
+
+
+def test_a_step_beside_target_naming_another_steps_check_is_refused(tmp_path):
+    run = lab_check("--course", str(COURSE), "good", "--target", "mixed.crashes", "--guest", "local://",
+                    cwd=tmp_path)
+    assert run.returncode == 2 and "good beside --target mixed.crashes would be ignored" in run.stderr

@@ -1,6 +1,8 @@
 """The runner keeps checks apart (issue 9), in process: what a check prints,
 and what an abandoned check still tries to do."""
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -87,3 +89,24 @@ def test_an_abandoned_check_reaches_nothing_after_its_timeout(capsys, tmp_path):
     assert finished.wait(5)
     assert transport.commands == ["echo from the later check"]
     assert capsys.readouterr().out == "", "an abandoned check's print must not reach the report"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="descriptors 1 and 2 are caught on POSIX")
+def test_what_a_checks_own_process_prints_goes_to_its_log(capfd, tmp_path):
+    check = Registry()
+
+    @check
+    def forks(ctx):
+        """a check whose processes print on this computer"""
+        subprocess.run(["echo", "from a child"], check=True)
+        os.system("echo from a shell >&2")
+
+    @check
+    def quiet(ctx):
+        """a check after it"""
+
+    results = run_checks([forks, quiet], SlowTransport(), Settings(root=tmp_path))
+    assert [r.log for r in results.values()] == [["from a child", "from a shell"], []]
+    assert capfd.readouterr() == ("", ""), "nothing reaches the descriptors the report is printed on"
+    os.system("echo the runner is done")
+    assert capfd.readouterr().out == "the runner is done\n", "the descriptors are given back"

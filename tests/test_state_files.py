@@ -61,6 +61,9 @@ DAMAGED = {
     "empty": "",
     "not UTF-8": b'{"format_version": 1, "steps": {"\xff": 1}}',
     "a newer format": progress_text({"good": entry(6, 6)}, version=2),
+    # Deeper than Python's recursion limit: the json module's RecursionError, not a ValueError.
+    "nested too deeply": "[" * 100_000,
+    "steps nested too deeply": '{"format_version": 1, "steps": ' + '{"a": ' * 100_000,
 }
 
 
@@ -197,6 +200,33 @@ def test_a_vagrant_cache_of_the_wrong_types_is_looked_up_again(vagrant_machine, 
 
 
 @pytest.mark.unit
+def test_a_vagrant_cache_nested_too_deeply_is_looked_up_again(vagrant_machine):
+    vagrant_machine.cache_file.parent.mkdir()
+    vagrant_machine.cache_file.write_text("[" * 100_000)
+    vagrant_machine.open()
+    assert vagrant_machine.lookups == [1]
+    assert (vagrant_machine.port, vagrant_machine.http_base) == (2200, "http://127.0.0.1:8600")
+
+
+@pytest.mark.unit
+def test_vagrant_settings_nested_too_deeply_fall_back_to_the_lab_settings(tmp_path, monkeypatch):
+    from lab.transports.vagrant import configured_port
+
+    monkeypatch.delenv("LAB_HTTP_PORT", raising=False)
+    (tmp_path / ".lab").mkdir()
+    (tmp_path / ".lab" / "settings.json").write_text('{"http_port": ' + "[" * 100_000)
+    (tmp_path / "lab.yml").write_text("http_port: 8700\n")
+    assert configured_port(tmp_path, "http_port") == 8700
+
+
+@pytest.mark.unit
+def test_a_kit_solved_record_nested_too_deeply_reads_as_none():
+    from lab import solved
+
+    assert solved.parse("[" * 100_000) == {}
+
+
+@pytest.mark.unit
 def test_a_sound_vagrant_cache_is_used(vagrant_machine):
     vagrant_machine.cache_file.parent.mkdir()
     vagrant_machine.cache_file.write_text(json.dumps(GOOD_CACHE))
@@ -291,6 +321,21 @@ def test_a_read_only_progress_file_in_a_writable_folder(lab):
     run = grade_good(lab)
     assert run.returncode == 0 and run.stdout.splitlines() == GOOD_GRADE and run.stderr == ""
     assert load(state)["good"] == {**load(state)["good"], "last": 6, "best": 6}
+
+
+@pytest.mark.server
+def test_a_progress_file_nested_too_deeply_is_set_aside_and_the_grade_stands(lab):
+    deep = "[" * 100_000
+    state = make_state(lab, deep)
+    run = grade_good(lab)
+    assert run.returncode == 0 and run.stdout.splitlines() == GOOD_GRADE, run.stderr
+    [aside] = state.glob("progress.json.corrupt-*")
+    assert aside.read_text() == deep
+    assert run.stderr.splitlines() == [f"lab.check: {state / 'progress.json'} was damaged (it is nested too "
+                                       f"deeply to read); it was set aside as {aside} and a new one was started"]
+    assert load(state)["good"]["best"] == 6
+    status = lab_check(lab, "--course", str(COURSE), "status")
+    assert status.returncode == 0 and "6/6" in status.stdout
 
 
 @pytest.mark.server

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..outcomes import CouldNotCheck, GuestUnreachable
 from ..progress import write_atomically
+from ..statefile import parse_json
 from . import address
 from .ssh import SshTransport
 
@@ -104,7 +105,7 @@ def configured_port(root, setting):
     (.lab/settings.json), else found as the Vagrantfile finds it: $LAB_HTTP_PORT,
     lab.yml, lab.default.yml."""
     try:
-        resolved = json.loads((root / ".lab" / "settings.json").read_bytes())
+        resolved = parse_json((root / ".lab" / "settings.json").read_bytes())
     except (OSError, ValueError):
         resolved = None
     # Written by the Vagrantfile, but a file can be damaged or edited: use only a sound value.
@@ -408,7 +409,7 @@ class VagrantTransport(SshTransport):
         """Whether /vagrant is a copy made by rsync (libvirt), not a live shared folder."""
         for path in (self.root / ".vagrant" / "machines" / self.machine).glob("*/synced_folders"):
             try:
-                return "rsync" in json.loads(path.read_bytes())
+                return "rsync" in parse_json(path.read_bytes())
             except (OSError, ValueError):
                 return False
         return False
@@ -469,7 +470,7 @@ class VagrantTransport(SshTransport):
 
     def _load_cache(self):
         try:
-            info = json.loads(self.cache_file.read_bytes())
+            info = parse_json(self.cache_file.read_bytes())
         except (OSError, ValueError):
             return None
         # A cache from an older checker may lack a port, and one edited by hand may hold
