@@ -191,12 +191,13 @@ def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout, kit_p
     Each student runs in a daemon thread of their own, with their own transport.
     One whose run is not done within timeout seconds is reported as could not
     check and left behind: their thread is told to stop at its next check and
-    can never delay the others or the exit of the program.
+    can never delay the others or the exit of the program. On Ctrl-C (or SIGTERM)
+    the checks still running are let finish, so that each puts its guest back.
     """
     from .check import collect
 
     waiting = deque(students)
-    running = {}  # name -> (deadline, cancelled Event)
+    running = {}  # name -> (deadline, cancelled Event, thread)
     finished = queue.Queue()
 
     def work(student, cancelled):
@@ -219,10 +220,11 @@ def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout, kit_p
             while waiting and len(running) < jobs:
                 student = waiting.popleft()
                 cancelled = threading.Event()
-                running[student.name] = (time.monotonic() + timeout, cancelled)
-                threading.Thread(target=work, args=(student, cancelled), name=f"grade {student.name}",
-                                 daemon=True).start()
-            first_deadline = min(deadline for deadline, _ in running.values())
+                thread = threading.Thread(target=work, args=(student, cancelled), name=f"grade {student.name}",
+                                          daemon=True)
+                running[student.name] = (time.monotonic() + timeout, cancelled, thread)
+                thread.start()
+            first_deadline = min(deadline for deadline, _, _ in running.values())
             try:
                 student, report = finished.get(timeout=max(0.0, first_deadline - time.monotonic()))
             except queue.Empty:
@@ -237,8 +239,23 @@ def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout, kit_p
             if running.pop(student.name, None) is not None:
                 yield student, report
     finally:  # Ctrl-C, or the caller stopped early: whatever still runs stops at its next check
-        for _, cancelled in running.values():
+        for _, cancelled, _ in running.values():
             cancelled.set()
+        _let_running_checks_finish([thread for _, _, thread in running.values()], steps)
+
+
+def _let_running_checks_finish(threads, steps):
+    """Wait, up to the longest time a check may take, for the threads still in a check: one
+    stopped now would leave its change in the guest (a stopped service, a like it posted)."""
+    alive = [thread for thread in threads if thread.is_alive()]
+    if not alive:
+        return
+    grace = max((check.timeout for step in steps for check in step.checks), default=30)
+    say(f"waiting up to {grace:g} s for {len(alive)} running check{'s' if len(alive) > 1 else ''} to put "
+        f"{'their guests' if len(alive) > 1 else 'its guest'} back; Ctrl-C (or SIGTERM) again stops at once")
+    end = time.monotonic() + grace
+    for thread in alive:
+        thread.join(max(0.0, end - time.monotonic()))
 
 
 def _preload(students):

@@ -69,6 +69,10 @@ class HttpResponse:
         if 200 <= self.status < 300:
             try:
                 return json.loads(self.content)
+            except RecursionError:
+                # JSON, but nested deeper than Python's parser goes: no app of the lab's answers so.
+                raise Fail(f"{self.method} {self.url} answered {self.status_line} with JSON nested too deeply "
+                           "to read", hint=hint or "is something other than the likes app answering there?") from None
             except ValueError:
                 raise Fail(f"{self.method} {self.url} answered {self.status_line} with {self._kind()}, not JSON",
                            hint=hint or "is something other than the likes app answering there?") from None

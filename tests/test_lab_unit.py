@@ -555,3 +555,11 @@ def test_expect_json_fails_on_an_html_page_that_says_200():
     assert failure.value.rationale == ("GET http://127.0.0.1:8500/whoami answered 200 OK with an HTML page "
                                        "(text/html), not JSON")
     assert failure.value.hint  # a default hint when the check gives none
+
+
+def test_expect_json_fails_on_json_nested_too_deeply_to_read():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(Fail) as failure:
+        answer(200, "OK", deep, "application/json").expect_json(hint="is the likes app answering?")
+    assert failure.value.rationale == ("GET http://127.0.0.1:8500/whoami answered 200 OK with JSON nested too "
+                                       "deeply to read")

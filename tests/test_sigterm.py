@@ -70,12 +70,16 @@ def test_sigterm_during_a_grade_still_writes_the_gradebook(tmp_path):
     (tmp_path / "roster.csv").write_text("student,guest\nalice,local://\n")
     proc = subprocess.Popen([sys.executable, "-m", "lab.grade", "roster.csv", "--course", str(COURSE),
                              "--steps", "cleanup", "--out", "out"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**ENV, "UNRULY_CHANGES_IN": str(tmp_path)})
     wait_for(lambda: running_under(proc.pid, ["sleep", "4"]), proc)  # the check is in the middle of its change
     proc.terminate()
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, stdout + stderr
     assert "Traceback" not in stderr
     assert stderr.splitlines()[-1] == "lab.grade: terminated (SIGTERM): 1 not graded; grade them with --only alice"
+    # The check in the middle of its change was let finish, so alice's guest is as it was.
+    assert not (tmp_path / "changed-by-check").exists(), "the check's finally block should have put the guest back"
+    assert "waiting up to 20 s for 1 running check to put its guest back" in stderr
     with open(tmp_path / "out" / "gradebook.csv", encoding="utf-8-sig", newline="") as f:
         assert csv.DictReader(f).fieldnames[:3] == ["student", "guest", "cleanup"]
