@@ -131,9 +131,12 @@ def data_kept_across_restart(ctx):
         for unit in units:
             ctx.guest.sudo("systemctl restart %s", unit, timeout=60)
         still_down = wait_until_serving(ctx, units, timeout=BACK_WITHIN)
-        likes = None if still_down else ctx.wait_for(lambda: _likes_or_none(ctx), timeout=10, interval=1)
+        if still_down:
+            raise Fail(f"after `systemctl restart`, {', '.join(still_down)} did not listen again within "
+                       f"{BACK_WITHIN} s", hint=f"`sudo journalctl -u {still_down[0]} -n 30` shows why it doesn't start")
+        likes = ctx.wait_for(lambda: _likes_or_none(ctx), timeout=10, interval=1)
         if likes is None:
-            raise Fail(f"after `systemctl restart`, the app did not answer /likes within {BACK_WITHIN} s",
+            raise Fail("after `systemctl restart`, the app listens but did not answer /likes within 10 s",
                        hint=f"`sudo journalctl -u {APP} -n 30` shows why it doesn't start")
         if thing not in likes:
             raise Fail(f"posted the like {thing!r}, restarted the service, and the like was gone",

@@ -26,12 +26,18 @@ def prepared():
     meanwhile (the runner's capture of an abandoned check stays in charge)."""
     replace_what_the_console_cannot_show()
     before = sys.stdout, sys.stderr
-    ours = sys.stdout, sys.stderr = ConsoleStream(sys.stdout), ConsoleStream(sys.stderr)
+    ours = sys.stdout, sys.stderr = ConsoleStream(_or_nowhere(sys.stdout)), ConsoleStream(_or_nowhere(sys.stderr))
     try:
         yield
     finally:
         if (sys.stdout, sys.stderr) == ours:
             sys.stdout, sys.stderr = before
+
+
+def _or_nowhere(stream):
+    # Python makes a standard stream None when its descriptor was closed before it
+    # started (`>&-`, some cron and CI set-ups): nobody reads it, so writes go nowhere.
+    return stream if stream is not None else open(os.devnull, "w", encoding="utf-8")
 
 
 def _reader_gone(exc):
@@ -57,33 +63,40 @@ class ConsoleStream:
         self._stream = stream
         self._undiverted = None
         self.reader_gone = False
+        # Held while writing and while switching streams: once undivert() returns, no
+        # thread is still writing to the copy it used, which may then be closed.
+        self._lock = threading.RLock()
 
     def divert(self, stream):
         """Write to stream from now on, until undivert()."""
-        self._undiverted, self._stream = self._stream, stream
+        with self._lock:
+            self._undiverted, self._stream = self._stream, stream
 
     def undivert(self):
-        self._stream, self._undiverted = self._undiverted, None
+        with self._lock:
+            self._stream, self._undiverted = self._undiverted, None
 
     def write(self, text):
-        if not self.reader_gone:
+        with self._lock:
+            if not self.reader_gone:
+                try:
+                    return self._stream.write(text)
+                except OSError as exc:
+                    if not _reader_gone(exc):
+                        raise
+                    self._went_away()
+            return len(text)
+
+    def flush(self):
+        with self._lock:
+            if self.reader_gone:
+                return
             try:
-                return self._stream.write(text)
+                self._stream.flush()
             except OSError as exc:
                 if not _reader_gone(exc):
                     raise
                 self._went_away()
-        return len(text)
-
-    def flush(self):
-        if self.reader_gone:
-            return
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            if not _reader_gone(exc):
-                raise
-            self._went_away()
 
     def _went_away(self):
         self.reader_gone = True

@@ -17,6 +17,7 @@ by then).
 """
 
 import argparse
+import contextlib
 import csv
 import os
 import queue
@@ -553,14 +554,17 @@ def _main(args):
 
         progress.start()
         try:
-            for student, report in grade_all(chosen, settings_for, steps, shown, wanted, args.jobs, args.timeout,
-                                             kit_policy=manifest.course["kit_solutions"]):
-                results = report.as_dict()
-                problems += write_student(out, student, results)
-                new_rows[student.name] = grade_row(results, step_ids, possible_points(steps, student.guest))
-                if results["fault"]:
-                    faults.append((student, results["fault"]))
-                progress.finished(student, results)
+            # closing(): the wait for running checks, in grade_all's finally, happens here and not
+            # when the generator is collected, so a second Ctrl-C there is caught below too.
+            with contextlib.closing(grade_all(chosen, settings_for, steps, shown, wanted, args.jobs, args.timeout,
+                                              kit_policy=manifest.course["kit_solutions"])) as graded:
+                for student, report in graded:
+                    results = report.as_dict()
+                    problems += write_student(out, student, results)
+                    new_rows[student.name] = grade_row(results, step_ids, possible_points(steps, student.guest))
+                    if results["fault"]:
+                        faults.append((student, results["fault"]))
+                    progress.finished(student, results)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (console.Terminated): keep who was graded
             interrupted = exc
         progress.end()

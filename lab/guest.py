@@ -315,9 +315,16 @@ class Service:
         # cgroup v2, as on every Ubuntu since 21.10 and Debian since 11; cat exits 1 where
         # the group has just gone (the unit stopped between the two commands) or under v1.
         result = self.guest.run_expect((0, 1), "cat %s", f"/sys/fs/cgroup{group}/cgroup.procs")
-        if not result.ok:
-            return [self.main_pid] if self.main_pid else []
-        return [int(pid) for pid in result.stdout.split() if pid.isdigit()]
+        if result.ok:
+            return [int(pid) for pid in result.stdout.split() if pid.isdigit()]
+        # Elsewhere: the main process and everything below it (a wrapper shell's python).
+        main = self.main_pid
+        if not main:
+            return []
+        family, table = [main], self.guest.processes()
+        for pid in family:
+            family += [p.pid for p in table if p.ppid == pid and p.pid not in family]
+        return family
 
     @property
     def is_serving(self):

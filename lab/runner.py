@@ -171,10 +171,11 @@ class PrintCapture:
 
     def _uninstall_if_idle(self):
         if not self.users and not self.logs and sys.stdout is self:
-            sys.stdout = self.fallback
+            # The host output first: it puts back the fallback it may have replaced.
             if self.host is not None:
                 self.host.stop()
                 self.host = None
+            sys.stdout = self.fallback
 
     def logs_now(self):
         """The logs of the checks running now (else of the one that ran last): where what a
@@ -196,6 +197,14 @@ class PrintCapture:
 
     def __getattr__(self, name):  # encoding, isatty(), fileno(), ... of the real stream
         return getattr(self.fallback, name)
+
+
+def _is_open(fd):
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 class HostOutput:
@@ -221,7 +230,8 @@ class HostOutput:
 
     @classmethod
     def start(cls, capture):
-        if os.name != "posix":
+        if os.name != "posix" or not all(_is_open(fd) for fd in (0, 1, 2)):
+            # With one of them closed, the pipe could be given its number and then replaced.
             return None
         host = cls(capture)
         try:
@@ -296,23 +306,31 @@ class HostOutput:
 
     def stop(self):
         """Put descriptors 1 and 2 back, end what still holds the pipe, and take in its last lines."""
-        for stream, copy, put_back in reversed(self.diverted):
+        # In this order, for other threads still printing: the descriptors first, so that
+        # nothing written meanwhile lands in the pipe; then the streams, each of which waits
+        # for a write in progress; only then are the copies closed.
+        for _, copy, _ in self.diverted:
             with suppress(Exception):
                 copy.flush()
+        for fd, saved in self.saved.items():
+            with suppress(OSError):
+                os.dup2(saved, fd)
+        for stream, copy, put_back in reversed(self.diverted):
             stream.undivert()
             if put_back is not None:
                 put_back()
             with suppress(Exception):
                 copy.close()  # closefd=False: the copy of the descriptor is closed below
-        for fd, saved in self.saved.items():
-            with suppress(OSError):
-                os.dup2(saved, fd)
+        for saved in self.saved.values():
             os.close(saved)
         if not self.reading or self.eof.wait(0.5):
             return
         # A process a check left running still holds the pipe: end it, and then for certain.
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in self._holders():
+            holders = self._holders()
+            if not holders:
+                return  # none to be found (no /proc: macOS): nothing to wait for
+            for pid in holders:
                 _end(pid, sig)
             if self.eof.wait(2):
                 return

@@ -103,3 +103,16 @@ def test_head_1_takes_the_first_line_and_nothing_breaks(tmp_path, command):
 def test_selftest_into_a_closed_pipe_keeps_its_exit_code(tmp_path):
     run = into_a_closed_pipe("lab.selftest", "nosuchstep", "--root", str(tmp_path), cwd=tmp_path)
     assert (run.returncode, run.stderr.decode()) == (2, "")
+
+
+@pytest.mark.parametrize("closed", ["1", "2", "1 2"], ids=["stdout", "stderr", "both"])
+def test_a_standard_stream_closed_before_the_start_is_no_internal_error(tmp_path, closed):
+    # `>&-` (some cron and CI set-ups): Python makes such a stream None.
+    redirects = " ".join(f"{fd}>&-" for fd in closed.split())
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "lab.check", "--course", str(COURSE), "good",
+                                                 "--guest", "local://", "--root", str(tmp_path)])
+    script = f"{command} {redirects}; echo $? > rc.txt"
+    run = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, env=ENV, timeout=120)
+    assert "internal error" not in run.stdout + run.stderr and "Traceback" not in run.stdout + run.stderr
+    assert (tmp_path / "rc.txt").read_text().strip() == "0"
+    assert json.loads((tmp_path / ".lab" / "progress.json").read_text())["steps"]["good"]["best"] == 6

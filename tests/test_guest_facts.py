@@ -243,7 +243,10 @@ def test_a_service_serves_once_one_of_its_processes_listens():
     stopped = guest(("-p ControlGroup", (0, "\n", "")), ("systemctl is-active", (3, "inactive\n", "")))
     assert stopped.service("likes@3").pids == [] and not stopped.service("likes@3").is_serving
     assert not any("ss -H" in command for command in stopped.transport.commands)
-    # No cgroup v2 file: the main process is all that is known.
+    # No cgroup v2 file: the main process and what descends from it (a wrapper shell's python).
     v1 = guest(control_group, ("cgroup.procs", (1, "", "cat: No such file or directory\n")),
-               ("-p MainPID", (0, "1405\n", "")))
-    assert v1.service("likes@3").pids == [1405]
+               ("-p MainPID", (0, "1405\n", "")),
+               ("ps -eo", (0, "    1     0 root /sbin/init\n 1405     1 likes /bin/sh -c . venv/bin/activate && "
+                              "python app.py\n 1406  1405 likes python app.py\n 1407  1406 likes python app.py\n"
+                              " 1500     1 root /usr/sbin/sshd\n", "")))
+    assert v1.service("likes@3").pids == [1405, 1406, 1407]

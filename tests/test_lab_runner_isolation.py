@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,14 @@ def test_what_a_checks_own_process_prints_goes_to_its_log(capfd, tmp_path):
     assert capfd.readouterr() == ("", ""), "nothing reaches the descriptors the report is printed on"
     os.system("echo the runner is done")
     assert capfd.readouterr().out == "the runner is done\n", "the descriptors are given back"
+
+
+def test_sys_stdout_is_the_same_stream_again_after_the_checks():
+    # In a process of its own, so that sys.stdout is the real one on descriptor 1,
+    # as for a course's own script that runs checks and prints afterwards.
+    snippet = ("import sys\nfrom lab.runner import PrintCapture\nbefore = sys.stdout\n"
+               "with PrintCapture.installed():\n    print('during')\n"
+               "print(sys.stdout is before, type(sys.stdout).__name__)\n")
+    run = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert run.stdout.splitlines() == ["during", "True TextIOWrapper"], run.stdout + run.stderr

@@ -83,3 +83,22 @@ def test_sigterm_during_a_grade_still_writes_the_gradebook(tmp_path):
     assert "waiting up to 20 s for 1 running check to put its guest back" in stderr
     with open(tmp_path / "out" / "gradebook.csv", encoding="utf-8-sig", newline="") as f:
         assert csv.DictReader(f).fieldnames[:3] == ["student", "guest", "cleanup"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="sees the check's command through /proc")
+def test_a_second_sigterm_while_checks_finish_stops_at_once_in_one_line(tmp_path):
+    (tmp_path / "roster.csv").write_text("student,guest\nalice,local://\n")
+    proc = subprocess.Popen([sys.executable, "-m", "lab.grade", "roster.csv", "--course", str(COURSE),
+                             "--steps", "cleanup", "--out", "out"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**ENV, "UNRULY_CHANGES_IN": str(tmp_path)})
+    wait_for(lambda: running_under(proc.pid, ["sleep", "4"]), proc)
+    proc.terminate()
+    waiting = proc.stderr.readline()
+    assert waiting.startswith("lab.grade: waiting up to 20 s for 1 running check"), waiting
+    proc.terminate()  # and again, while the check is still putting things back
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, stdout + stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert stderr.splitlines() == ["lab.grade: terminated (SIGTERM): 1 not graded; grade them with --only alice"]
+    assert (tmp_path / "out" / "gradebook.csv").exists()
