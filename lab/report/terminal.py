@@ -2,23 +2,15 @@
 
 import codecs
 import os
-import re
 import sys
 
+from ..outcomes import printable
 from ..results import COULD_NOT_CHECK, ERROR, NOT_APPLICABLE
 from .formats import expected_and_actual
 from .statuses import STATUSES, kit_solved_note
 
 BOLD, HINT = "1", "36"  # SGR codes for step headers and totals, and for hints; status colours are in statuses.py
-# Control characters but tab, and DEL and the C1 controls: what a guest's answer may carry (colour
-# codes, a clear-screen) that would act on the student's terminal instead of showing.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 VALUE_LINES = 8  # of a long expected or actual value (a whole page), the lines shown
-
-
-def visible(text):
-    """text with every control character written as an escape (ESC as \\x1b), so that it shows."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def use_colour(stream):
@@ -74,8 +66,6 @@ class Terminal:
 
     def result(self, check):
         """check: a check's entry in the results dictionary."""
-        from ..outcomes import printable
-
         # Its words may quote the guest (a file, an app's answer): escape sequences there are shown, never obeyed.
         check = {key: printable(value) if isinstance(value, str) else value for key, value in check.items()}
         self.write(f"  {self.mark(check['status'])} {check['description']} "
@@ -83,12 +73,12 @@ class Terminal:
         if check["rationale"]:
             # Said in words too, so that "?" is never read as the student's mistake.
             said = f"{STATUSES[check['status']].label}: " if check["status"] in (COULD_NOT_CHECK, NOT_APPLICABLE) else ""
-            self.write(f"      {said}{visible(check['rationale'])}")
+            self.write(f"      {said}{check['rationale']}")
         for line in expected_and_actual(check):
             lines = line.split("\n")
             more = len(lines) - VALUE_LINES
             for n, part in enumerate(lines[:VALUE_LINES]):
-                self.write(f"      {'  ' if n else ''}{visible(part)}")
+                self.write(f"      {'  ' if n else ''}{printable(part)}")
             if more > 0:
                 self.write(f"        ({more} more lines in --json and the HTML report)")
         if check["hint"]:
