@@ -163,9 +163,10 @@ class Report:
 _PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/?#@'\"]*):[^\s/?#'\"]*@")
 
 
-def without_passwords(text):
-    """text with the password of every address in it left out (ssh://user:secret@host -> ssh://user@host)."""
-    return _PASSWORD.sub(r"\1@", text)
+def without_passwords(text, mask=""):
+    """text with the password of every address in it left out (ssh://user:secret@host -> ssh://user@host),
+    or replaced by mask where a message should say there was one (ssh://user:***@host)."""
+    return _PASSWORD.sub(lambda m: f"{m.group(1)}{':' + mask if mask else ''}@", text)
 
 
 def shown_guest(guest):

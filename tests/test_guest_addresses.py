@@ -218,3 +218,12 @@ def test_a_bad_address_stops_every_entry_point_at_once(tmp_path, address, messag
     assert said["lab.grade"] == [f"lab.grade: {roster}:3: bob: {one_line}"]
     assert said["lab replay"] == [f"replay: could not reach the guest: {one_line}"]
     assert not (tmp_path / "grades").exists()  # nobody was graded, no row says "graded"
+
+
+@pytest.mark.unit
+def test_a_message_never_repeats_a_password_even_one_with_an_at_sign():
+    from lab.transports.address import shown
+
+    assert shown("ssh://me:s3cr@t@host:22") == "ssh://me:***@host:22"
+    assert shown("local://?http=http://a:pw@h:1") == "local://?http=http://a:***@h:1"
+    assert shown("ssh://me@host:22") == "ssh://me@host:22"

@@ -11,12 +11,10 @@ from ..outcomes import CouldNotCheck
 
 
 def shown(url):
-    """The address as messages quote it: a password in it is never repeated."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.partition("@")
-    if sep and at and ":" in userinfo and "/" not in userinfo:
-        return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
-    return url
+    """The address as messages quote it: a password in it is never repeated (the results' own rule)."""
+    from ..results import without_passwords
+
+    return without_passwords(url, mask="***")
 
 
 def bad(url, what, fix):
