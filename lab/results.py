@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from .manifest import VISIBILITIES
+
 PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK = "passed", "failed", "error", "skipped", "could not check"
 # A check of something this kind of guest doesn't have (the shared folder of a
 # Vagrant VM, on a cloud server): it counts neither way.
@@ -230,6 +232,11 @@ def check_results(data):
                                  f'the statuses are {", ".join(ALL_STATUSES)}')
             if not all(isinstance(line, str) for line in check["log"]):
                 raise BadResults(f"{here}.log: every line of the log must be text")
+            # Optional (files saved before a course could hide checks have none), but it goes
+            # on into gradescope.json as it is, so only a value Gradescope knows.
+            if check.get("visibility", "visible") not in VISIBILITIES:
+                raise BadResults(f'{here}.visibility: {json.dumps(check["visibility"])} is not a visibility; '
+                                 f'the visibilities are {", ".join(VISIBILITIES)}')
     return data
 
 

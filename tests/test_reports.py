@@ -581,6 +581,9 @@ def first_check(data):
     (changed("status", "pased", first_check), 'steps[0].checks[0].status: "pased" is not a status; '
                                               "the statuses are passed, failed, error, skipped, could not check, not applicable"),
     (changed("log", ["ok", 3], first_check), "steps[0].checks[0].log: every line of the log must be text"),
+    (changed("visibility", "secret", first_check), 'steps[0].checks[0].visibility: "secret" is not a visibility; '
+                                                   "the visibilities are visible, after_due_date, after_published, "
+                                                   "hidden"),
 ], ids=lambda v: v[:40] if isinstance(v, str) else None)
 def test_a_damaged_or_foreign_file_is_one_line_and_exit_2(tmp_path, capsys, content, says):
     code, out, err = from_json(tmp_path, capsys, content, "--html", str(tmp_path / "page.html"))
