@@ -318,3 +318,15 @@ def test_an_exercise_that_breaks_the_convention_stops_the_replay_before_it_start
     assert run.returncode == 2
     assert run.stdout.startswith("replay: ") and "step02-nginx.md:10: a code block says what it is" in run.stdout
     assert "step1:" not in run.stdout  # nothing ran
+
+
+@pytest.mark.unit
+def test_the_guest_tier_knows_which_steps_each_exercise_grades_itself():
+    # The replay's grading after each step leaves out what the exercise's own
+    # `python -m lab.check ...` lines graded (tests/guest/test_replay.py).
+    from tests.guest.test_replay import STEPS, graded_by_the_text
+
+    assert all(step in graded_by_the_text(step) for step in STEPS), "every exercise ends by checking itself"
+    assert graded_by_the_text("step8") == {"step8"}
+    assert graded_by_the_text("step10") == set(STEPS[:STEPS.index("step10") + 1])
+    assert graded_by_the_text(STEPS[-1]) == set(STEPS)

@@ -133,6 +133,8 @@ def test_selftest_every_step(guest):
     steps = load().ids()
     rows = [line.split()[0] for line in run.stdout.splitlines() if line.split() and line.split()[-1] == "ok"]
     assert rows == steps
+    # Its last row graded every step on the solved guest ("earlier steps: all pass"), so no
+    # `lab.check all` follows here: the replay's step 11 runs that as the student does.
 
 
 def test_solved_guest_serves_page_and_api_through_the_forwarded_ports(guest):
@@ -148,18 +150,6 @@ def test_solved_guest_serves_page_and_api_through_the_forwarded_ports(guest):
     # The data lives on the guest's own disk, never in the shared folder.
     where = in_guest(guest, "test -s /var/lib/likes/likes.db && find /vagrant /opt/likes -name '*.db*' | wc -l")
     assert where.returncode == 0 and where.stdout.split()[-1] == "0", where.stdout
-
-
-def test_all_steps_score_full_marks(guest, lab_check):
-    started = time.monotonic()
-    run = lab_check("all", "--json")
-    BENCH.append(f"[{guest.release}] python -m lab.check all on the solved guest: {time.monotonic() - started:.0f} s")
-    report = json.loads(run.stdout)
-    missed = [f"{s['id']}.{c['name']}: {c['rationale']}" for s in report["steps"] for c in s["checks"]
-              if not c["passed"]]
-    assert missed == []
-    assert report["score"] == report["max_score"]
-    assert run.returncode == 0
 
 
 def test_a_class_is_graded_over_ssh(guest, tmp_path):
