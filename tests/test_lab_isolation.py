@@ -112,10 +112,17 @@ def test_print_in_a_check_goes_to_its_log_not_into_json(tmp_path):
     assert result["log"] == ["hello from a check, and more", "{not json"]
 
 
+def as_from_a_terminal():
+    # A shell without job control starts a background command with SIGINT ignored
+    # (POSIX), and a child keeps that: the suite run as `tests/run &` would then
+    # send its Ctrl-C to a checker that can't hear it. A terminal's Ctrl-C is what is tested.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cleanup_check(guest_url, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "lab.check", "--course", str(COURSE), "cleanup",
                              "--guest", guest_url], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=ENV)
+                            text=True, env=ENV, preexec_fn=as_from_a_terminal)
     changed = tmp_path / "changed-by-check"
     deadline = time.monotonic() + 20
     while not changed.exists():
