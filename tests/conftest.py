@@ -25,6 +25,19 @@ def sshd(tmp_path_factory):
 
 
 @pytest.fixture
+def shared_dir():
+    """A folder sshd and every user can reach (pytest's tmp_path is private to its user)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="lab-shared-", dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.fixture
 def listening_port():
     """A port on 127.0.0.1 that accepts TCP connections and never says a word."""
     import socket

@@ -123,15 +123,6 @@ def sshd():
     shutil.rmtree(workdir)
 
 
-@pytest.fixture
-def shared_dir():
-    """A folder every user can reach (pytest's tmp_path is private to its user)."""
-    folder = Path(tempfile.mkdtemp(prefix="lab-keys-", dir="/tmp"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder)
-
-
 def lab_check(*args, cwd, prefix=(), env=None):
     # PYTHONPATH: the code of this checkout, not whatever copy of lab/ the venv has installed.
     run = subprocess.run([*prefix, sys.executable, "-m", "lab.check", *args], cwd=cwd, capture_output=True,

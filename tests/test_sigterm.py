@@ -65,14 +65,21 @@ def running_under(ancestor, command):
     return False
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="sees the check's command through /proc")
-def test_sigterm_during_a_grade_still_writes_the_gradebook(tmp_path):
+def grade_in_the_middle_of_a_change(tmp_path):
+    """lab.grade of one local:// student, returned once the check has made its change and not yet
+    put it back (its `sleep 4`); the change is made in tmp_path, to be seen afterwards."""
     (tmp_path / "roster.csv").write_text("student,guest\nalice,local://\n")
     proc = subprocess.Popen([sys.executable, "-m", "lab.grade", "roster.csv", "--course", str(COURSE),
                              "--steps", "cleanup", "--out", "out"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**ENV, "UNRULY_CHANGES_IN": str(tmp_path)})
-    wait_for(lambda: running_under(proc.pid, ["sleep", "4"]), proc)  # the check is in the middle of its change
+    wait_for(lambda: running_under(proc.pid, ["sleep", "4"]), proc)
+    return proc
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="sees the check's command through /proc")
+def test_sigterm_during_a_grade_still_writes_the_gradebook(tmp_path):
+    proc = grade_in_the_middle_of_a_change(tmp_path)
     proc.terminate()
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, stdout + stderr
@@ -87,12 +94,7 @@ def test_sigterm_during_a_grade_still_writes_the_gradebook(tmp_path):
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="sees the check's command through /proc")
 def test_a_second_sigterm_while_checks_finish_stops_at_once_in_one_line(tmp_path):
-    (tmp_path / "roster.csv").write_text("student,guest\nalice,local://\n")
-    proc = subprocess.Popen([sys.executable, "-m", "lab.grade", "roster.csv", "--course", str(COURSE),
-                             "--steps", "cleanup", "--out", "out"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**ENV, "UNRULY_CHANGES_IN": str(tmp_path)})
-    wait_for(lambda: running_under(proc.pid, ["sleep", "4"]), proc)
+    proc = grade_in_the_middle_of_a_change(tmp_path)
     proc.terminate()
     waiting = proc.stderr.readline()
     assert waiting.startswith("lab.grade: waiting up to 20 s for 1 running check"), waiting

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,15 +39,6 @@ def one_fault(run):
     return lines[0]
 
 
-@pytest.fixture
-def workdir():
-    """A folder sshd and every user can reach (pytest's tmp_path is private to its user)."""
-    folder = Path(tempfile.mkdtemp(prefix="lab-sshd-", dir="/tmp"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder)
-
-
 @contextmanager
 def user_with_shell(shell):
     """A new user whose login shell is shell; removed afterwards. Skips unless root."""
@@ -68,24 +58,24 @@ def user_with_shell(shell):
 @pytest.mark.parametrize("shell, said", [("/bin/false", "exit code 1"),
                                          ("/usr/sbin/nologin", "exit code 1: This account is currently not "
                                                                "available.")])
-def test_a_login_shell_that_is_no_shell_is_said_so(workdir, shell, said):
+def test_a_login_shell_that_is_no_shell_is_said_so(shared_dir, shell, said):
     if not os.path.exists(shell):
         pytest.skip(f"there is no {shell}")
-    with user_with_shell(shell) as user, Sshd(workdir / "sshd", user=user) as server:
-        fault = one_fault(run("lab.check", "--course", str(COURSE), "good", "--guest", server.url(), cwd=workdir))
+    with user_with_shell(shell) as user, Sshd(shared_dir / "sshd", user=user) as server:
+        fault = one_fault(run("lab.check", "--course", str(COURSE), "good", "--guest", server.url(), cwd=shared_dir))
     where = f"127.0.0.1:{server.port}"
     assert fault == (f"could not check: the SSH server at {where} let {user} in, but the login ran no shell: it "
                      f"ended at once ({said}): {user}'s login shell may be /bin/false or nologin (`getent passwd "
                      f"{user}` in the guest shows it): connect as a user whose shell is /bin/sh or /bin/bash")
 
 
-def test_a_path_without_mktemp_is_said_so(workdir):
+def test_a_path_without_mktemp_is_said_so(shared_dir):
     # What the guest's own configuration might do: every login gets a PATH without the usual programs.
     config = 'ForceCommand PATH=/nowhere; export PATH; eval "$SSH_ORIGINAL_COMMAND"'
-    with Sshd(workdir / "sshd", extra_config=config) as server:
+    with Sshd(shared_dir / "sshd", extra_config=config) as server:
         with pytest.raises(CouldNotCheck) as err:
-            open_transport(server.url(), Settings(root=workdir))
-        fault = one_fault(run("lab.check", "--course", str(COURSE), "good", "--guest", server.url(), cwd=workdir))
+            open_transport(server.url(), Settings(root=shared_dir))
+        fault = one_fault(run("lab.check", "--course", str(COURSE), "good", "--guest", server.url(), cwd=shared_dir))
     assert err.value.reason == f"the guest's shell for {server.user} has no mktemp on its PATH (/bin/sh: 1: mktemp: not found)"
     assert fault == f"could not check: {err.value.one_line()}"
     assert "~/.bashrc, /etc/environment or sshd_config (SetEnv, ForceCommand)" in fault
@@ -93,14 +83,14 @@ def test_a_path_without_mktemp_is_said_so(workdir):
 
 # --- many logins at once to one server ------------------------------------------------------------
 
-def test_a_class_on_one_server_that_turns_logins_away_is_graded_whole(workdir):
+def test_a_class_on_one_server_that_turns_logins_away_is_graded_whole(shared_dir):
     """sshd's MaxStartups drops a connection beyond the first few unauthenticated ones: lab.grade --jobs 16
     makes 16 at once. Each dropped login is tried again, backing off, instead of "is the machine running?"."""
-    with Sshd(workdir / "sshd", extra_config="MaxStartups 2:100:2") as server:
-        roster = workdir / "roster.csv"
+    with Sshd(shared_dir / "sshd", extra_config="MaxStartups 2:100:2") as server:
+        roster = shared_dir / "roster.csv"
         roster.write_text("student,guest\n" + "".join(f"s{n},{server.url()}\n" for n in range(16)), encoding="utf-8")
         graded = run("lab.grade", str(roster), "--course", str(COURSE), "--steps", "good", "--jobs", "16",
-                     cwd=workdir)
+                     cwd=shared_dir)
         log = (server.dir / "sshd.log").read_text()
     assert "past MaxStartups" in log  # the server did turn logins away
     assert graded.returncode == 0, graded.stdout + graded.stderr
@@ -110,42 +100,42 @@ def test_a_class_on_one_server_that_turns_logins_away_is_graded_whole(workdir):
 # --- a key with a passphrase ------------------------------------------------------------------------
 
 @pytest.fixture
-def locked_key(workdir):
+def locked_key(shared_dir):
     """A server that lets in a key with a passphrase ("open sesame"): (server, the key's path)."""
-    with Sshd(workdir / "sshd") as server:
-        key = workdir / "locked_key"
+    with Sshd(shared_dir / "sshd") as server:
+        key = shared_dir / "locked_key"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "open sesame", "-f", str(key)], check=True)
         with open(server.dir / "authorized_keys", "a") as keys:
             keys.write(Path(f"{key}.pub").read_text())
         yield server, key
 
 
-def test_a_key_with_a_passphrase_is_said_so(workdir, locked_key):
+def test_a_key_with_a_passphrase_is_said_so(shared_dir, locked_key):
     server, key = locked_key
     fault = one_fault(run("lab.check", "--course", str(COURSE), "good", "--guest",
-                          f"ssh://{server.user}@127.0.0.1:{server.port}?key={key}", cwd=workdir))
+                          f"ssh://{server.user}@127.0.0.1:{server.port}?key={key}", cwd=shared_dir))
     assert fault == (f"could not check: the key file {key} is protected by a passphrase, which the checker cannot "
                      f"ask for: add it to ssh-agent with `ssh-add {key}` and leave key= out of the address, so that "
                      f"the agent logs in")
 
 
-def test_the_remedy_for_a_key_with_a_passphrase_works(workdir, locked_key):
+def test_the_remedy_for_a_key_with_a_passphrase_works(shared_dir, locked_key):
     server, key = locked_key
-    home = workdir / "home"
+    home = shared_dir / "home"
     home.mkdir()  # no keys of its own in ~/.ssh: only the agent's can log in
-    agent = subprocess.run(["ssh-agent", "-s", "-a", str(workdir / "agent.sock")], capture_output=True, text=True,
+    agent = subprocess.run(["ssh-agent", "-s", "-a", str(shared_dir / "agent.sock")], capture_output=True, text=True,
                            check=True)
-    env = {"HOME": str(home), "SSH_AUTH_SOCK": str(workdir / "agent.sock")}
+    env = {"HOME": str(home), "SSH_AUTH_SOCK": str(shared_dir / "agent.sock")}
     try:
         # ssh-add asks for the passphrase through SSH_ASKPASS when told to: what the student types.
-        askpass = workdir / "askpass"
+        askpass = shared_dir / "askpass"
         askpass.write_text("#!/bin/sh\necho 'open sesame'\n")
         askpass.chmod(0o755)
         subprocess.run(["ssh-add", str(key)], env={**os.environ, **env, "SSH_ASKPASS": str(askpass),
                                                    "SSH_ASKPASS_REQUIRE": "force"},
                        check=True, capture_output=True, stdin=subprocess.DEVNULL)
         checked = run("lab.check", "--course", str(COURSE), "good", "--guest",
-                      f"ssh://{server.user}@127.0.0.1:{server.port}", cwd=workdir, env=env)
+                      f"ssh://{server.user}@127.0.0.1:{server.port}", cwd=shared_dir, env=env)
     finally:
         pid = next(line for line in agent.stdout.split(";") if "SSH_AGENT_PID=" in line).split("=")[1]
         os.kill(int(pid), 15)
@@ -206,10 +196,10 @@ def test_escape_sequences_from_the_guest_are_shown_escaped_in_the_terminal(tmp_p
     assert '"actual": "\\u001b]0;owned\\u0007\\u001b[2Jgone\\rback"' in saved.stdout
 
 
-def test_a_server_that_allows_no_session_is_one_line(workdir):
+def test_a_server_that_allows_no_session_is_one_line(shared_dir):
     # MaxSessions 0: logins succeed, but the server opens no session for a shell to run in.
-    with Sshd(workdir / "sshd", extra_config="MaxSessions 0") as server:
-        fault = one_fault(run("lab.check", "--course", str(COURSE), "good", "--guest", server.url(), cwd=workdir))
+    with Sshd(shared_dir / "sshd", extra_config="MaxSessions 0") as server:
+        fault = one_fault(run("lab.check", "--course", str(COURSE), "good", "--guest", server.url(), cwd=shared_dir))
     assert fault.startswith(f"could not check: the SSH server at 127.0.0.1:{server.port} let {server.user} in, "
                             f"then started no shell (")
     assert fault.endswith("): is the machine still running? check, then run the checker again")
