@@ -34,12 +34,21 @@ def split(url, example):
     return parts
 
 
+def _written_port(netloc):
+    """The text after the host's colon (after any user@ and [IPv6] host), "" when there is none."""
+    return netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+
+
+def _is_port(text):
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+
+
 def port_of(url, netloc, example):
     """The port written after the host (after any [IPv6] host), as an int, or None; raises when it is no port."""
-    port = netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    port = _written_port(netloc)
     if not port:
         return None
-    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+    if not _is_port(port):
         raise bad(url, f"the port {port!r} is not a number from 1 to 65535", example)
     return int(port)
 
@@ -77,8 +86,8 @@ def web_base(url, name, value):
         raise bad(url, f"{name}={value} is not an {expected}:// address", f"write {name}={expected}://{value}")
     if parts is None or parts.scheme != expected or not host:
         raise bad(url, f"{name}={value} is not an {expected}:// address", f"write {name}={expected}://host:port")
-    port = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
-    if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+    port = _written_port(parts.netloc)
+    if port and not _is_port(port):
         raise bad(url, f"{name}={value}: the port {port!r} is not a number from 1 to 65535",
                   f"write {name}={expected}://{url_host(host)}:PORT")
     if parts.username is not None or parts.path not in ("", "/") or parts.query or parts.fragment:
