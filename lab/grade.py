@@ -279,7 +279,7 @@ def possible_points(steps, guest):
     (applies_to="vagrant") is not applicable on it and counts neither way, as in a graded run's
     max_score. So a student who could not be checked has the max of everyone graded beside them."""
     kind = urlsplit(guest).scheme
-    return sum(c.points for s in steps for c in s.checks if c.applies_to is None or kind in c.applies_to)
+    return sum(c.points for s in steps for c in s.checks if c.applies_on(kind))
 
 
 def grade_row(results, step_ids, max_points):

@@ -28,6 +28,10 @@ class Check:
     def id(self):
         return f"{self.step}.{self.name}" if self.step else self.name
 
+    def applies_on(self, scheme):
+        """Whether the check is about a guest of this kind (its transport's scheme, "ssh")."""
+        return self.applies_to is None or scheme in self.applies_to
+
     def __call__(self, ctx):
         return self.func(ctx)
 

@@ -32,7 +32,7 @@ def run_checks(checks, transport, settings, on_result=None):
     for check in order_checks(closure(checks)):
         if lost is not None:
             result = Result(check, COULD_NOT_CHECK, rationale=lost.one_line())
-        elif check.applies_to is not None and transport.scheme not in check.applies_to:
+        elif not check.applies_on(transport.scheme):
             kinds = " and ".join(f"{kind}://" for kind in check.applies_to)
             result = Result(check, NOT_APPLICABLE, rationale=f"a check of {kinds} guests only; this guest is "
                                                              f"{transport.scheme}://, so it counts neither way")
