@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from lab import Registry  # noqa: E402
-from lab.context import Settings  # noqa: E402
-from lab.runner import run_checks  # noqa: E402
+from lab.engine.context import Settings  # noqa: E402
+from lab.engine.runner import run_checks  # noqa: E402
 from lab.transports import open_transport  # noqa: E402
 from tests.support.sshd import Sshd  # noqa: E402
 

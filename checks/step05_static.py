@@ -3,7 +3,7 @@
 import posixpath
 
 from lab import Fail, Registry
-from lab.nginx import server_blocks, served_path, under
+from lab.guest.nginx import server_blocks, served_path, under
 
 from checks.step04_proxy import proxies_to_app
 from provision import facts

@@ -1,7 +1,7 @@
 """Step 6: the app as a systemd service: started at boot, restarted when it dies, unprivileged."""
 
 from lab import Fail, Registry
-from lab.guest import sql_text
+from lab.guest.system import sql_text
 
 from checks.step04_proxy import proxies_to_app
 from provision import facts

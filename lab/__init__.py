@@ -57,8 +57,8 @@ def exit_if_libraries_are_missing():
 if sys.argv[:1] == ["-m"]:
     exit_if_libraries_are_missing()
 
-from .outcomes import CouldNotCheck, Fail, NotApplicable  # noqa: E402  (after the check above, which needs nothing)
-from .registry import Registry  # noqa: E402
+from lab.core.outcomes import CouldNotCheck, Fail, NotApplicable  # noqa: E402  (after the check above, which needs nothing)
+from lab.core.registry import Registry  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["CouldNotCheck", "Fail", "NotApplicable", "Registry"]

@@ -17,11 +17,11 @@ import os
 import sys
 from pathlib import Path
 
-from .authoring import lint, new_step
+from lab.tools.authoring import lint, new_step
 
 
 def main(argv=None):
-    from .console import prepared
+    from lab.engine.console import prepared
 
     with prepared():
         return _run(argv)
@@ -52,7 +52,7 @@ def _run(argv):
     if args.command == "new":
         return new_step(args.name, args.title)
     if args.command == "replay":
-        from .replay import main as replay_main
+        from lab.tools.replay import main as replay_main
 
         return replay_main(args)
     return lint(course=args.course)

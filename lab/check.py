@@ -17,9 +17,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import manifest as manifest_mod
-from .outcomes import CouldNotCheck
-from .results import Report, StepReport
+from lab.core import manifest as manifest_mod
+from lab.core.outcomes import CouldNotCheck
+from lab.engine.results import StepReport
 
 
 def parse_args(argv):
@@ -51,15 +51,6 @@ def parse_args(argv):
     return args
 
 
-def find_lab_root(given):
-    """The lab folder: as given, else the nearest folder above with a Vagrantfile, else the current one."""
-    if given is not None:
-        return given.resolve()
-    from .transports.vagrant import nearest_vagrantfile_folder
-
-    return nearest_vagrantfile_folder(Path.cwd()) or Path.cwd().resolve()
-
-
 def say(message):
     print(f"lab.check: {message}", file=sys.stderr, flush=True)
 
@@ -82,7 +73,7 @@ def list_steps(manifest, as_json=False):
 
 
 def main(argv=None):
-    from .console import prepared, terminate_as_interrupt
+    from lab.engine.console import prepared, terminate_as_interrupt
 
     with prepared(), terminate_as_interrupt():
         return _checked(sys.argv[1:] if argv is None else argv)
@@ -93,7 +84,7 @@ def _checked(argv):
     try:
         return from_json(args) if args.from_json is not None else _main(args)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (console.Terminated)
-        from .console import Terminated, exit_code
+        from lab.engine.console import Terminated, exit_code
 
         say("terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted")
         return exit_code(exc)
@@ -111,7 +102,9 @@ def _checked(argv):
 
 
 def _main(args):
-    from .context import Settings
+    from lab.engine.context import Settings
+
+    from lab.engine.session import find_lab_root
 
     settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course, debug=args.debug)
     manifest = manifest_mod.load(course=args.course)
@@ -119,7 +112,7 @@ def _main(args):
         list_steps(manifest, as_json=args.json)
         return 0
     if args.steps in ([], ["status"]) and not args.target:
-        from .progress import status_table
+        from lab.engine.progress import status_table
 
         print("\n".join(status_table(manifest, settings.state_dir)))
         if not args.steps:
@@ -128,7 +121,7 @@ def _main(args):
 
     if args.target:
         target = manifest.find_check(target_name(args, manifest))
-        from .runner import closure
+        from lab.engine.runner import closure
 
         wanted = closure([target])
         steps = [s for s in manifest.steps if any(c in wanted for c in s.checks)]
@@ -164,9 +157,9 @@ def target_name(args, manifest):
 
 def from_json(args):
     """Render a saved run again (an instructor with a student's JSON): no guest, manifest or progress."""
-    from .report.formats import read_json
-    from .report.terminal import Terminal
-    from .results import BadResults
+    from lab.report.formats import read_json
+    from lab.report.terminal import Terminal
+    from lab.engine.results import BadResults
 
     if args.steps or args.target or args.list:
         say("--from-json renders a saved run: give it no steps, --target or --list")
@@ -186,40 +179,8 @@ def from_json(args):
     return 2 if unwritten else 0
 
 
-def collect(settings, steps, shown, wanted, on_result=None, kit_policy="flag"):
-    """Grade one guest: open its transport, run the checks and close it again.
-
-    Returns the Report: its steps, or its fault, one line, when the guest
-    could not be reached. on_result(result) sees each result as it arrives.
-    Steps the kit's reference solution applied are marked, and earn what
-    kit_policy (the course's kit_solutions) says. The checker grades one
-    student with it; lab.grade a whole class."""
-    from .guest import Guest
-    from .runner import run_checks
-    from .transports import open_transport
-
-    report = Report([], guest=settings.guest_url)
-    try:
-        transport = open_transport(settings.guest_url, settings)
-    except CouldNotCheck as exc:
-        report.fault = exc.one_line()
-        return report
-    report.guest = transport.describe()
-    try:
-        results = run_checks(wanted, transport, settings, on_result=on_result)
-        try:
-            kit_solved = Guest(transport).kit_solved()
-        except CouldNotCheck:
-            kit_solved = {}  # the grade stands; only the marker is unknown
-    finally:
-        transport.close()
-    report.steps = [StepReport(s, [results[c] for c in shown[s.id]], kit_solved=kit_solved.get(s.id),
-                               kit_policy=kit_policy) for s in steps]
-    return report
-
-
 def grade(args, settings, steps, shown, wanted, full_steps, kit_policy="flag"):
-    from .report.terminal import Terminal
+    from lab.report.terminal import Terminal
 
     term = Terminal() if not args.json else None
     current = {"step": None}
@@ -233,12 +194,14 @@ def grade(args, settings, steps, shown, wanted, full_steps, kit_policy="flag"):
             term.step_header(StepReport(by_id[result.check.step], []).as_dict())
         term.result(result.as_dict())
 
-    report = collect(settings, steps, shown, wanted, on_result=on_result, kit_policy=kit_policy)
+    from lab.engine.session import grade_guest
+
+    report = grade_guest(settings, steps, shown, wanted, on_result=on_result, kit_policy=kit_policy)
     if report.fault is None:
         if term is not None:
             term.summary(report.as_dict())
         if full_steps:
-            from .progress import record
+            from lab.engine.progress import record
 
             for note in record(settings.state_dir, report):  # a damaged or unwritable file: said, never fatal
                 say(note)
@@ -256,7 +219,7 @@ def grade(args, settings, steps, shown, wanted, full_steps, kit_policy="flag"):
 
 
 def print_json(results):
-    from .report.formats import to_json
+    from lab.report.formats import to_json
 
     text = to_json(results)
     if not _encodes(text, sys.stdout):  # \u escapes keep the JSON exact where "?" would not
@@ -275,11 +238,11 @@ def _encodes(text, stream):
 def write_reports(args, results):
     """Write the report files asked for from the results dictionary; return a line for each one
     that could not be written."""
-    from .report import formats
+    from lab.report import formats
 
     outputs = [(args.junit, formats.to_junit), (args.gradescope, formats.to_gradescope)]
     if args.html:
-        from .report.html import to_html
+        from lab.report.html import to_html
 
         outputs.append((args.html, to_html))
     unwritten = []

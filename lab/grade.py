@@ -21,7 +21,6 @@ import contextlib
 import csv
 import os
 import queue
-import secrets
 import sys
 import tempfile
 import threading
@@ -32,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import manifest as manifest_mod
-from .outcomes import CouldNotCheck
-from .results import COULD_NOT_CHECK, Report
+from lab.core import manifest as manifest_mod
+from lab.core.files import write_atomically
+from lab.core.outcomes import CouldNotCheck
+from lab.engine.results import COULD_NOT_CHECK, Report
 
 GRADEBOOK = "gradebook.csv"
 REQUIRED = ("student", "guest")
@@ -80,7 +80,7 @@ def read_roster(path, reserved=()):
 
     reserved: column names the gradebook writes itself (the step ids and TAIL),
     which a roster column may not take."""
-    from .transports import check_url
+    from lab.transports import check_url
 
     rows = _read_csv(path)
     if not rows:
@@ -195,7 +195,7 @@ def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout, kit_p
     can never delay the others or the exit of the program. On Ctrl-C (or SIGTERM)
     the checks still running are let finish, so that each puts its guest back.
     """
-    from .check import collect
+    from lab.engine.session import grade_guest
 
     waiting = deque(students)
     running = {}  # name -> (deadline, cancelled Event, thread)
@@ -207,7 +207,7 @@ def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout, kit_p
                 raise _Abandoned()
 
         try:
-            report = collect(settings_for(student), steps, shown, wanted, on_result=stop_if_abandoned,
+            report = grade_guest(settings_for(student), steps, shown, wanted, on_result=stop_if_abandoned,
                              kit_policy=kit_policy)
         except _Abandoned:
             return
@@ -262,9 +262,10 @@ def _let_running_checks_finish(threads, steps):
 def _preload(students):
     """Import in this thread what the workers would otherwise all import at once for their
     first student: concurrent first imports of one module can deadlock or see it half made."""
-    from . import check, runner  # noqa: F401  (collect imports the runner when first called)
-    from .report import formats, html  # noqa: F401
-    from .transports import transport_class
+    from lab.engine import runner, session  # noqa: F401  (the session imports the runner when it first grades)
+    from lab.guest import system  # noqa: F401
+    from lab.report import formats, html  # noqa: F401
+    from lab.transports import transport_class
 
     for scheme in sorted({urlsplit(s.guest).scheme for s in students}):
         transport_class(f"{scheme}://")
@@ -349,27 +350,10 @@ def gradebook(header, students, new_rows, old_header, old_rows, step_ids, manife
     return columns, rows
 
 
-def write_atomic(path, text, encoding="utf-8"):
-    """Write text to path through a file beside it, renamed over it: never a half-written file."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666, unlike mkstemp's 0o600, leaves the mode to the umask, as a plain open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with open(fd, "w", encoding=encoding, newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_student(out, student, results):
     """The student's folder: results.json, report.html, gradescope.json. Returns the problems, one line each."""
-    from .report.formats import to_gradescope, to_json
-    from .report.html import to_html
+    from lab.report.formats import to_gradescope, to_json
+    from lab.report.html import to_html
 
     folder = out / student.folder
     problems = []
@@ -379,7 +363,7 @@ def write_student(out, student, results):
         return [f"cannot make {folder}: {exc.strerror or exc}"]
     for name, render in zip(STUDENT_FILES, (to_json, to_html, to_gradescope)):
         try:
-            write_atomic(folder / name, render(results) + ("\n" if name.endswith(".json") else ""))
+            write_atomically(folder / name, render(results) + ("\n" if name.endswith(".json") else ""))
         except OSError as exc:
             problems.append(f"cannot write {folder / name}: {exc.strerror or exc}")
     return problems
@@ -408,7 +392,7 @@ def write_gradebook(path, columns, rows):
     writer.writeheader()
     writer.writerows({spreadsheet_text(k): spreadsheet_text(v) for k, v in row.items()} for row in rows)
     # With a BOM, so that Excel on Windows reads the names as UTF-8 (José, not JosÃ©).
-    write_atomic(path, text.getvalue(), encoding="utf-8-sig")
+    write_atomically(path, text.getvalue(), encoding="utf-8-sig")
 
 
 # --- progress -----------------------------------------------------------------------------
@@ -493,7 +477,7 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    from .console import prepared, terminate_as_interrupt
+    from lab.engine.console import prepared, terminate_as_interrupt
 
     # paramiko's own log stays off stderr (and the progress line): lab.transports.ssh sees to it.
     with prepared(), terminate_as_interrupt():
@@ -508,7 +492,7 @@ def _graded(argv):
         say(str(exc))
         return 2
     except KeyboardInterrupt as exc:  # before any student was graded (once they are, _main handles it)
-        from .console import exit_code
+        from lab.engine.console import exit_code
 
         say("interrupted; nothing was graded")
         return exit_code(exc)
@@ -520,7 +504,7 @@ def _graded(argv):
 
 
 def _main(args):
-    from .context import Settings
+    from lab.engine.context import Settings
 
     manifest = manifest_mod.load(course=args.course)
     steps = manifest.select([s.strip() for s in args.steps.split(",") if s.strip()])
@@ -583,7 +567,7 @@ def _main(args):
     for problem in problems:
         say(problem)
     if interrupted is not None:
-        from .console import Terminated, exit_code
+        from lab.engine.console import Terminated, exit_code
 
         left = [s.name for s in chosen if s.name not in new_rows]
         how = "terminated (SIGTERM)" if isinstance(interrupted, Terminated) else "interrupted"

@@ -19,17 +19,16 @@ course folder must be inside the lab folder: the guest sees only that.
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from . import manifest as manifest_mod
-from .context import Settings
-from .outcomes import CouldNotCheck
-from .results import FAILED, PASSED
-from .runner import run_checks
-from .transports import open_transport
+from lab.core import manifest as manifest_mod
+from lab.engine.context import Settings
+from lab.core.outcomes import CouldNotCheck
+from lab.engine.results import FAILED, PASSED
+from lab.engine.session import Session
+from lab.transports.vagrant import PROVISION_TIMEOUT, run_vagrant
 
 
 def say(message):
@@ -37,34 +36,28 @@ def say(message):
 
 
 class VagrantMachine:
-    """The Vagrant machine under test: `vagrant` commands in the lab folder, and one
-    connection to the guest for the checks, reopened after a restart."""
+    """The Vagrant machine under test: `vagrant` commands in the lab folder, within
+    the transport's time limits, and one grading session with the guest,
+    reopened after a restart."""
 
     def __init__(self, settings):
         self.settings = settings
-        self.transport = None
+        self.session = Session(settings)
 
     def connect(self):
-        self.close()
-        self.transport = open_transport("vagrant://default", self.settings)
+        self.session.open()
 
     def close(self):
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
+        self.session.close()
 
     def grade(self, steps):
-        """{step id: (score, max, results)} for the given steps."""
-        checks = [c for s in steps for c in s.checks]
-        results = run_checks(checks, self.transport, self.settings)
-        return {s.id: (sum(results[c].score for c in s.checks), s.max_points, [results[c] for c in s.checks])
-                for s in steps}
+        """{step id: its StepReport} for the given steps."""
+        return {step.id: step for step in self.session.grade(steps).steps}
 
     def vagrant(self, *args, **env):
         started = time.monotonic()
-        run = subprocess.run(["vagrant", *args], cwd=self.settings.root, env={**os.environ, **env},
-                             capture_output=True, text=True)
-        if run.returncode != 0:
+        run = run_vagrant(self.settings.root, *args, timeout=PROVISION_TIMEOUT, env=env)
+        if run.rc != 0:
             raise RuntimeError(f"`vagrant {' '.join(args)}` failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
         return time.monotonic() - started
 
@@ -105,8 +98,9 @@ def selftest(manifest, steps, machine, out=print):
         machine.solve(manifest.steps[first - 1])
     for step in steps:
         say(f"{step.id}: checking before the solution")
-        before_score, total, before = machine.grade([step])[step.id]
-        caught = any(r.status == FAILED for r in before)
+        before = machine.grade([step])[step.id]
+        before_score, total = before.score, before.max_score
+        caught = any(r.status == FAILED for r in before.results)
         if not caught or before_score == total:
             failures.append(f"{step.id}: its checks do not fail before the solution ({before_score}/{total})")
         say(f"{step.id}: applying the solution" + (" and restarting the guest" if step.reboot else ""))
@@ -114,14 +108,14 @@ def selftest(manifest, steps, machine, out=print):
         upto = manifest.up_to(step.id)
         say(f"{step.id}: checking {upto[0].id}..{step.id}")
         graded = machine.grade(upto)
-        after_score, _, after = graded[step.id]
+        after_score = graded[step.id].score
         if after_score != total:
-            failures.append(f"{step.id}: the solution leaves {after_score}/{total}: " + "; ".join(misses(after)))
-        broken = [f"{sid} {score}/{most}" for sid, (score, most, _) in graded.items() if sid != step.id
-                  and score != most]
-        for sid, (score, most, results) in graded.items():
-            if sid != step.id and score != most:
-                failures.append(f"{step.id}: broke {sid}: " + "; ".join(misses(results)))
+            failures.append(f"{step.id}: the solution leaves {after_score}/{total}: "
+                            + "; ".join(misses(graded[step.id].results)))
+        others = [report for sid, report in graded.items() if sid != step.id and report.score != report.max_score]
+        broken = [f"{report.step.id} {report.score}/{report.max_score}" for report in others]
+        for report in others:
+            failures.append(f"{step.id}: broke {report.step.id}: " + "; ".join(misses(report.results)))
         verdict = "ok" if caught and before_score < total and after_score == total and not broken else "MISS"
         rows.append((step.id, f"{before_score}/{total}", f"{seconds:.0f}s", f"{after_score}/{total}",
                      ", ".join(broken) or "all pass", verdict))
@@ -162,7 +156,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from .console import prepared
+    from lab.engine.console import prepared
 
     with prepared():  # a reader that has gone (`| head -1`) costs no traceback
         sys.exit(main())

@@ -18,7 +18,7 @@ import re
 # -- the lab folder ------------------------------------------------------------
 # The lab folder as the guest sees it: the folder Vagrant shares (or copies) in.
 # A course whose students clone the lab on a server of their own sets it in its
-# steps.toml ([course] lab_folder), which lab.manifest passes on as $LAB_FOLDER.
+# steps.toml ([course] lab_folder), which lab.core.manifest passes on as $LAB_FOLDER.
 LAB_FOLDER = os.environ.get("LAB_FOLDER") or "/vagrant"
 # The app's code in the lab folder, and its static files (CSS, JavaScript, logo).
 APP_SOURCE = f"{LAB_FOLDER}/sample_app"

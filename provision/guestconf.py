@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import facts
+from lab.core.files import write_atomically  # the lab folder is on the path: solve.py puts it there
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 APT = ["apt-get", "-o", f"DPkg::Lock::Timeout={facts.APT_LOCK_TIMEOUT}"]
@@ -81,9 +82,7 @@ def install_file(path, content, mode=0o644, owner="root", group="root"):
         changed = False
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".lab-new")
-        tmp.write_text(content)
-        tmp.replace(path)  # atomic: a reader sees the old file or the new one, never half
+        write_atomically(path, content)  # a reader (nginx, systemd) sees the old file or the new one, never half
         changed = True
     changed |= set_owner_and_mode(path, owner, group, mode)
     if changed:

@@ -7,7 +7,7 @@
 
 N is a step number or id ("4", "step4") or "all". The steps and their
 solution scripts come from the manifest, read by the checker's own reader
-(lab/manifest.py): checks/steps.toml, with a course folder's steps.toml over
+(lab/core/manifest.py): checks/steps.toml, with a course folder's steps.toml over
 it when $LAB_COURSE or --course names one (relative to the lab folder, which
 is /vagrant in the guest). Each solution is idempotent, so running this again
 only repairs what drifted; it reports what it changed.
@@ -35,7 +35,7 @@ def ensure_python_packages():
 
 def read_manifest(course):
     """The kit's steps with the course's over them, without importing any check module."""
-    from lab import manifest  # only now: on Python 3.10 it needs the tomli that ensure_python_packages installs
+    from lab.core import manifest  # only now: on Python 3.10 it needs the tomli that ensure_python_packages installs
 
     if course:
         folder = ROOT / course  # an absolute path stays as it is
@@ -76,8 +76,8 @@ def main(argv):
     # First, what reading the manifest needs: Ubuntu 22.04's Python 3.10 has no
     # tomllib, and its tomli comes from a package that may not be installed yet.
     ensure_python_packages()
-    from lab import solved
-    from lab.manifest import ManifestError
+    from lab.core import solved
+    from lab.core.manifest import ManifestError
 
     try:
         manifest = read_manifest(args.course.strip())
@@ -92,7 +92,7 @@ def main(argv):
         step_changes, code = run_solution(step.solution, solution_env(manifest, planned, installs))
         if code != 0:
             sys.exit(f"solve: the solution of {step.id} failed ({step.solution.name}, exit code {code})")
-        # Every report will say the kit solved this step (lab/solved.py).
+        # Every report will say the kit solved this step (lab/core/solved.py).
         solved.record([step.id])
         if not step_changes:
             print("  nothing to change", flush=True)
@@ -104,7 +104,8 @@ def main(argv):
 def solution_env(manifest, planned, installs):
     """What a solution is told, through provision/deployment.py: the steps being
     solved, the shared things there are, and the ones it installs."""
-    return {**os.environ, "PYTHONPATH": str(PROVISION), "LAB_ROOT": str(ROOT),
+    # provision/ for facts, guestconf and deployment; the lab folder for the kit's guest-safe core (lab/core/).
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROVISION), str(ROOT)]), "LAB_ROOT": str(ROOT),
             "LAB_SOLVE_STEPS": " ".join(step.id for step, _ in planned), "LAB_SHARED": " ".join(manifest.shared),
             "LAB_INSTALLS": " ".join(installs)}
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from lab.manifest import load
+from lab.core.manifest import load
 from tests.support.localservers import REPO
 
 pytestmark = pytest.mark.unit

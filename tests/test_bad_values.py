@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from lab.check import main
-from lab.context import Settings
-from lab.manifest import ManifestError, load
-from lab.outcomes import CouldNotCheck
+from lab.engine.context import Settings
+from lab.core.manifest import ManifestError, load
+from lab.core.outcomes import CouldNotCheck
 from lab.transports.ssh import SshTransport
 from tests.support.localservers import free_port
 from tests.support.otheruser import as_another_user

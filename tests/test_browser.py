@@ -204,7 +204,7 @@ def test_the_report_is_readable_in_colour_as_wcag_aa_asks(browser, tmp_path):
     """The colours Chromium really paints: every mark against its card, the bar's fill against its track."""
     from selenium.webdriver.common.by import By
 
-    from lab.results import ALL_STATUSES
+    from lab.engine.results import ALL_STATUSES
     from tests.test_reports import contrast
 
     results = a_run("nginx passes / to the app")

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from lab.report.terminal import Terminal
-from lab.results import FAILED, PASSED
+from lab.engine.results import FAILED, PASSED
 from tests.support.localservers import REPO
 
 NON_ASCII_CHECKS = '''

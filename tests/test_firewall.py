@@ -12,9 +12,9 @@ from contextlib import contextmanager
 import pytest
 
 from checks import step09_firewall, step11_https
-from lab.context import Settings
-from lab.results import FAILED, PASSED
-from lab.runner import run_one
+from lab.engine.context import Settings
+from lab.engine.results import FAILED, PASSED
+from lab.engine.runner import run_one
 from tests.support.firewall import PrivateFirewall, can_run
 from tests.support.localservers import REPO
 
@@ -103,7 +103,7 @@ def test_an_inactive_or_open_firewall_fails():
 
 def solve_step9(firewall):
     """Step 9's reference solution, run inside with Debian's python3 as provisioning runs it."""
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO / "provision")}
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join([str(REPO / "provision"), str(REPO)])}  # as solve.py sets it
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     return firewall.run("%s %s", python, REPO / "provision" / "solutions" / "step09-firewall.py", env=env)
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from lab import Registry
-from lab.context import Settings
+from lab.engine.context import Settings
 from lab.grade import (Progress, RosterError, Student, grade_all, grade_row, gradebook, main, read_roster,
                        safe_name)
-from lab.manifest import Step
-from lab.results import check_results
-from lab.runner import PrintCapture
+from lab.core.manifest import Step
+from lab.engine.results import check_results
+from lab.engine.runner import PrintCapture
 from tests.support.localservers import REPO, free_port
 
 COURSE = Path(__file__).parent / "fixtures" / "course"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.context import Settings
-from lab.http import Http
+from lab.engine.context import Settings
+from lab.guest.http import Http
 from lab.transports import check_url, open_transport
 from tests.support.sshd import Sshd
 from tests.test_vagrant_transport import FakeVagrant, ports_answer, ssh_config

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab import CouldNotCheck
-from lab.guest import Guest
+from lab.guest.system import Guest
 from lab.transports.base import CommandResult, Transport
 from tests.support.localservers import REPO
 

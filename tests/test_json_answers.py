@@ -5,7 +5,7 @@ that says what came back, never "could not check"."""
 import pytest
 
 from checks import step07_gunicorn, step08_upstream
-from lab.results import FAILED, PASSED
+from lab.engine.results import FAILED, PASSED
 from tests.support.localservers import Gunicorn
 from tests.support.student_nginx import StudentNginx, grade, site, skip_without_sudo
 

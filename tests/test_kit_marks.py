@@ -12,15 +12,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from lab import Fail, Registry, solved
-from lab.authoring import lint
-from lab.context import Settings
-from lab.manifest import ManifestError, load
+from lab import Fail, Registry
+from lab.core import solved
+from lab.tools.authoring import lint
+from lab.engine.context import Settings
+from lab.core.manifest import ManifestError, load
 from lab.report import formats
 from lab.report.html import to_html
 from lab.report.terminal import Terminal
-from lab.results import NOT_APPLICABLE, PASSED, Report, StepReport
-from lab.runner import run_checks
+from lab.engine.results import NOT_APPLICABLE, PASSED, Report, StepReport
+from lab.engine.runner import run_checks
 from lab.transports.local import LocalTransport
 
 pytestmark = pytest.mark.unit
@@ -126,12 +127,12 @@ def test_the_guest_record_reaches_every_report(tmp_path, monkeypatch):
     record = tmp_path / "solved.json"
     solved.record(["vm"], record, now=datetime.datetime(2026, 11, 21, 8, 30, tzinfo=datetime.timezone.utc))
     monkeypatch.setattr(solved, "SOLVED_FILE", str(record))  # local:// reads this machine's file
-    from lab.check import collect
+    from lab.engine.session import grade_guest
 
     checks = list(registry_with_a_vagrant_check())
     step = SimpleNamespace(id="vm", title="The VM", checks=checks)
     settings = Settings(root=tmp_path, guest_url="local://?http=http://127.0.0.1:9")
-    results = collect(settings, [step], {"vm": checks}, checks).as_dict()
+    results = grade_guest(settings, [step], {"vm": checks}, checks).as_dict()
     assert results["steps"][0]["kit_solved"] == "2026-11-21T08:30:00Z"
     note = "solved by the kit's reference solution (2026-11-21T08:30:00Z): its points count, flagged"
     assert note in formats.to_gradescope(results)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.context import Settings
-from lab.outcomes import CouldNotCheck
+from lab.engine.context import Settings
+from lab.core.outcomes import CouldNotCheck
 from lab.transports import open_transport
 from tests.support.localservers import REPO
 from tests.support.sshd import Sshd

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from lab import CouldNotCheck, Registry
-from lab.context import Settings
-from lab.results import COULD_NOT_CHECK, PASSED
-from lab.runner import run_checks
+from lab.engine.context import Settings
+from lab.engine.results import COULD_NOT_CHECK, PASSED
+from lab.engine.runner import run_checks
 from lab.transports.base import CommandResult, Transport
 
 pytestmark = pytest.mark.unit
@@ -116,7 +116,7 @@ def test_what_a_checks_own_process_prints_goes_to_its_log(capfd, tmp_path):
 def test_sys_stdout_is_the_same_stream_again_after_the_checks():
     # In a process of its own, so that sys.stdout is the real one on descriptor 1,
     # as for a course's own script that runs checks and prints afterwards.
-    snippet = ("import sys\nfrom lab.runner import PrintCapture\nbefore = sys.stdout\n"
+    snippet = ("import sys\nfrom lab.engine.runner import PrintCapture\nbefore = sys.stdout\n"
                "with PrintCapture.installed():\n    print('during')\n"
                "print(sys.stdout is before, type(sys.stdout).__name__)\n")
     run = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60,

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from lab import CouldNotCheck, Fail, Registry
-from lab.context import Settings
-from lab.guest import Guest
-from lab.manifest import ManifestError, load, order_checks
-from lab.outcomes import GuestUnreachable
+from lab.engine.context import Settings
+from lab.guest.system import Guest
+from lab.core.manifest import ManifestError, load, order_checks
+from lab.core.outcomes import GuestUnreachable
 from lab.report import formats
 from lab.report.html import to_html
 from lab.report.terminal import Terminal
-from lab.results import Report, StepReport
-from lab.runner import run_checks
+from lab.engine.results import Report, StepReport
+from lab.engine.runner import run_checks
 from lab.transports.base import CommandResult, Transport, quote_command
 
 pytestmark = pytest.mark.unit
@@ -487,7 +487,7 @@ def test_terminal_falls_back_to_ascii_marks(report):
     (200, "https://127.0.0.1:8443/likes?x=1", False),      # not a redirect
 ])
 def test_checks_follow_only_the_sites_own_upgrade_to_https(status, location, followed):
-    from lab.http import Http, HttpResponse
+    from lab.guest.http import Http, HttpResponse
 
     http = Http("http://127.0.0.1:8500", https_base="https://127.0.0.1:8443")
     asked = "http://127.0.0.1:8500/likes?x=1"
@@ -498,7 +498,7 @@ def test_checks_follow_only_the_sites_own_upgrade_to_https(status, location, fol
 
 
 def test_no_forwarded_https_port_is_could_not_check():
-    from lab.http import Http
+    from lab.guest.http import Http
 
     with pytest.raises(CouldNotCheck, match="no port on this machine is forwarded to the guest's port 443"):
         Http("http://127.0.0.1:8500").https_url("/likes")
@@ -519,7 +519,7 @@ def test_vagrant_transport_reads_the_ports_as_the_vagrantfile_does(tmp_path, mon
 
 
 def test_wait_for_returns_the_last_value_whether_or_not_it_settled():
-    from lab.context import Context
+    from lab.engine.context import Context
 
     ctx = Context(guest=None, http=None, settings=None)
     values = iter(["activating", "activating", "active", "never read"])
@@ -532,7 +532,7 @@ def test_wait_for_returns_the_last_value_whether_or_not_it_settled():
 # -- an answer that should be the app's JSON (HttpResponse.expect_json) -----------------
 
 def answer(status, reason, body, content_type):
-    from lab.http import HttpResponse
+    from lab.guest.http import HttpResponse
 
     return HttpResponse("http://127.0.0.1:8500/whoami", status, reason, {"Content-Type": content_type}, body)
 

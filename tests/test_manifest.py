@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.manifest import ManifestError, load
+from lab.core.manifest import ManifestError, load
 from tests.support.localservers import REPO
 
 pytestmark = pytest.mark.unit
@@ -90,8 +90,8 @@ def test_a_course_adds_shared_names_and_its_steps_may_write_the_kits(tmp_path):
 
 def test_reading_the_manifest_imports_the_standard_library_only():
     """solve.py reads it in the guest with Debian's python3: no paramiko, Jinja2 or requests there."""
-    code = ("import sys; before = set(sys.modules); import lab.manifest; "
-            "lab.manifest.load(course=sys.argv[1], import_checks=False); "
+    code = ("import sys; before = set(sys.modules); import lab.core.manifest; "
+            "lab.core.manifest.load(course=sys.argv[1], import_checks=False); "
             "new = {m.split('.')[0] for m in set(sys.modules) - before}; "
             "print(' '.join(sorted(new - set(sys.stdlib_module_names))))")
     run = subprocess.run([sys.executable, "-c", code, str(FIXTURE_COURSE)], cwd=REPO, capture_output=True, text=True)
@@ -99,7 +99,7 @@ def test_reading_the_manifest_imports_the_standard_library_only():
     assert run.stdout.split() == ["lab"]
 
 
-@pytest.mark.parametrize("path", ["lab/__init__.py", "lab/outcomes.py", "lab/registry.py", "lab/manifest.py",
+@pytest.mark.parametrize("path", ["lab/__init__.py", "lab/core/outcomes.py", "lab/core/registry.py", "lab/core/manifest.py",
                                   "provision/solve.py", "provision/deployment.py"])
 def test_what_the_guest_runs_parses_as_python_3_10(path):
     """Ubuntu 22.04's python3 is 3.10: no syntax newer than that in what solve.py imports."""

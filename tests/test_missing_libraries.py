@@ -36,7 +36,7 @@ def all_but_paramiko(tmp_path):
 
 @pytest.mark.unit
 def test_the_list_is_pyprojects_dependencies():
-    from lab.manifest import tomllib  # tomli before Python 3.11, as the checker reads TOML
+    from lab.core.manifest import tomllib  # tomli before Python 3.11, as the checker reads TOML
 
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     # A distribution is imported by its name with "_" for "-" (tomli-w: tomli_w).

@@ -1,9 +1,9 @@
-"""The checks' reader of `nginx -T` (lab/nginx.py): one tree, with each
+"""The checks' reader of `nginx -T` (lab/guest/nginx.py): one tree, with each
 include in its place, and the location and file nginx picks for a request."""
 
 import pytest
 
-from lab.nginx import location_for, parse_nginx, served_path, server_blocks
+from lab.guest.nginx import location_for, parse_nginx, served_path, server_blocks
 
 pytestmark = pytest.mark.unit
 

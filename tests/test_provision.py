@@ -14,7 +14,7 @@ sys.path.insert(0, str(REPO / "provision"))
 
 import deployment  # noqa: E402
 import guestconf  # noqa: E402
-from lab.manifest import load  # noqa: E402
+from lab.core.manifest import load  # noqa: E402
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 GROUP = __import__("grp").getgrgid(os.getgid()).gr_name
@@ -36,27 +36,27 @@ def test_solve_installs_what_it_reads_the_manifest_with_before_reading_it(monkey
     """As on Ubuntu 22.04: Python 3.10, no tomllib, and tomli missing until apt installs python3-tomli."""
     import tomllib
 
-    import lab
+    import lab.core
     import solve
 
     installed = []
 
     def apt_install(*packages):
-        assert "lab.manifest" not in sys.modules, "the manifest's reader was imported before its tomli was there"
+        assert "lab.core.manifest" not in sys.modules, "the manifest's reader was imported before its tomli was there"
         installed.extend(packages)
         monkeypatch.setitem(sys.modules, "tomli", tomllib)  # what `apt install python3-tomli` brings
     monkeypatch.setattr(sys, "version_info", (3, 10, 12, "final", 0))
     monkeypatch.setitem(sys.modules, "tomllib", None)  # None in sys.modules: the import fails
     monkeypatch.setitem(sys.modules, "tomli", None)
     # Read the manifest afresh, as the guest does: its reader imports tomli when it is imported.
-    monkeypatch.delitem(sys.modules, "lab.manifest")
-    monkeypatch.delattr(lab, "manifest")
+    monkeypatch.delitem(sys.modules, "lab.core.manifest")
+    monkeypatch.delattr(lab.core, "manifest")
     monkeypatch.setattr(guestconf, "apt_install", apt_install)
     monkeypatch.setattr(solve.os, "geteuid", lambda: 0)
     monkeypatch.setattr(solve, "run_solution", lambda script, env: (0, 0))
     solve.main(["step2"])
     assert installed == ["python3-jinja2", "python3-tomli"]
-    assert sys.modules["lab.manifest"].tomllib is tomllib  # read with the tomli just installed
+    assert sys.modules["lab.core.manifest"].tomllib is tomllib  # read with the tomli just installed
     assert "solve: steps step1..step2 are solved (nothing changed)" in capsys.readouterr().out
 
 
@@ -263,7 +263,7 @@ with open({log!r}, "a") as log:
 
 @pytest.mark.unit
 def test_the_selftest_solves_a_courses_step_through_solve_py(tmp_path, monkeypatch):
-    from lab.context import Settings
+    from lab.engine.context import Settings
     from lab.selftest import VagrantMachine
 
     log = tmp_path / "vagrant.log"
@@ -285,7 +285,7 @@ def test_the_selftest_solves_a_courses_step_through_solve_py(tmp_path, monkeypat
 @pytest.mark.unit
 def test_the_selftest_refuses_a_course_the_guest_cannot_see(tmp_path, capsys):
     from lab import selftest
-    from lab.context import Settings
+    from lab.engine.context import Settings
 
     assert selftest.course_in_guest(Settings(root=REPO)) == ""
     outside = tmp_path / "course"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab import CouldNotCheck
-from lab.guest import Guest
+from lab.guest.system import Guest
 from lab.transports.local import LocalTransport
 from tests.support.otheruser import user_in_a_group
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from lab import exercise
-from lab import replay as replay_mod
+from lab.tools import exercise
+from lab.tools import replay as replay_mod
 from tests.support.localservers import REPO, free_port
 
 pytestmark = pytest.mark.unit
@@ -176,7 +176,7 @@ def test_a_command_shown_failing_on_purpose_is_planned_with_its_exit_code(tmp_pa
     ("exit 1", 0, "exited with 1"),
 ])
 def test_the_replay_holds_a_failing_command_to_its_exit_code(tmp_path, command, shown, why):
-    from lab.context import Settings
+    from lab.engine.context import Settings
 
     runner = replay_mod.Replay(Settings(root=tmp_path, guest_url="local://"))
     action = exercise.Action("step.md:3", "step.md:3", "host", command, exit=shown)

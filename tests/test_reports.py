@@ -18,7 +18,7 @@ from lab.report import formats
 from lab.report.html import to_html
 from lab.report.statuses import STATUSES, TABLE
 from lab.report.terminal import Terminal
-from lab.results import ALL_STATUSES, PASSED, RESULTS_FORMAT, Report, Result, StepReport, check_results
+from lab.engine.results import ALL_STATUSES, PASSED, RESULTS_FORMAT, Report, Result, StepReport, check_results
 from tests.support.localservers import REPO, free_port
 
 LAB = REPO / "lab"
@@ -760,7 +760,7 @@ def test_a_course_says_when_gradescope_shows_each_check(tmp_path):
                                            "its checks are echo_works, root_exists, settles, only_on_vagrant"),
 ])
 def test_a_bad_visibility_is_one_line_naming_the_step(tmp_path, line, says):
-    from lab import manifest
+    from lab.core import manifest
 
     course = a_course(tmp_path / "course", line)
     with pytest.raises(manifest.ManifestError) as raised:

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lab.progress import load, record, status_table
+from lab.engine.progress import load, record, status_table
 from lab.transports.vagrant import VagrantTransport
 from tests.support.otheruser import as_another_user
 
@@ -221,7 +221,7 @@ def test_vagrant_settings_nested_too_deeply_fall_back_to_the_lab_settings(tmp_pa
 
 @pytest.mark.unit
 def test_a_kit_solved_record_nested_too_deeply_reads_as_none():
-    from lab import solved
+    from lab.core import solved
 
     assert solved.parse("[" * 100_000) == {}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from checks import step05_static
-from lab.results import FAILED, PASSED
+from lab.engine.results import FAILED, PASSED
 from tests.support.localservers import STATIC_DIR, DevServer
 from tests.support.student_nginx import StudentNginx, grade, site, skip_without_sudo
 

@@ -10,9 +10,9 @@ import socket
 import pytest
 
 from checks import step01_vm
-from lab.context import Settings
-from lab.results import FAILED, NOT_APPLICABLE, PASSED
-from lab.runner import run_one
+from lab.engine.context import Settings
+from lab.engine.results import FAILED, NOT_APPLICABLE, PASSED
+from lab.engine.runner import run_one
 from lab.transports.base import Transport
 from lab.transports.vagrant import VagrantTransport, created_machine
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from lab import exercise
+from lab.tools import exercise
 from tests.support.localservers import REPO
 
 pytestmark = pytest.mark.server

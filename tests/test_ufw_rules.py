@@ -1,9 +1,9 @@
-"""lab/ufw.py, the one reader of `ufw status verbose` (steps 9 and 11 and
+"""lab/core/ufw.py, the one reader of `ufw status verbose` (steps 9 and 11 and
 step 9's solution use it), on what Debian's ufw really prints."""
 
 import pytest
 
-from lab.ufw import parse_ufw_status
+from lab.core.ufw import parse_ufw_status
 
 pytestmark = pytest.mark.unit
 

@@ -15,8 +15,8 @@ import pytest
 
 import lab.transports.vagrant as vagrant_mod
 from lab.check import main
-from lab.context import Settings
-from lab.outcomes import CouldNotCheck, GuestUnreachable
+from lab.engine.context import Settings
+from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 from lab.transports import open_transport
 from lab.transports.vagrant import (SshConfig, VagrantTransport, configured_port, parse_forwarded_ports,
                                     parse_ssh_config, parse_status, split_ssh_config_words)

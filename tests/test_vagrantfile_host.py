@@ -127,7 +127,7 @@ def test_forwarded_port_trigger_runs_before_provisioning_commands(kit, command):
 
 
 HARNESS = r'''
-# Loads lab/preflight.rb and lab/forwarded_ports.rb without Vagrant: a stand-in
+# Loads lab/vagrantfile/preflight.rb and lab/vagrantfile/forwarded_ports.rb without Vagrant: a stand-in
 # for Vagrant's error class and a fake machine described by a JSON spec.
 require "json"
 
@@ -143,8 +143,8 @@ module Vagrant
 end
 
 root, mode, spec = ARGV[0], ARGV[1], JSON.parse(ARGV[2])
-require File.join(root, "lab", "settings")
-require File.join(root, "lab", "preflight")
+require File.join(root, "lab", "vagrantfile", "settings")
+require File.join(root, "lab", "vagrantfile", "preflight")
 
 # The Ruby of Errno::EACCES where Windows reserves a port (Hyper-V, WSL), or
 # EADDRINUSE where a program listens: TCPServer.new raises it for these ports.
@@ -337,7 +337,7 @@ def test_vm_name_ignores_case_and_accent_spelling(kit):
     """One folder, one name: `cd` may spell it in another case (Windows, macOS), and macOS may
     spell "é" as "e" plus a combining accent. A path that isn't UTF-8 still gets a name."""
     script = (
-        'require ARGV[0] + "/lab/settings"\n'
+        'require ARGV[0] + "/lab/vagrantfile/settings"\n'
         'puts LabSettings.vm_name("/no/such/Users/Jane Doe\\u0301/Lab", "likes-lab")\n'
         'puts LabSettings.vm_name("/no/such/users/jane do\\u00e9/lab", "likes-lab")\n'
         'puts LabSettings.vm_name("/no/such/users/jane doe/lab", "likes-lab")\n'
@@ -351,7 +351,7 @@ def test_vm_name_ignores_case_and_accent_spelling(kit):
     assert all(re.fullmatch(r"likes-lab-[0-9a-f]{8}", name) for name in (composed, plain, latin1))
 
 
-# --- the Vagrant version each host needs (lab/requirements.rb) ------------------------------
+# --- the Vagrant version each host needs (lab/vagrantfile/requirements.rb) ------------------------------
 
 def stand_in_vboxmanage(tmp_path, version):
     """A folder holding a VBoxManage that reports version, as VirtualBox's does."""

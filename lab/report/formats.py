@@ -7,8 +7,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..results import COULD_NOT_CHECK, NOT_APPLICABLE, BadResults, check_results
-from .statuses import STATUSES, kit_solved_note
+from lab.engine.results import COULD_NOT_CHECK, NOT_APPLICABLE, BadResults, check_results
+from lab.report.statuses import STATUSES, kit_solved_note
 
 
 def to_json(results, ascii_only=False):

@@ -3,9 +3,9 @@
 import re
 from pathlib import Path
 
-from ..results import COULD_NOT_CHECK, PASSED
-from .formats import shown_value
-from .statuses import STATUSES, kit_solved_note
+from lab.engine.results import COULD_NOT_CHECK, PASSED
+from lab.report.formats import shown_value
+from lab.report.statuses import STATUSES, kit_solved_note
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 

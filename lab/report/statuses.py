@@ -1,13 +1,13 @@
 """How each status looks in every report: its mark, label and colours, in one table.
 
-A new status is a row here, a constant in lab/results.py and what it counts for
+A new status is a row here, a constant in lab/engine/results.py and what it counts for
 there (Result.passed, Result.score, Report.exit_code); tests/test_reports.py
 checks that every status has its row.
 """
 
 from dataclasses import dataclass
 
-from ..results import COULD_NOT_CHECK, ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED
+from lab.engine.results import COULD_NOT_CHECK, ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED
 
 
 @dataclass(frozen=True)

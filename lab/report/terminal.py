@@ -4,10 +4,10 @@ import codecs
 import os
 import sys
 
-from ..outcomes import printable
-from ..results import COULD_NOT_CHECK, ERROR, NOT_APPLICABLE
-from .formats import expected_and_actual
-from .statuses import STATUSES, kit_solved_note
+from lab.core.outcomes import printable
+from lab.engine.results import COULD_NOT_CHECK, ERROR, NOT_APPLICABLE
+from lab.report.formats import expected_and_actual
+from lab.report.statuses import STATUSES, kit_solved_note
 
 BOLD, HINT = "1", "36"  # SGR codes for step headers and totals, and for hints; status colours are in statuses.py
 VALUE_LINES = 8  # of a long expected or actual value (a whole page), the lines shown

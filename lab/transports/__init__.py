@@ -10,8 +10,8 @@ reached; everything a check asserts is built on top, in lab.guest.
 
 import importlib
 
-from ..outcomes import CouldNotCheck
-from .address import shown
+from lab.core.outcomes import CouldNotCheck
+from lab.transports.address import shown
 
 # scheme -> "module:Class". Imported only when used, so that listing steps
 # never loads paramiko.

@@ -7,12 +7,12 @@ it would grade the student 0 for what the person who typed it got wrong.
 
 from urllib.parse import parse_qsl, urlsplit
 
-from ..outcomes import CouldNotCheck
+from lab.core.outcomes import CouldNotCheck
 
 
 def shown(url):
     """The address as messages quote it: a password in it is never repeated (the results' own rule)."""
-    from ..results import without_passwords
+    from lab.engine.results import without_passwords
 
     return without_passwords(url, mask="***")
 
@@ -91,7 +91,7 @@ def web_base(url, name, value):
         raise bad(url, f"{name}={value}: the port {port!r} is not a number from 1 to 65535",
                   f"write {name}={expected}://{url_host(host)}:PORT")
     if parts.username is not None or parts.path not in ("", "/") or parts.query or parts.fragment:
-        # The checks ask for their own paths, and compare a redirect's with theirs (lab.http).
+        # The checks ask for their own paths, and compare a redirect's with theirs (lab.guest.http).
         raise bad(url, f"{name}={value} is more than {expected}://host:port",
                   f"write {name}={expected}://{url_host(host)}" + (f":{port}" if port else ""))
     return f"{expected}://{url_host(host)}" + (f":{port}" if port else "")

@@ -5,7 +5,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..outcomes import CouldNotCheck
+from lab.core.outcomes import CouldNotCheck
 
 
 @dataclass

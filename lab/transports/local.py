@@ -3,9 +3,9 @@
 import os
 import signal
 import subprocess
-from ..outcomes import CouldNotCheck
-from . import address
-from .base import MAX_OUTPUT, CommandResult, Transport
+from lab.core.outcomes import CouldNotCheck
+from lab.transports import address
+from lab.transports.base import MAX_OUTPUT, CommandResult, Transport
 
 
 class LocalTransport(Transport):

@@ -16,9 +16,9 @@ import socket
 import time
 from urllib.parse import unquote
 
-from ..outcomes import CouldNotCheck, GuestUnreachable, printable
-from . import address
-from .base import MAX_OUTPUT, CommandResult, Transport
+from lab.core.outcomes import CouldNotCheck, GuestUnreachable, printable
+from lab.transports import address
+from lab.transports.base import MAX_OUTPUT, CommandResult, Transport
 
 CONNECT_TIMEOUT = 10
 # Retrying a login the server dropped before its greeting: the first pause, the

@@ -22,11 +22,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..outcomes import CouldNotCheck, GuestUnreachable
-from ..progress import write_atomically
-from ..statefile import parse_json
-from . import address
-from .ssh import SshTransport
+from lab.core.outcomes import CouldNotCheck, GuestUnreachable
+from lab.core.files import write_atomically
+from lab.core.statefile import parse_json
+from lab.transports import address
+from lab.transports.ssh import SshTransport
 
 # The guest's ports that Vagrant forwards, and the lab setting naming each one's host port.
 GUEST_PORTS = {"http_port": 80, "https_port": 443}
@@ -37,6 +37,10 @@ INSTALL_HINT = "install Vagrant (https://developer.hashicorp.com/vagrant/install
 # busy laptop; a minute means it is stuck (often on a hung VirtualBox). Tests lower them.
 VAGRANT_TIMEOUT = 60
 RSYNC_TIMEOUT = 300  # a first copy of the lab folder into the guest can take minutes
+# `vagrant provision` of one step's solution, or a `vagrant reload` (the selftest's):
+# apt installs nginx and ufw, a reboot waits for SSH; under software emulation
+# (the kit's own guest tier) the slowest has taken about 5 minutes.
+PROVISION_TIMEOUT = 1800
 # Seconds to wait for the forwarded web port on this machine: it is a local listener.
 WEB_PORT_PROBE_TIMEOUT = 2
 
@@ -273,8 +277,8 @@ def _kill(process):
         stream.close()
 
 
-def run_vagrant(root, *args, timeout):
-    """Run `vagrant ARGS` in root, with no input, within timeout seconds."""
+def run_vagrant(root, *args, timeout, env=None):
+    """Run `vagrant ARGS` in root, with no input, within timeout seconds; env: variables to add."""
     command = "vagrant " + " ".join(args)
     executable = shutil.which("vagrant")
     if executable is None:
@@ -282,7 +286,8 @@ def run_vagrant(root, *args, timeout):
     try:
         # Its own process group, so that a timeout can end vagrant's children too.
         process = subprocess.Popen([executable, *args], cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, start_new_session=os.name == "posix")
+                                   stderr=subprocess.PIPE, start_new_session=os.name == "posix",
+                                   env={**os.environ, **env} if env else None)
     except OSError as exc:
         raise CouldNotCheck(f"cannot run `{command}` ({exc.strerror or exc})", INSTALL_HINT) from None
     try:

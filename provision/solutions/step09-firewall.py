@@ -1,18 +1,14 @@
 """Reference solution of step 9: ufw on, incoming traffic denied but for SSH, HTTP and HTTPS."""
 
 import os
-import sys
-from pathlib import Path
 
 from guestconf import apt_install, record, run
 
 from facts import FIREWALL_PORTS
-
-# The checker's reader of ufw's output (lab/ufw.py), so that the solution and
-# the checker agree on what a rule lets in: a rule the student already made,
-# such as `ufw allow OpenSSH` or `ufw allow 'Nginx Full'`, is not added again.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the kit's folder, the lab folder in the guest
-from lab.ufw import parse_ufw_status  # noqa: E402
+# The checker's reader of ufw's output, so that the solution and the checker
+# agree on what a rule lets in: a rule the student already made, such as
+# `ufw allow OpenSSH` or `ufw allow 'Nginx Full'`, is not added again.
+from lab.core.ufw import parse_ufw_status
 
 apt_install("ufw")
 # ufw translates its output; the reader knows the English words.

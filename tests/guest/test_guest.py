@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from lab.manifest import load
+from lab.core.manifest import load
 from tests.guest.conftest import BENCH
 from tests.support.guesthost import NETNS
 from tests.support.sshd import Sshd

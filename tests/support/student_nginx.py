@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from lab.context import Settings
-from lab.runner import run_one
+from lab.engine.context import Settings
+from lab.engine.runner import run_one
 from lab.transports.base import quote_command
 from lab.transports.local import LocalTransport
 from tests.support.localservers import NGINX, REPO, Nginx

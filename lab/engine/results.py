@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from .manifest import VISIBILITIES
+from lab.core.manifest import VISIBILITIES
 
 PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK = "passed", "failed", "error", "skipped", "could not check"
 # A check of something this kind of guest doesn't have (the shared folder of a
@@ -85,7 +85,7 @@ class StepReport:
     step: object
     results: list
     # When the kit's reference solution last applied this step in the guest (its
-    # record there, lab/solved.py), and what the course makes of that.
+    # record there, lab/core/solved.py), and what the course makes of that.
     kit_solved: str = None
     kit_policy: str = "flag"
 
@@ -104,7 +104,7 @@ class StepReport:
 
     def as_dict(self):
         """This step's entry in the results dictionary."""
-        # When Gradescope shows each check: the course's manifest says (lab/manifest.py), else always.
+        # When Gradescope shows each check: the course's manifest says (lab/core/manifest.py), else always.
         visibility_of = getattr(self.step, "visibility_of", lambda name: "visible")
         return {"id": self.step.id, "title": self.step.title, "score": self.score, "max_score": self.max_score,
                 "kit_solved": self.kit_solved, "kit_policy": self.kit_policy,

@@ -18,7 +18,8 @@ import os
 import re
 from pathlib import Path
 
-from .statefile import parse_json
+from lab.core.files import write_atomically
+from lab.core.statefile import parse_json
 
 SOLVED_FILE = "/var/lib/lab/solved.json"
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -49,9 +50,6 @@ def record(step_ids, path=None, now=None):
     when = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     solved.update({step: when for step in step_ids})
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
-    temp.write_text(json.dumps(solved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     # Root's, readable by all: the checker reads it without sudo, the student can't edit it without sudo.
-    temp.chmod(0o644)
-    os.replace(temp, path)
+    write_atomically(path, json.dumps(solved, indent=2, sort_keys=True) + "\n", mode=0o644)
     return solved

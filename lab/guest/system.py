@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from . import solved
-from .nginx import parse_nginx
-from .outcomes import CouldNotCheck
-from .transports.base import quote_command
-from .ufw import parse_ufw_status
+from lab.core import solved
+from lab.guest.nginx import parse_nginx
+from lab.core.outcomes import CouldNotCheck
+from lab.transports.base import quote_command
+from lab.core.ufw import parse_ufw_status
 
 # What sudo prints when it will not run a command without a password, or is
 # missing: the guest's setup stopped the probe, so nothing is known about the
@@ -181,12 +181,12 @@ class Guest:
         return [words[0] for words in names if words and words[0].endswith(".service")]
 
     def firewall(self):
-        """ufw's state and rules, from `ufw status verbose` (lab.ufw reads it)."""
+        """ufw's state and rules, from `ufw status verbose` (lab.core.ufw reads it)."""
         # ufw translates its output; the reader knows the English words.
         return parse_ufw_status(self.sudo("LC_ALL=C ufw status verbose").stdout)
 
     def nginx_config(self):
-        """nginx's whole configuration as one tree (lab.nginx), includes in place, from `nginx -T`."""
+        """nginx's whole configuration as one tree (lab.guest.nginx), includes in place, from `nginx -T`."""
         return parse_nginx(self.sudo("nginx -T").stdout)
 
     def http_get(self, endpoint, path):
@@ -205,7 +205,7 @@ class Guest:
         return self.sudo("sqlite3 %s %s", database, sql)
 
     def kit_solved(self):
-        """{step id: when} of the steps the kit's reference solution applied (lab/solved.py)."""
+        """{step id: when} of the steps the kit's reference solution applied (lab/core/solved.py)."""
         # cat exits 1 when there is no record: no step was solved by the kit.
         result = self.run_expect((0, 1), "cat %s", solved.SOLVED_FILE)
         return solved.parse(result.stdout) if result.ok else {}

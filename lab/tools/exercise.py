@@ -133,7 +133,7 @@ class Action:
 def _shown(path):
     """A path as the instructor knows it: relative to the kit or the current folder when it can be."""
     path = Path(path)
-    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
         try:
             return str(path.resolve().relative_to(base))
         except ValueError:

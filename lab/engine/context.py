@@ -5,8 +5,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .guest import Guest
-from .http import Http
+from lab.guest.system import Guest
+from lab.guest.http import Http
 
 
 @dataclass

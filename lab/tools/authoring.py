@@ -2,7 +2,7 @@
 
 The rules live here, in code: every step has its exercise, check module and
 solution; the manifest and the folders agree; every exercise's code blocks
-follow the convention of lab/exercise.py and it runs its step's check; every
+follow the convention of lab/tools/exercise.py and it runs its step's check; every
 Fail has a hint; a solution asks installs() for what its step writes, and the
 manifest declares those names; no file has CRLF line endings; points are
 positive; ids are unique.
@@ -15,8 +15,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from . import exercise
-from . import manifest as manifest_mod
+from lab.tools import exercise
+from lab.core import manifest as manifest_mod
 
 NAME = re.compile(r"^step(\d+)-([a-z][a-z0-9-]*)$")
 TEXT_SUFFIXES = {".py", ".sh", ".j2", ".md", ".toml", ".yml", ".rb", ".conf", ".service", ".js", ".css", ".tpl",

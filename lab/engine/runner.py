@@ -8,10 +8,10 @@ import time
 import traceback
 from contextlib import contextmanager, suppress
 
-from .context import Context
-from .manifest import order_checks
-from .outcomes import CouldNotCheck, Fail, GuestUnreachable, NotApplicable
-from .results import COULD_NOT_CHECK, ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED, Result
+from lab.engine.context import Context
+from lab.core.manifest import order_checks
+from lab.core.outcomes import CouldNotCheck, Fail, GuestUnreachable, NotApplicable
+from lab.engine.results import COULD_NOT_CHECK, ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED, Result
 
 
 def closure(checks):
@@ -93,7 +93,7 @@ def run_one(check, transport, settings):
             capturing.wait()
             done.wait(check.timeout)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (console.Terminated), which is taken alike
-            from .console import Terminated
+            from lab.engine.console import Terminated
 
             left = max(0.0, handle.deadline - time.monotonic())
             how, again = (("terminated", "send SIGTERM again") if isinstance(exc, Terminated)
@@ -264,7 +264,7 @@ class HostOutput:
 
     def _divert(self, fd, get, put):
         """Let the Python stream that writes to fd write to its copy instead."""
-        from .console import ConsoleStream
+        from lab.engine.console import ConsoleStream
 
         stream, put_back = get(), None
         if not isinstance(stream, ConsoleStream):

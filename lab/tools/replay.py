@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import exercise
-from .outcomes import CouldNotCheck, GuestUnreachable
+from lab.tools import exercise
+from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 
 # Long enough for `apt install` on an emulated guest, short enough that a hung command ends the replay.
 ACTION_TIMEOUT = 900
@@ -96,7 +96,7 @@ class Replay:
 
     def _guest(self):
         if self.transport is None:
-            from .transports import open_transport
+            from lab.transports import open_transport
 
             self.transport = open_transport(self.settings.guest_url, self.settings)
         return self.transport
@@ -225,9 +225,9 @@ def replay(planned, settings, out=say):
 
 def main(args):
     """The `replay` subcommand of python -m lab; args from lab.__main__."""
-    from . import manifest as manifest_mod
-    from .check import find_lab_root
-    from .context import Settings
+    from lab.core import manifest as manifest_mod
+    from lab.engine.session import find_lab_root
+    from lab.engine.context import Settings
 
     try:
         manifest = manifest_mod.load(course=args.course, import_checks=False)
@@ -236,7 +236,7 @@ def main(args):
         if args.dry_run:
             plan(planned)
             return 0
-        from .transports import check_url
+        from lab.transports import check_url
 
         check_url(args.guest)  # an address no transport can use fails before anything runs
         root = find_lab_root(args.root)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .outcomes import CouldNotCheck, Fail
+from lab.core.outcomes import CouldNotCheck, Fail
 
 CONNECT_TIMEOUT = 3
 READ_TIMEOUT = 5

@@ -9,9 +9,9 @@ import contextlib
 import datetime
 import json
 import os
-import tempfile
 
-from .statefile import DamagedJSON, parse_json
+from lab.core.files import write_atomically
+from lab.core.statefile import DamagedJSON, parse_json
 
 try:
     import fcntl
@@ -126,19 +126,6 @@ def _set_aside(path):
         aside, n = path.with_name(f"{path.name}.corrupt-{stamp}-{n}"), n + 1
     path.rename(aside)
     return aside
-
-
-def write_atomically(path, text):
-    """Replace path with text in one step, through a temporary file no other run can share."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)  # atomic: an interrupted run never leaves half a file
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def status_table(manifest, state_dir):

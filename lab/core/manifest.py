@@ -43,7 +43,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .registry import Registry
+from lab.core.registry import Registry
 
 try:
     import tomllib
@@ -52,7 +52,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "steps.toml"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # lab/core/manifest.py: the kit is two folders up
 DEFAULT_MANIFEST = REPO / "checks" / MANIFEST_NAME
 
 _STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after", "reboot", "writes", "visibility"}
