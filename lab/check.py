@@ -19,7 +19,6 @@ from pathlib import Path
 
 from lab.core import manifest as manifest_mod
 from lab.core.outcomes import CouldNotCheck
-from lab.engine.results import StepReport
 
 
 def parse_args(argv):
@@ -104,7 +103,7 @@ def _checked(argv):
 def _main(args):
     from lab.engine.context import Settings
 
-    from lab.engine.session import find_lab_root
+    from lab.core.labfolder import find_lab_root
 
     settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course, debug=args.debug)
     manifest = manifest_mod.load(course=args.course)
@@ -180,6 +179,7 @@ def from_json(args):
 
 
 def grade(args, settings, steps, shown, wanted, full_steps, kit_policy="flag"):
+    from lab.engine.results import StepReport
     from lab.report.terminal import Terminal
 
     term = Terminal() if not args.json else None

@@ -1,12 +1,14 @@
 """What a check function receives: the guest, HTTP to it, the settings, a log."""
 
+# The Guest and Http types are named for the reader only: `--list` builds Settings
+# and must not import the guest's facts (and their parsers) to do so.
+from __future__ import annotations
+
 import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.guest.system import Guest
-from lab.guest.http import Http
 
 
 @dataclass
@@ -31,6 +33,9 @@ class Context:
 
     @classmethod
     def for_check(cls, transport, settings):
+        from lab.guest.http import Http
+        from lab.guest.system import Guest
+
         log = []
         http = Http(transport.http_base, transport.http_unreachable_remedy, log, https_base=transport.https_base)
         return cls(Guest(transport, log), http, settings, log)

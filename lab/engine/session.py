@@ -5,19 +5,8 @@ class's `lab.grade` and the instructors' `lab.selftest` sum scores, mark
 kit-solved steps and report an unreachable guest the same way.
 """
 
-from pathlib import Path
-
 from lab.core.outcomes import CouldNotCheck
 from lab.engine.results import Report, StepReport
-
-
-def find_lab_root(given):
-    """The lab folder: as given, else the nearest folder above with a Vagrantfile, else the current one."""
-    if given is not None:
-        return given.resolve()
-    from lab.transports.vagrant import nearest_vagrantfile_folder
-
-    return nearest_vagrantfile_folder(Path.cwd()) or Path.cwd().resolve()
 
 
 class Session:

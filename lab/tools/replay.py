@@ -226,7 +226,7 @@ def replay(planned, settings, out=say):
 def main(args):
     """The `replay` subcommand of python -m lab; args from lab.__main__."""
     from lab.core import manifest as manifest_mod
-    from lab.engine.session import find_lab_root
+    from lab.core.labfolder import find_lab_root
     from lab.engine.context import Settings
 
     try:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 from lab.core.files import write_atomically
+from lab.core.labfolder import nearest_vagrantfile_folder
 from lab.core.statefile import parse_json
 from lab.transports import address
 from lab.transports.ssh import SshTransport
@@ -53,12 +54,6 @@ STATE_REMEDIES = {
     "saved": ("the VM is suspended", "run `vagrant resume`"),
     "paused": ("the VM is paused", "run `vagrant resume`"),
 }
-
-
-def nearest_vagrantfile_folder(start):
-    """start or the nearest folder above it that holds a Vagrantfile, or None."""
-    here = Path(start).resolve()
-    return next((folder for folder in [here, *here.parents] if (folder / "Vagrantfile").is_file()), None)
 
 
 def find_vagrant_root(start):
