@@ -83,3 +83,65 @@ def test_the_solutions_reach_the_core_without_changing_sys_path():
     patched = [path.relative_to(REPO).as_posix() for path in sorted((REPO / "provision").rglob("*.py"))
                if path.name != "solve.py" and "sys.path" in path.read_text(encoding="utf-8")]
     assert patched == []
+
+
+# The package's folders, lowest first: a module may import from its own folder
+# and from the ones below it, never from above. The entry points (lab/check.py,
+# lab/grade.py, lab/selftest.py, lab/__main__.py) stand above them all.
+LAYERS = ["core", "transports", "guest", "engine", "report", "tools"]
+ENTRY_POINTS = {"check", "grade", "selftest", "__main__"}
+
+
+def layer_of(module):
+    """The layer of a dotted lab module name: its folder's index, len(LAYERS) for an entry point."""
+    parts = module.split(".")
+    if len(parts) == 1:  # `lab` itself: what check modules import, the core's names only
+        return 0
+    if parts[1] in ENTRY_POINTS:
+        return len(LAYERS)
+    return LAYERS.index(parts[1])
+
+
+def upward_imports(path, module=None):
+    """[(line, module)] of the imports in path (a file of lab/) that point to a higher layer.
+
+    module: the dotted name path is read as (default: from its place in the kit)."""
+    if module is None:
+        relative = path.relative_to(REPO).with_suffix("").parts
+        module = ".".join(relative[:-1] if relative[-1] == "__init__" else relative)
+    own = layer_of(module)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "lab":
+            # `from lab import check` names a module; `from lab import Fail`, one of the core's names.
+            names = [f"{node.module}.{alias.name}" for alias in node.names] if node.module == "lab" else [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names if alias.name.split(".")[0] == "lab"]
+        else:
+            continue
+        found += [(node.lineno, name) for name in names if _known(name) and layer_of(name) > own]
+    return sorted(found)
+
+
+def _known(name):
+    """A module of a layer or an entry point; `lab.Fail` and the like are the core's names."""
+    parts = name.split(".")
+    return len(parts) == 1 or parts[1] in LAYERS or parts[1] in ENTRY_POINTS
+
+
+def test_imports_inside_lab_point_down_only():
+    """A transport never learns of student progress, the guest's facts never of reports, and so on."""
+    files = sorted((REPO / "lab").rglob("*.py"))
+    bad = [f"{path.relative_to(REPO)}:{line}: imports {name}" for path in files for line, name in upward_imports(path)]
+    assert bad == [], f"layers, lowest first: {', '.join(LAYERS)}, then the entry points:\n" + "\n".join(bad)
+
+
+def test_an_import_from_above_is_found(tmp_path):
+    module = tmp_path / "probe.py"
+    module.write_text("from lab.core.outcomes import CouldNotCheck\nfrom lab import Fail\n"
+                      "def later():\n    from lab.engine.progress import record\n"
+                      "from lab import check\nimport lab.tools.replay\nfrom lab.transports import base\n")
+    assert upward_imports(module, "lab.transports.probe") == [
+        (4, "lab.engine.progress"), (5, "lab.check"), (6, "lab.tools.replay")]
+    assert upward_imports(module, "lab.tools.probe") == [(5, "lab.check")]
+    assert upward_imports(module, "lab.check") == []

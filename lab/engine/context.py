@@ -8,7 +8,11 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from lab.guest.http import Http
+    from lab.guest.system import Guest
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 import datetime
 import json
-import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from lab.core.manifest import VISIBILITIES
+from lab.transports.address import without_passwords  # one rule for every address shown
 
 PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK = "passed", "failed", "error", "skipped", "could not check"
 # A check of something this kind of guest doesn't have (the shared folder of a
@@ -162,15 +162,6 @@ class Report:
 
 
 # A password in an address: scheme://user:PASSWORD@host. Up to the last @ of the address, as urlsplit reads it.
-_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/?#@'\"]*):[^\s/?#'\"]*@")
-
-
-def without_passwords(text, mask=""):
-    """text with the password of every address in it left out (ssh://user:secret@host -> ssh://user@host),
-    or replaced by mask where a message should say there was one (ssh://user:***@host)."""
-    return _PASSWORD.sub(lambda m: f"{m.group(1)}{':' + mask if mask else ''}@", text)
-
-
 def shown_guest(guest):
     """The guest as the results show it: an ssh:// address as user@host:port, as a graded run's
     transport describes it, and no password or query (a key's path) in any address."""

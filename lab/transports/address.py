@@ -5,15 +5,24 @@ CouldNotCheck naming the part: a bad address must never reach a check, where
 it would grade the student 0 for what the person who typed it got wrong.
 """
 
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 from lab.core.outcomes import CouldNotCheck
 
 
-def shown(url):
-    """The address as messages quote it: a password in it is never repeated (the results' own rule)."""
-    from lab.engine.results import without_passwords
+_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/?#@'\"]*):[^\s/?#'\"]*@")
 
+
+def without_passwords(text, mask=""):
+    """text with the password of every address in it left out (ssh://user:secret@host -> ssh://user@host),
+    or replaced by mask where a message should say there was one (ssh://user:***@host).
+    The results and every report apply it to all they show."""
+    return _PASSWORD.sub(lambda m: f"{m.group(1)}{':' + mask if mask else ''}@", text)
+
+
+def shown(url):
+    """The address as messages quote it: a password in it is never repeated."""
     return without_passwords(url, mask="***")
 
 
