@@ -52,7 +52,7 @@ class VagrantMachine:
 
     def grade(self, steps):
         """{step id: its StepReport} for the given steps."""
-        return {step.id: step for step in self.session.grade(steps).steps}
+        return {report.step.id: report for report in self.session.grade(steps).steps}
 
     def vagrant(self, *args, **env):
         started = time.monotonic()
