@@ -135,41 +135,6 @@ def _is_port(value):
 
 # --- what `vagrant ssh-config` and `vagrant port` print -------------------------------------
 
-def split_ssh_config_words(text):
-    """The words of an ssh_config value, split as OpenSSH splits them.
-
-    "Double" or 'single' quotes keep spaces in a word (Vagrant quotes an
-    IdentityFile whose path holds a space); a backslash escapes only a quote,
-    a backslash or, outside quotes, a space. Any other backslash is kept, as
-    in a Windows path C:\\Users\\jane.
-    """
-    words, word, quote, started, i = [], [], None, False, 0
-    while i < len(text):
-        char, after = text[i], text[i + 1:i + 2]
-        if char == "\\" and after and (after in "\\\"'" or (quote is None and after == " ")):
-            word.append(after)
-            started, i = True, i + 2
-            continue
-        if quote is not None:
-            if char == quote:
-                quote = None
-            else:
-                word.append(char)
-        elif char in "\"'":
-            quote, started = char, True
-        elif char.isspace():
-            if started:
-                words.append("".join(word))
-            word, started = [], False
-        else:
-            word.append(char)
-            started = True
-        i += 1
-    if started:
-        words.append("".join(word))
-    return words
-
-
 @dataclass
 class SshConfig:
     """The parts of `vagrant ssh-config` that the checker uses."""
@@ -185,40 +150,35 @@ class SshConfig:
         return next((p for p in paths if os.path.isfile(p)), paths[0] if paths else None)
 
 
-def parse_ssh_config(text):
-    """Read the first Host block of `vagrant ssh-config`.
+def parse_ssh_config(text, machine="default"):
+    """Read the Host block that `vagrant ssh-config` printed for machine, with paramiko's reader.
 
     As in OpenSSH, a keyword's first value wins, except IdentityFile, which may
     be given several times (Vagrant lists its insecure key after the machine's
     own when config.ssh.insert_key falls back to it).
     """
-    values, identity_files, hosts = {}, [], 0
-    for line in text.splitlines():
-        match = re.match(r"\s*([A-Za-z]+)\s*(?:=\s*|\s+)(.*?)\s*$", line)
-        if not match or line.lstrip().startswith("#"):
-            continue
-        keyword, words = match.group(1).lower(), split_ssh_config_words(match.group(2))
-        if keyword == "host":
-            hosts += 1
-            if hosts > 1:  # a second machine's block: not ours
-                break
-        if not words:
-            continue
-        if keyword == "identityfile":
-            identity_files.append(words[0])
-        else:
-            values.setdefault(keyword, words)
-    port = (values.get("port") or ["22"])[0]
+    import paramiko  # here, not above: `python -m lab.check --list` must not wait for it
+
+    # Vagrant prints its alerts ("==> vagrant: ...") on the same stdout, before the block:
+    # paramiko refuses a line that is no "Keyword value", so pass over those, as ssh would never see them.
+    lines = [line for line in text.splitlines() if paramiko.SSHConfig.SETTINGS_REGEX.match(line.strip())]
+    try:
+        config = paramiko.SSHConfig.from_text("\n".join(lines))
+    except paramiko.SSHException as exc:  # ConfigParseError: a Host line shlex can't split
+        raise ValueError(str(exc)) from None
+    if machine not in config.get_hostnames():
+        raise ValueError(f"it has no Host {machine} block")
+    # Vagrant prints paths as they are: OpenSSH's ~ and %d tokens mean nothing in them, and
+    # C:/Users/JANEDO~1, the short name Windows gives "Jane Doé", must not become a home folder.
+    config.TOKENS_BY_CONFIG_KEY = {}
+    values = config.lookup(machine)
+    port = values.get("port", "22")
     if not port.isdigit() or not _is_port(int(port)):
         raise ValueError(f"Port {port!r} is not a port number")
-    host = (values.get("hostname") or values.get("host") or [None])[0]
-    if host is None:
-        raise ValueError("it names no HostName")
-    known = values.get("userknownhostsfile", ["~/.ssh/known_hosts"])
-    checking = (values.get("stricthostkeychecking", ["ask"])[0].lower() != "no"
-                and known[0] not in ("/dev/null", "NUL"))
-    return SshConfig(host, int(port), (values.get("user") or ["vagrant"])[0], identity_files,
-                     os.path.expanduser(known[0]) if checking else None)
+    known = values.get("userknownhostsfile", "~/.ssh/known_hosts")
+    checking = values.get("stricthostkeychecking", "ask").lower() != "no" and known not in ("/dev/null", "NUL")
+    return SshConfig(values["hostname"], int(port), values.get("user", "vagrant"), values.get("identityfile", []),
+                     os.path.expanduser(known) if checking else None)
 
 
 def parse_forwarded_ports(text):
@@ -442,7 +402,7 @@ class VagrantTransport(SshTransport):
         if out.rc != 0:
             raise self._explain()
         try:
-            conf = parse_ssh_config(out.stdout)
+            conf = parse_ssh_config(out.stdout, self.machine)
         except ValueError as exc:
             raise CouldNotCheck(f"cannot read what `vagrant ssh-config {self.machine}` printed: {exc}",
                                 f"run it yourself in {self.root} to see why") from None
