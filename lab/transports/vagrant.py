@@ -160,7 +160,7 @@ def parse_ssh_config(text, machine="default"):
     import paramiko  # here, not above: `python -m lab.check --list` must not wait for it
 
     # Vagrant prints its alerts ("==> vagrant: ...") on the same stdout, before the block:
-    # paramiko refuses a line that is no "Keyword value", so pass over those, as ssh would never see them.
+    # paramiko refuses any line that is not "Keyword value", so those are left out.
     lines = [line for line in text.splitlines() if paramiko.SSHConfig.SETTINGS_REGEX.match(line.strip())]
     try:
         config = paramiko.SSHConfig.from_text("\n".join(lines))
