@@ -62,6 +62,11 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a shared name travels to the solutio
 # When Gradescope shows a check to the student, in its own words (its autograder
 # specification): a course may keep some checks back until the due date.
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+# What a course may make of a step the kit's reference solution applied (the
+# `kit_solutions` course setting): its points count as earned, count but are
+# flagged in the gradebook (the default), or count for nothing.
+KIT_SOLUTION_POLICIES = ("count", "flag", "zero")
+DEFAULT_KIT_POLICY = "flag"
 
 
 class ManifestError(Exception):
@@ -100,9 +105,9 @@ COURSE_SETTINGS = {
     # default), elsewhere where students clone the lab on a server of their own.
     "lab_folder": ("an absolute path in the guest, e.g. \"/home/student/lab\"",
                    lambda v: isinstance(v, str) and v.startswith("/") and "\n" not in v, None),
-    # What a step the kit's reference solution applied earns: its points (count), its points
-    # with the gradebook flagging it (flag), or nothing (zero).
-    "kit_solutions": ("one of \"count\", \"flag\" or \"zero\"", lambda v: v in ("count", "flag", "zero"), "flag"),
+    # What a step the kit's reference solution applied earns (KIT_SOLUTION_POLICIES).
+    "kit_solutions": ("one of \"count\", \"flag\" or \"zero\"", lambda v: v in KIT_SOLUTION_POLICIES,
+                      DEFAULT_KIT_POLICY),
 }
 
 

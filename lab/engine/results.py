@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from lab.core.manifest import VISIBILITIES
+from lab.core.manifest import DEFAULT_KIT_POLICY, VISIBILITIES
 
 PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK = "passed", "failed", "error", "skipped", "could not check"
 # A check of something this kind of guest doesn't have (the shared folder of a
@@ -15,10 +15,6 @@ NOT_APPLICABLE = "not applicable"
 # Every status a Result can have. How each one looks is in lab/report/statuses.py;
 # what it counts for is in Result.passed, Result.score, Result.max_points and Report.exit_code below.
 ALL_STATUSES = (PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK, NOT_APPLICABLE)
-# What a course may make of a step the kit's reference solution applied (the
-# `kit_solutions` course setting): its points count as earned, count but are
-# flagged in the gradebook (the default), or count for nothing.
-KIT_SOLUTION_POLICIES = ("count", "flag", "zero")
 
 # The version of the results dictionary. Bump it when a key changes meaning or
 # goes away, so that a saved run is refused rather than rendered wrong.
@@ -87,7 +83,7 @@ class StepReport:
     # When the kit's reference solution last applied this step in the guest (its
     # record there, lab/core/solved.py), and what the course makes of that.
     kit_solved: str = None
-    kit_policy: str = "flag"
+    kit_policy: str = DEFAULT_KIT_POLICY
 
     def __post_init__(self):
         if self.kit_solved and self.kit_policy == "zero":
