@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
+from lab.core import labyml
 from lab.core.files import write_atomically
 from lab.core.statefile import parse_json
 from lab.transports import address
@@ -118,15 +119,8 @@ def configured_port(root, setting):
     variable = os.environ.get(f"LAB_{setting.upper()}", "").strip()
     if variable.isdigit():
         return int(variable)
-    for name in ("lab.yml", "lab.default.yml"):
-        try:
-            text = (root / name).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        match = re.search(rf"^{setting}:\s*(\d+)\s*(#.*)?$", text, re.M)
-        if match:
-            return int(match.group(1))
-    return DEFAULT_PORTS[setting]
+    written = next((value for value in labyml.values(root, setting) if value.isdigit()), None)
+    return int(written) if written else DEFAULT_PORTS[setting]
 
 
 def _is_port(value):
