@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
-from lab.core import labyml
+from lab.core import labyml, schema
 from lab.core.files import write_atomically
+from lab.core.schema import Field
 from lab.core.statefile import parse_json
 from lab.transports import address
 from lab.transports.ssh import SshTransport
@@ -32,6 +33,16 @@ from lab.transports.ssh import SshTransport
 # The guest's ports that Vagrant forwards, and the lab setting naming each one's host port.
 GUEST_PORTS = {"http_port": 80, "https_port": 443}
 DEFAULT_PORTS = {"http_port": 8500, "https_port": 8443}
+# A TCP port number, as .lab/settings.json and .lab/vagrant.json hold one.
+PORT = Field((int,), allowed=range(1, 65536))
+# .lab/vagrant.json as _discover writes it (its "id" must also be the machine's). A cache from an
+# older checker may lack a port, and one edited by hand may hold anything: then it is not used.
+CACHE_FIELDS = {
+    "host": Field((str,), allowed=bool), "user": Field((str,), allowed=bool),  # bool: not empty
+    "key": Field((str, type(None)), required=False), "known_hosts": Field((str, type(None)), required=False),
+    "port": PORT, "http_port": PORT,
+    "https_port": Field((int, type(None)), allowed=lambda port: port is None or schema.fits(port, PORT)),
+}
 INSTALL_HINT = "install Vagrant (https://developer.hashicorp.com/vagrant/install), then run `vagrant up`"
 
 # Seconds a `vagrant` command may take. Vagrant starts in a few seconds, more on a
@@ -114,17 +125,13 @@ def configured_port(root, setting):
     except (OSError, ValueError):
         resolved = None
     # Written by the Vagrantfile, but a file can be damaged or edited: use only a sound value.
-    if isinstance(resolved, dict) and _is_port(resolved.get(setting)):
+    if isinstance(resolved, dict) and schema.fits(resolved.get(setting), PORT):
         return resolved[setting]
     variable = os.environ.get(f"LAB_{setting.upper()}", "").strip()
     if variable.isdigit():
         return int(variable)
     written = next((value for value in labyml.values(root, setting) if value.isdigit()), None)
     return int(written) if written else DEFAULT_PORTS[setting]
-
-
-def _is_port(value):
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
 
 
 # --- what `vagrant ssh-config` and `vagrant port` print -------------------------------------
@@ -167,7 +174,7 @@ def parse_ssh_config(text, machine="default"):
     config.TOKENS_BY_CONFIG_KEY = {}
     values = config.lookup(machine)
     port = values.get("port", "22")
-    if not port.isdigit() or not _is_port(int(port)):
+    if not port.isdigit() or not schema.fits(int(port), PORT):
         raise ValueError(f"Port {port!r} is not a port number")
     known = values.get("userknownhostsfile", "~/.ssh/known_hosts")
     checking = values.get("stricthostkeychecking", "ask").lower() != "no" and known not in ("/dev/null", "NUL")
@@ -432,13 +439,8 @@ class VagrantTransport(SshTransport):
             info = parse_json(self.cache_file.read_bytes())
         except (OSError, ValueError):
             return None
-        # A cache from an older checker may lack a port, and one edited by hand may hold
-        # anything: unless every value is what _discover writes, look everything up again.
-        sound = (isinstance(info, dict) and info.get("id") == self.id and all(k in info for k in GUEST_PORTS)
-                 and all(isinstance(info.get(k), str) and info[k] for k in ("host", "user"))
-                 and all(info.get(k) is None or isinstance(info[k], str) for k in ("key", "known_hosts"))
-                 and _is_port(info.get("port")) and _is_port(info["http_port"])
-                 and (info["https_port"] is None or _is_port(info["https_port"])))
+        # Unless every value is what _discover writes, look everything up again.
+        sound = isinstance(info, dict) and info.get("id") == self.id and not schema.problems(info, CACHE_FIELDS)
         return info if sound else None
 
     def _explain(self):
