@@ -178,7 +178,7 @@ def from_json(args):
     return 2 if unwritten else 0
 
 
-def grade(args, settings, steps, shown, wanted, full_steps, kit_policy="flag"):
+def grade(args, settings, steps, shown, wanted, full_steps, kit_policy=manifest_mod.DEFAULT_KIT_POLICY):
     from lab.engine.results import StepReport
     from lab.report.terminal import Terminal
 

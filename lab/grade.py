@@ -186,7 +186,7 @@ class _Abandoned(Exception):
     """Raised into a student's run once its time is up, to end it at the next check."""
 
 
-def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout, kit_policy="flag"):
+def grade_all(students, settings_for, steps, shown, wanted, jobs, timeout, kit_policy=manifest_mod.DEFAULT_KIT_POLICY):
     """Yield (student, Report) as each student is done, grading at most jobs at a time.
 
     Each student runs in a daemon thread of their own, with their own transport.

@@ -10,7 +10,6 @@ trusting whatever happens to be installed here.
 
 import ast
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -19,7 +19,7 @@ from lab.engine.context import Settings
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 from lab.transports import open_transport
 from lab.transports.vagrant import (SshConfig, VagrantTransport, configured_port, parse_forwarded_ports,
-                                    parse_ssh_config, parse_status, split_ssh_config_words)
+                                    parse_ssh_config, parse_status)
 from tests.support.localservers import free_port
 from tests.support.sshd import Sshd
 
@@ -129,17 +129,15 @@ def test_the_first_key_that_exists_is_used(tmp_path):
 
 @pytest.mark.unit
 def test_ssh_config_reads_as_openssh_does():
-    assert split_ssh_config_words(r'"a b" c\ d \"e\" \\f C:\Users') == ["a b", "c d", '"e"', r"\f", r"C:\Users"]
-    assert split_ssh_config_words("'single quoted' \"\"") == ["single quoted", ""]
     conf = parse_ssh_config("# a comment\nHost web\n  HostName=10.0.0.5\n  port 2201\n  Port 9\n"
-                            "  UserKnownHostsFile ~/lab_known_hosts\nHost db\n  HostName 10.0.0.6\n")
+                            "  UserKnownHostsFile ~/lab_known_hosts\nHost db\n  HostName 10.0.0.6\n", "web")
     # The first value wins, keywords ignore case, and the second machine's block is not read.
     assert (conf.host, conf.port, conf.user) == ("10.0.0.5", 2201, "vagrant")
     assert conf.known_hosts == str(Path.home() / "lab_known_hosts")
     assert parse_ssh_config("Host default\n  Port 22\n").host == "default"  # no HostName: the Host alias
-    assert parse_ssh_config("Host x\n HostName h\n").known_hosts == str(Path.home() / ".ssh" / "known_hosts")
+    assert parse_ssh_config("Host x\n HostName h\n", "x").known_hosts == str(Path.home() / ".ssh" / "known_hosts")
     with pytest.raises(ValueError, match="'22x' is not a port number"):
-        parse_ssh_config("Host x\n HostName h\n Port 22x\n")
+        parse_ssh_config("Host x\n HostName h\n Port 22x\n", "x")
 
 
 # --- what `vagrant port` and `vagrant status` print ----------------------------------------------

@@ -43,7 +43,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.core import schema
 from lab.core.registry import Registry
+from lab.core.schema import Field
 
 try:
     import tomllib
@@ -55,13 +57,16 @@ MANIFEST_NAME = "steps.toml"
 REPO = Path(__file__).resolve().parents[2]  # lab/core/manifest.py: the kit is two folders up
 DEFAULT_MANIFEST = REPO / "checks" / MANIFEST_NAME
 
-_STEP_KEYS = {"id", "title", "exercise", "checks", "solution", "after", "reboot", "writes", "visibility"}
-_REQUIRED = ("id", "title", "exercise", "checks", "solution")
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a shared name travels to the solutions in a space-separated list
 # When Gradescope shows a check to the student, in its own words (its autograder
 # specification): a course may keep some checks back until the due date.
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+# What a course may make of a step the kit's reference solution applied (the
+# `kit_solutions` course setting): its points count as earned, count but are
+# flagged in the gradebook (the default), or count for nothing.
+KIT_SOLUTION_POLICIES = ("count", "flag", "zero")
+DEFAULT_KIT_POLICY = "flag"
 
 
 class ManifestError(Exception):
@@ -94,23 +99,35 @@ class Step:
         return self.visibility or "visible"
 
 
-# The [course] settings: name -> (what it must be, the check, the default).
+# A [[steps]] entry's keys; `wanted` is what a value must be, in the words of the messages.
+_TEXT = "a quoted string"
+_STEP_FIELDS = {
+    **{key: Field((str,), wanted=_TEXT) for key in ("id", "title", "exercise", "checks", "solution")},
+    "after": Field((str,), required=False, wanted=_TEXT),
+    "reboot": Field((bool,), required=False, wanted="true or false"),
+    "writes": Field((list,), required=False, allowed=lambda names: all(isinstance(n, str) for n in names),
+                    wanted='a list of [shared] names, e.g. writes = ["site"]'),
+    "visibility": Field((object,), required=False),  # _check_visibility says what it must be
+}
+
+# The [course] settings, and their defaults.
 COURSE_SETTINGS = {
     # The lab folder's path in the guest: /vagrant on a Vagrant VM (provision/facts.py's
     # default), elsewhere where students clone the lab on a server of their own.
-    "lab_folder": ("an absolute path in the guest, e.g. \"/home/student/lab\"",
-                   lambda v: isinstance(v, str) and v.startswith("/") and "\n" not in v, None),
-    # What a step the kit's reference solution applied earns: its points (count), its points
-    # with the gradebook flagging it (flag), or nothing (zero).
-    "kit_solutions": ("one of \"count\", \"flag\" or \"zero\"", lambda v: v in ("count", "flag", "zero"), "flag"),
+    "lab_folder": Field((str,), required=False, allowed=lambda v: v.startswith("/") and "\n" not in v,
+                        wanted='an absolute path in the guest, e.g. "/home/student/lab"'),
+    # What a step the kit's reference solution applied earns (KIT_SOLUTION_POLICIES).
+    "kit_solutions": Field((str,), required=False, allowed=KIT_SOLUTION_POLICIES,
+                           wanted=schema.one_of(KIT_SOLUTION_POLICIES)),
 }
+COURSE_DEFAULTS = {"lab_folder": None, "kit_solutions": DEFAULT_KIT_POLICY}
 
 
 @dataclass
 class Manifest:
     steps: list
     shared: dict = field(default_factory=dict)  # name -> what it is, from the [shared] tables
-    course: dict = field(default_factory=lambda: {k: d for k, (_, _, d) in COURSE_SETTINGS.items()})
+    course: dict = field(default_factory=lambda: dict(COURSE_DEFAULTS))
 
     def step(self, step_id):
         for step in self.steps:
@@ -224,22 +241,7 @@ def _read(path):
         where = f"{path}, step #{n}"
         if not isinstance(entry, dict):
             raise ManifestError(f"{path}: step #{n} must be a [[steps]] table, found {_kind(entry)}")
-        unknown = set(entry) - _STEP_KEYS
-        if unknown:
-            raise ManifestError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        for key, value in entry.items():
-            if key == "reboot" and not isinstance(value, bool):
-                raise ManifestError(f"{where}: reboot must be true or false, found {_kind(value)}")
-            if key == "writes" and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
-                raise ManifestError(f"{where}: writes must be a list of [shared] names, e.g. writes = [\"site\"], "
-                                    f"found {_kind(value)}")
-            if key == "visibility":
-                _check_visibility(value, where)
-            elif key not in ("reboot", "writes") and not isinstance(value, str):
-                raise ManifestError(f"{where}: {key} must be a quoted string, found {_kind(value)}")
-        missing = [k for k in _REQUIRED if not entry.get(k)]
-        if missing:
-            raise ManifestError(f"{where}: missing {', '.join(missing)}")
+        _check_entry(entry, where)
         if not _ID.match(entry["id"]):
             raise ManifestError(f"{where}: id {entry['id']!r} must be lower case letters, digits, - or _")
         if any(s.id == entry["id"] for s in steps):
@@ -258,13 +260,11 @@ def _read(path):
     course = data.get("course", {})
     if not isinstance(course, dict):
         raise ManifestError(f"{path}: course must be a [course] table of settings, found {_kind(course)}")
-    for name, value in course.items():
-        if name not in COURSE_SETTINGS:
-            raise ManifestError(f"{path}: [course] has no setting {name!r}; the settings are "
+    for problem in schema.problems(course, COURSE_SETTINGS, others_allowed=False):
+        if problem.kind == schema.UNKNOWN:
+            raise ManifestError(f"{path}: [course] has no setting {problem.key!r}; the settings are "
                                 f"{', '.join(COURSE_SETTINGS)}")
-        wanted, sound, _ = COURSE_SETTINGS[name]
-        if not sound(value):
-            raise ManifestError(f"{path}: [course] {name} must be {wanted}, found {value!r}")
+        raise ManifestError(f"{path}: [course] {problem.key} must be {problem.field.wanted}, found {problem.value!r}")
     return _File(steps, afters, data.get("replace", False), omit, shared, course)
 
 
@@ -337,6 +337,23 @@ def load(path=None, course=None, import_checks=True):
             _check_visibility_names(step)
         _check_graph(manifest)
     return manifest
+
+
+def _check_entry(entry, where):
+    """A [[steps]] entry's keys and the types of their values, by _STEP_FIELDS."""
+    found = schema.problems(entry, _STEP_FIELDS, others_allowed=False)
+    unknown = sorted(p.key for p in found if p.kind == schema.UNKNOWN)
+    if unknown:
+        raise ManifestError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    for problem in found:
+        if problem.kind in (schema.WRONG_TYPE, schema.NOT_ALLOWED):
+            raise ManifestError(f"{where}: {problem.key} must be {problem.field.wanted}, found {_kind(problem.value)}")
+    if "visibility" in entry:
+        _check_visibility(entry["visibility"], where)
+    # An empty string is as good as none: a step without a title is missing one.
+    missing = [key for key, each in _STEP_FIELDS.items() if each.required and not entry.get(key)]
+    if missing:
+        raise ManifestError(f"{where}: missing {', '.join(missing)}")
 
 
 def _check_visibility(value, where):

@@ -5,7 +5,9 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from lab.core.manifest import VISIBILITIES
+from lab.core import schema
+from lab.core.manifest import DEFAULT_KIT_POLICY, VISIBILITIES
+from lab.core.schema import Field
 from lab.transports.address import without_passwords  # one rule for every address shown
 
 PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK = "passed", "failed", "error", "skipped", "could not check"
@@ -15,10 +17,6 @@ NOT_APPLICABLE = "not applicable"
 # Every status a Result can have. How each one looks is in lab/report/statuses.py;
 # what it counts for is in Result.passed, Result.score, Result.max_points and Report.exit_code below.
 ALL_STATUSES = (PASSED, FAILED, ERROR, SKIPPED, COULD_NOT_CHECK, NOT_APPLICABLE)
-# What a course may make of a step the kit's reference solution applied (the
-# `kit_solutions` course setting): its points count as earned, count but are
-# flagged in the gradebook (the default), or count for nothing.
-KIT_SOLUTION_POLICIES = ("count", "flag", "zero")
 
 # The version of the results dictionary. Bump it when a key changes meaning or
 # goes away, so that a saved run is refused rather than rendered wrong.
@@ -87,7 +85,7 @@ class StepReport:
     # When the kit's reference solution last applied this step in the guest (its
     # record there, lab/core/solved.py), and what the course makes of that.
     kit_solved: str = None
-    kit_policy: str = "flag"
+    kit_policy: str = DEFAULT_KIT_POLICY
 
     def __post_init__(self):
         if self.kit_solved and self.kit_policy == "zero":
@@ -184,15 +182,30 @@ class BadResults(ValueError):
 
 
 # The keys each level of the results dictionary must have, and the JSON types of their
-# values, as as_dict() writes them. Keys beyond these are ignored.
+# values, as as_dict() writes them. Keys beyond these are ignored. A field's `wanted` is
+# what the message says of a value of the right type that is not allowed, {value} standing for it.
 NUMBER, TEXT, NOTHING = (int, float), (str,), (type(None),)
 ANY = (object,)
-REPORT_KEYS = {"format": (int,), "checked_at": TEXT, "score": NUMBER, "max_score": NUMBER, "exit_code": (int,),
-               "guest": TEXT, "fault": TEXT + NOTHING, "steps": (list,)}
-STEP_KEYS = {"id": TEXT, "title": TEXT, "score": NUMBER, "max_score": NUMBER, "checks": (list,)}
-CHECK_KEYS = {"name": TEXT, "step": TEXT + NOTHING, "description": TEXT, "status": TEXT,
-              "passed": (bool,) + NOTHING, "points": NUMBER, "max_points": NUMBER, "rationale": TEXT + NOTHING,
-              "hint": TEXT + NOTHING, "expected": ANY, "actual": ANY, "log": (list,), "duration": NUMBER}
+REPORT_KEYS = {"format": Field((int,)), "checked_at": Field(TEXT), "score": Field(NUMBER),
+               "max_score": Field(NUMBER), "exit_code": Field((int,)), "guest": Field(TEXT),
+               "fault": Field(TEXT + NOTHING), "steps": Field((list,))}
+STEP_KEYS = {"id": Field(TEXT), "title": Field(TEXT), "score": Field(NUMBER), "max_score": Field(NUMBER),
+             "checks": Field((list,))}
+CHECK_KEYS = {
+    "name": Field(TEXT), "step": Field(TEXT + NOTHING), "description": Field(TEXT),
+    "status": Field(TEXT, allowed=ALL_STATUSES,
+                    wanted=f"{{value}} is not a status; the statuses are {', '.join(ALL_STATUSES)}"),
+    "passed": Field((bool,) + NOTHING), "points": Field(NUMBER), "max_points": Field(NUMBER),
+    "rationale": Field(TEXT + NOTHING), "hint": Field(TEXT + NOTHING), "expected": Field(ANY),
+    "actual": Field(ANY),
+    "log": Field((list,), allowed=lambda log: all(isinstance(line, str) for line in log),
+                 wanted="every line of the log must be text"),
+    "duration": Field(NUMBER),
+    # Optional (files saved before a course could hide checks have none), but it goes
+    # on into gradescope.json as it is, so only a value Gradescope knows.
+    "visibility": Field(ANY, required=False, allowed=VISIBILITIES,
+                        wanted=f"{{value}} is not a visibility; the visibilities are {', '.join(VISIBILITIES)}"),
+}
 JSON_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", type(None): "null", bool: "true or false",
                    list: "a list", dict: "an object", object: "anything"}
 
@@ -206,7 +219,7 @@ def check_results(data):
         raise BadResults('not a results dictionary: it has no "format"; '
                          "give the file that `python -m lab.check --json` wrote")
     version = data["format"]
-    if not _is(version, (int,)) or version < 1:
+    if not schema.is_a(version, (int,)) or version < 1:
         raise BadResults(f'"format" is {json.dumps(version)}, not a format version')
     if version != RESULTS_FORMAT:
         raise BadResults(f"it is in format {version}, and this checker reads format {RESULTS_FORMAT}; "
@@ -216,39 +229,28 @@ def check_results(data):
         where = f"steps[{i}]"
         _check_keys(step, STEP_KEYS, where)
         for j, check in enumerate(step["checks"]):
-            here = f"{where}.checks[{j}]"
-            _check_keys(check, CHECK_KEYS, here)
-            if check["status"] not in ALL_STATUSES:
-                raise BadResults(f'{here}.status: {json.dumps(check["status"])} is not a status; '
-                                 f'the statuses are {", ".join(ALL_STATUSES)}')
-            if not all(isinstance(line, str) for line in check["log"]):
-                raise BadResults(f"{here}.log: every line of the log must be text")
-            # Optional (files saved before a course could hide checks have none), but it goes
-            # on into gradescope.json as it is, so only a value Gradescope knows.
-            if check.get("visibility", "visible") not in VISIBILITIES:
-                raise BadResults(f'{here}.visibility: {json.dumps(check["visibility"])} is not a visibility; '
-                                 f'the visibilities are {", ".join(VISIBILITIES)}')
+            _check_keys(check, CHECK_KEYS, f"{where}.checks[{j}]")
     return data
 
 
-def _check_keys(obj, keys, where):
-    prefix = f"{where}: " if where else ""
+def _check_keys(obj, fields, where):
     if not isinstance(obj, dict):
-        raise BadResults(f"{prefix}is {_json_type(obj)}, not an object")
-    for key, types in keys.items():
-        if key not in obj:
-            raise BadResults(f'{prefix}no "{key}"')
-        if not _is(obj[key], types):
-            expected = " or ".join(JSON_TYPE_NAMES[t] for t in types if not (t is int and float in types))
-            raise BadResults(f'{where + "." if where else ""}{key}: expected {expected}, '
-                             f"found {_json_type(obj[key])}")
+        raise BadResults(f"{where + ': ' if where else ''}is {_json_type(obj)}, not an object")
+    found = schema.problems(obj, fields)
+    if found:
+        raise BadResults(_said(found[0], where))
 
 
-def _is(value, types):
-    # JSON's true and false are Python bools, which are also ints: a score of true is not a number.
-    if isinstance(value, bool) and bool not in types and object not in types:
-        return False
-    return isinstance(value, types)
+def _said(problem, where):
+    """One problem of a results dictionary, in one line that says where it is."""
+    if problem.kind == schema.MISSING:
+        return f'{where + ": " if where else ""}no "{problem.key}"'
+    at = f"{where}.{problem.key}" if where else problem.key
+    if problem.kind == schema.WRONG_TYPE:
+        types = problem.field.types
+        expected = " or ".join(JSON_TYPE_NAMES[t] for t in types if not (t is int and float in types))
+        return f"{at}: expected {expected}, found {_json_type(problem.value)}"
+    return f"{at}: {problem.field.wanted.replace('{value}', json.dumps(problem.value))}"
 
 
 def _json_type(value):

@@ -6,7 +6,7 @@ kit-solved steps and report an unreachable guest the same way.
 """
 
 from lab.core.outcomes import CouldNotCheck
-from lab.engine.results import Report, StepReport
+from lab.engine.results import DEFAULT_KIT_POLICY, Report, StepReport
 
 
 class Session:
@@ -39,7 +39,7 @@ class Session:
     def __exit__(self, *exc):
         self.close()
 
-    def grade(self, steps, shown=None, wanted=None, on_result=None, kit_policy="flag"):
+    def grade(self, steps, shown=None, wanted=None, on_result=None, kit_policy=DEFAULT_KIT_POLICY):
         """A Report of these steps. wanted: the checks to run (default: all of the
         steps'); shown: {step id: its checks the report lists} (default: all).
         on_result(result) sees each result as it arrives. Steps the kit's reference
@@ -59,7 +59,7 @@ class Session:
                                   kit_policy=kit_policy) for s in steps], guest=self.transport.describe())
 
 
-def grade_guest(settings, steps, shown=None, wanted=None, on_result=None, kit_policy="flag"):
+def grade_guest(settings, steps, shown=None, wanted=None, on_result=None, kit_policy=DEFAULT_KIT_POLICY):
     """Grade one guest once. Returns the Report: its steps, or its fault, one line,
     when the guest could not be reached."""
     session = Session(settings)

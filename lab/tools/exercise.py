@@ -46,12 +46,20 @@ replay` follows the actions (actions()).
 
 import posixpath
 import re
+import runpy
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-GUEST_USER, GUEST_HOST = "vagrant", "lab"
-GUEST_PROMPT = re.compile(rf"^{GUEST_USER}@{GUEST_HOST}:(?P<cwd>[^$\s]+)\$ (?P<command>.*)$")
+from lab.core import labyml
+from lab.core.manifest import REPO
+
+# The prompt of the exercises' guest blocks: the user students log in as, and the guest's host
+# name, as the kit's defaults set them. facts.py is run as a file, not imported as provision.facts:
+# that would fix its LAB_FOLDER before a course's manifest sets $LAB_FOLDER for the checks.
+GUEST_USER = runpy.run_path(str(REPO / "provision" / "facts.py"))["GUEST_USER"]
+GUEST_HOST = labyml.read_value((REPO / labyml.DEFAULTS_FILE).read_text(encoding="utf-8"), "hostname")
+GUEST_PROMPT = re.compile(rf"^{re.escape(GUEST_USER)}@{re.escape(GUEST_HOST)}:(?P<cwd>[^$\s]+)\$ (?P<command>.*)$")
 SHOWN_PROMPT = f"{GUEST_USER}@{GUEST_HOST}:DIR$ "
 # Anything shaped like a shell prompt: bash's user@host:dir$ (or # as root),
 # zsh's user@host dir %, a bare $ or %, PowerShell's PS C:\lab>, cmd's C:\lab>,
@@ -133,7 +141,7 @@ class Action:
 def _shown(path):
     """A path as the instructor knows it: relative to the kit or the current folder when it can be."""
     path = Path(path)
-    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
+    for base in (REPO, Path.cwd()):
         try:
             return str(path.resolve().relative_to(base))
         except ValueError:

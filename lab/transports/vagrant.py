@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
+from lab.core import labyml, schema
 from lab.core.files import write_atomically
 from lab.core.labfolder import nearest_vagrantfile_folder
+from lab.core.schema import Field
 from lab.core.statefile import parse_json
 from lab.transports import address
 from lab.transports.ssh import SshTransport
@@ -32,6 +34,16 @@ from lab.transports.ssh import SshTransport
 # The guest's ports that Vagrant forwards, and the lab setting naming each one's host port.
 GUEST_PORTS = {"http_port": 80, "https_port": 443}
 DEFAULT_PORTS = {"http_port": 8500, "https_port": 8443}
+# A TCP port number, as .lab/settings.json and .lab/vagrant.json hold one.
+PORT = Field((int,), allowed=range(1, 65536))
+# .lab/vagrant.json as _discover writes it (its "id" must also be the machine's). A cache from an
+# older checker may lack a port, and one edited by hand may hold anything: then it is not used.
+CACHE_FIELDS = {
+    "host": Field((str,), allowed=bool), "user": Field((str,), allowed=bool),  # bool: not empty
+    "key": Field((str, type(None)), required=False), "known_hosts": Field((str, type(None)), required=False),
+    "port": PORT, "http_port": PORT,
+    "https_port": Field((int, type(None)), allowed=lambda port: port is None or schema.fits(port, PORT)),
+}
 INSTALL_HINT = "install Vagrant (https://developer.hashicorp.com/vagrant/install), then run `vagrant up`"
 
 # Seconds a `vagrant` command may take. Vagrant starts in a few seconds, more on a
@@ -108,62 +120,16 @@ def configured_port(root, setting):
     except (OSError, ValueError):
         resolved = None
     # Written by the Vagrantfile, but a file can be damaged or edited: use only a sound value.
-    if isinstance(resolved, dict) and _is_port(resolved.get(setting)):
+    if isinstance(resolved, dict) and schema.fits(resolved.get(setting), PORT):
         return resolved[setting]
     variable = os.environ.get(f"LAB_{setting.upper()}", "").strip()
     if variable.isdigit():
         return int(variable)
-    for name in ("lab.yml", "lab.default.yml"):
-        try:
-            text = (root / name).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        match = re.search(rf"^{setting}:\s*(\d+)\s*(#.*)?$", text, re.M)
-        if match:
-            return int(match.group(1))
-    return DEFAULT_PORTS[setting]
-
-
-def _is_port(value):
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+    written = next((value for value in labyml.values(root, setting) if value.isdigit()), None)
+    return int(written) if written else DEFAULT_PORTS[setting]
 
 
 # --- what `vagrant ssh-config` and `vagrant port` print -------------------------------------
-
-def split_ssh_config_words(text):
-    """The words of an ssh_config value, split as OpenSSH splits them.
-
-    "Double" or 'single' quotes keep spaces in a word (Vagrant quotes an
-    IdentityFile whose path holds a space); a backslash escapes only a quote,
-    a backslash or, outside quotes, a space. Any other backslash is kept, as
-    in a Windows path C:\\Users\\jane.
-    """
-    words, word, quote, started, i = [], [], None, False, 0
-    while i < len(text):
-        char, after = text[i], text[i + 1:i + 2]
-        if char == "\\" and after and (after in "\\\"'" or (quote is None and after == " ")):
-            word.append(after)
-            started, i = True, i + 2
-            continue
-        if quote is not None:
-            if char == quote:
-                quote = None
-            else:
-                word.append(char)
-        elif char in "\"'":
-            quote, started = char, True
-        elif char.isspace():
-            if started:
-                words.append("".join(word))
-            word, started = [], False
-        else:
-            word.append(char)
-            started = True
-        i += 1
-    if started:
-        words.append("".join(word))
-    return words
-
 
 @dataclass
 class SshConfig:
@@ -180,40 +146,35 @@ class SshConfig:
         return next((p for p in paths if os.path.isfile(p)), paths[0] if paths else None)
 
 
-def parse_ssh_config(text):
-    """Read the first Host block of `vagrant ssh-config`.
+def parse_ssh_config(text, machine="default"):
+    """Read the Host block that `vagrant ssh-config` printed for machine, with paramiko's reader.
 
     As in OpenSSH, a keyword's first value wins, except IdentityFile, which may
     be given several times (Vagrant lists its insecure key after the machine's
     own when config.ssh.insert_key falls back to it).
     """
-    values, identity_files, hosts = {}, [], 0
-    for line in text.splitlines():
-        match = re.match(r"\s*([A-Za-z]+)\s*(?:=\s*|\s+)(.*?)\s*$", line)
-        if not match or line.lstrip().startswith("#"):
-            continue
-        keyword, words = match.group(1).lower(), split_ssh_config_words(match.group(2))
-        if keyword == "host":
-            hosts += 1
-            if hosts > 1:  # a second machine's block: not ours
-                break
-        if not words:
-            continue
-        if keyword == "identityfile":
-            identity_files.append(words[0])
-        else:
-            values.setdefault(keyword, words)
-    port = (values.get("port") or ["22"])[0]
-    if not port.isdigit() or not _is_port(int(port)):
+    import paramiko  # here, not above: `python -m lab.check --list` must not wait for it
+
+    # Vagrant prints its alerts ("==> vagrant: ...") on the same stdout, before the block:
+    # paramiko refuses any line that is not "Keyword value", so those are left out.
+    lines = [line for line in text.splitlines() if paramiko.SSHConfig.SETTINGS_REGEX.match(line.strip())]
+    try:
+        config = paramiko.SSHConfig.from_text("\n".join(lines))
+    except paramiko.SSHException as exc:  # ConfigParseError: a Host line shlex can't split
+        raise ValueError(str(exc)) from None
+    if machine not in config.get_hostnames():
+        raise ValueError(f"it has no Host {machine} block")
+    # Vagrant prints paths as they are: OpenSSH's ~ and %d tokens mean nothing in them, and
+    # C:/Users/JANEDO~1, the short name Windows gives "Jane Doé", must not become a home folder.
+    config.TOKENS_BY_CONFIG_KEY = {}
+    values = config.lookup(machine)
+    port = values.get("port", "22")
+    if not port.isdigit() or not schema.fits(int(port), PORT):
         raise ValueError(f"Port {port!r} is not a port number")
-    host = (values.get("hostname") or values.get("host") or [None])[0]
-    if host is None:
-        raise ValueError("it names no HostName")
-    known = values.get("userknownhostsfile", ["~/.ssh/known_hosts"])
-    checking = (values.get("stricthostkeychecking", ["ask"])[0].lower() != "no"
-                and known[0] not in ("/dev/null", "NUL"))
-    return SshConfig(host, int(port), (values.get("user") or ["vagrant"])[0], identity_files,
-                     os.path.expanduser(known[0]) if checking else None)
+    known = values.get("userknownhostsfile", "~/.ssh/known_hosts")
+    checking = values.get("stricthostkeychecking", "ask").lower() != "no" and known not in ("/dev/null", "NUL")
+    return SshConfig(values["hostname"], int(port), values.get("user", "vagrant"), values.get("identityfile", []),
+                     os.path.expanduser(known) if checking else None)
 
 
 def parse_forwarded_ports(text):
@@ -437,7 +398,7 @@ class VagrantTransport(SshTransport):
         if out.rc != 0:
             raise self._explain()
         try:
-            conf = parse_ssh_config(out.stdout)
+            conf = parse_ssh_config(out.stdout, self.machine)
         except ValueError as exc:
             raise CouldNotCheck(f"cannot read what `vagrant ssh-config {self.machine}` printed: {exc}",
                                 f"run it yourself in {self.root} to see why") from None
@@ -473,13 +434,8 @@ class VagrantTransport(SshTransport):
             info = parse_json(self.cache_file.read_bytes())
         except (OSError, ValueError):
             return None
-        # A cache from an older checker may lack a port, and one edited by hand may hold
-        # anything: unless every value is what _discover writes, look everything up again.
-        sound = (isinstance(info, dict) and info.get("id") == self.id and all(k in info for k in GUEST_PORTS)
-                 and all(isinstance(info.get(k), str) and info[k] for k in ("host", "user"))
-                 and all(info.get(k) is None or isinstance(info[k], str) for k in ("key", "known_hosts"))
-                 and _is_port(info.get("port")) and _is_port(info["http_port"])
-                 and (info["https_port"] is None or _is_port(info["https_port"])))
+        # Unless every value is what _discover writes, look everything up again.
+        sound = isinstance(info, dict) and info.get("id") == self.id and not schema.problems(info, CACHE_FIELDS)
         return info if sound else None
 
     def _explain(self):
