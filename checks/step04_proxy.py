@@ -5,10 +5,9 @@ from lab.guest.system import sql_text
 
 from checks.step02_nginx import nginx_running
 from checks.step03_devserver import app_answers_in_guest
-from provision import facts
 from provision.facts import DB_PATH, DEV_HOST, DEV_PORT
 
-check = Registry(facts=facts)
+check = Registry()
 
 STATUS_HINTS = {
     502: "nginx could not reach the app: is the app running, and does proxy_pass point at its address "

@@ -7,7 +7,6 @@ from lab import Fail, Registry
 
 from checks.step06_systemd import BACK_WITHIN, wait_until_serving
 from checks.step07_gunicorn import nginx_proxies_to_socket
-from provision import facts
 from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, UPSTREAM, instance_names, \
     instance_socket, instance_unit
 
@@ -15,7 +14,7 @@ from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, UPSTREA
 # more for 10 s (fail_timeout=10s, max_fails=1; ngx_http_upstream_module's docs).
 NGINX_FAIL_TIMEOUT = 10
 
-check = Registry(facts=facts)
+check = Registry()
 
 
 def active_instances(ctx):

@@ -3,10 +3,9 @@
 from lab import Fail, Registry
 
 from checks.step02_nginx import page_reaches_host
-from provision import facts
 from provision.facts import APP_PROCESS, DEV_HOST, FIREWALL_PORTS, HTTP_PORT, SSH_PORT
 
-check = Registry(facts=facts)
+check = Registry()
 
 
 @check(points=1)

@@ -7,10 +7,9 @@ from urllib.parse import urlsplit
 from lab import Fail, Registry
 
 from checks.step09_firewall import firewall_active
-from provision import facts
 from provision.facts import HTTPS_PORT, PRIVATE_KEY
 
-check = Registry(facts=facts)
+check = Registry()
 
 def _served_certificate(ctx):
     # cryptography comes with paramiko, which the checker needs anyway.
