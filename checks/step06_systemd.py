@@ -1,6 +1,6 @@
 """Step 6: the app as a systemd service: started at boot, restarted when it dies, unprivileged."""
 
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 from lab.guest.system import sql_text
 
 from checks.step04_proxy import proxies_to_app
@@ -62,9 +62,9 @@ def restarts_on_failure(ctx):
     for unit in running_units(ctx):
         policy = ctx.guest.service(unit).show("Restart")
         if policy not in ("on-failure", "always", "on-abnormal"):
-            raise Fail(f"expected Restart=on-failure in {unit}, found Restart={policy}",
-                       hint="add `Restart=on-failure` to the [Service] section, then daemon-reload and restart",
-                       expected="on-failure", actual=policy)
+            raise Mismatch("expected Restart={expected} in {unit}, found Restart={actual}",
+                           hint="add `Restart=on-failure` to the [Service] section, then daemon-reload and restart",
+                           expected="on-failure", actual=policy, unit=unit)
 
 
 @check(points=2, depends=service_running_and_enabled)

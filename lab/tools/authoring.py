@@ -3,7 +3,7 @@
 The rules live here, in code: every step has its exercise, check module and
 solution; the manifest and the folders agree; every exercise's code blocks
 follow the convention of lab/tools/exercise.py and it runs its step's check; every
-Fail has a hint; a solution asks installs() for what its step writes, and the
+Fail (and Mismatch) has a hint; a solution asks installs() for what its step writes, and the
 manifest declares those names; no file has CRLF line endings; points are
 positive; ids are unique.
 """
@@ -288,7 +288,7 @@ def _unparsable(paths, root):
 
 
 def _fails_without_hint(folders):
-    """Every Fail(...) in the check modules must give the student a hint."""
+    """Every Fail(...) and Mismatch(...) in the check modules must give the student a hint."""
     problems = []
     for folder in sorted(folders):
         for path in sorted(folder.glob("*.py")):
@@ -296,9 +296,10 @@ def _fails_without_hint(folders):
             if tree is None:
                 continue
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Fail":
+                failure = getattr(node.func, "id", None) if isinstance(node, ast.Call) else None
+                if failure in ("Fail", "Mismatch"):
                     if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
-                        problems.append(f"{path.name}:{node.lineno}: Fail(...) without a hint for the student")
+                        problems.append(f"{path.name}:{node.lineno}: {failure}(...) without a hint for the student")
     return problems
 
 
