@@ -5,7 +5,7 @@ import pytest
 
 from lab import Fail, Mismatch
 from lab.report.formats import expected_and_actual
-from lab.tools.authoring import _fails_without_hint
+from lab.tools.lint import _fails_without_hint
 
 pytestmark = pytest.mark.unit
 
