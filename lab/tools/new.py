@@ -17,7 +17,7 @@ def paths_for(root, name):
         "id": f"step{number}",
         "exercise": root / "exercises" / f"step{number:02d}-{short}.md",
         "checks": root / "checks" / f"step{number:02d}_{short.replace('-', '_')}.py",
-        "solution": root / "provision" / "solutions" / f"step{number:02d}-{short}.sh",
+        "solution": root / "provision" / "solutions" / f"step{number:02d}-{short}.py",
     }
 
 
@@ -69,13 +69,13 @@ def new_step(name, title=None, root=manifest_mod.REPO):
     files = {
         paths["exercise"]: EXERCISE.format(id=paths["id"], title=title),
         paths["checks"]: CHECKS.format(id=paths["id"], docstring=_docstring_text(title), short=short.replace("-", "_")),
-        paths["solution"]: SOLUTION.format(id=paths["id"], title=title),
+        paths["solution"]: SOLUTION.format(id=paths["id"], docstring=_docstring_text(title)),
     }
     entry = {"id": paths["id"], "title": title, "exercise": f"../exercises/{paths['exercise'].name}",
              "checks": paths["checks"].name, "solution": f"../provision/solutions/{paths['solution'].name}",
              "writes": []}
     try:
-        _write_all_or_nothing(manifest_file, entry, files, executable=paths["solution"])
+        _write_all_or_nothing(manifest_file, entry, files)
     except manifest_mod.ManifestError as exc:
         say(f"{exc}; {shown} is as it was, and nothing was written")
         return 2
@@ -95,7 +95,7 @@ def new_step(name, title=None, root=manifest_mod.REPO):
 
 
 
-def _write_all_or_nothing(manifest_file, entry, files, executable):
+def _write_all_or_nothing(manifest_file, entry, files):
     """Write the new files and append the entry to the manifest; on any failure, remove the
     files written and put the manifest's old text back, then raise.
 
@@ -110,7 +110,6 @@ def _write_all_or_nothing(manifest_file, entry, files, executable):
                 with open(path, "x", encoding="utf-8", newline="\n") as f:  # "x": never over another's file
                     written.append(path)
                     f.write(text)
-            executable.chmod(0o755)
             manifest.write(manifest_table(entry, after=before))
             manifest.flush()
             manifest_mod.load(manifest_file, import_checks=False)  # it must still read, with the new step
@@ -174,11 +173,23 @@ def {short}_done(ctx):
                "`python -m lab.selftest {id}`")
 '''
 
-SOLUTION = """#!/usr/bin/env bash
-# Reference solution of {id}: {title}.
-# Runs as root in the guest; it must be idempotent (a second run changes nothing).
-set -euo pipefail
+# A Python solution, as every solution of the kit is: provision/solve.py runs it with the
+# guest's python3, with provision/ (facts, guestconf, deployment) and the kit's core on its path.
+SOLUTION = '''"""Reference solution of {id}: {docstring}.
 
-echo "{id}: the solution is not written yet" >&2
-exit 1
+provision/solve.py runs it as root in the guest, after the solutions of the steps
+before it. It must be idempotent: it changes only what is not yet as the step
+wants it, and reports each change with guestconf.record(), so that a second run
+reports nothing. guestconf's helpers (apt_install, install_template, enable_now)
+already work that way. A file other steps' solutions write too is a [shared]
+thing: list it in this step's `writes` in checks/steps.toml, and install it only
+`if installs("its name")` (from deployment).
 """
+
+import sys
+
+# For each thing the step wants: look first, and only if it is not so yet, change it
+# and say what changed with record("...") (from guestconf), which solve.py counts.
+sys.exit("{id}: the solution is not written yet; write it in this file, then run "
+         "`python -m lab.selftest {id}`")
+'''
