@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from lab.core.manifest import load
+from lab.tools.lint import _helpers_from_other_steps
 from tests.support.localservers import REPO
 
 pytestmark = pytest.mark.unit
@@ -162,6 +163,44 @@ def test_lint_finds_a_solution_asking_for_what_its_step_does_not_write(kit):
     run = lab(kit, "lint")
     assert "lab: problem: step4: writes 'code' in the manifest, but step04-proxy.py never asks installs('code')" in (
         run.stdout.splitlines())
+
+
+# --- a step's module imports other steps' checks, never their helpers -----------------------
+
+TANGLED = REPO / "tests" / "fixtures" / "tangled_course"
+SHARED_CODE_BELONGS = ("a step's module imports another step's only for the checks it depends on; code two steps "
+                       "share belongs in lab/guest (a fact about the guest) or the engine (lab/engine), and a value "
+                       "of the deployment in provision/facts.py")
+
+
+def test_lint_refuses_a_helper_or_value_taken_from_another_steps_module():
+    """Imported by name, by module (with or without `as`): each helper is named; the check it depends on is not."""
+    problems = _helpers_from_other_steps(load(course=TANGLED))
+    where = "tests/fixtures/tangled_course/tangled_checks/second.py"
+    assert problems == [f"{where}:{line}: takes {name} from tangled_checks.first, first's module, and it is not one "
+                        f"of first's checks: {SHARED_CODE_BELONGS}"
+                        for line, name in [(7, "PATIENCE"), (7, "root_home"), (16, "root_home"), (17, "root_home")]]
+
+
+def test_lint_of_a_course_says_where_shared_code_belongs():
+    run = lab(REPO, "lint", "--course", str(TANGLED))
+    assert run.returncode == 1
+    assert (f"lab: problem: tests/fixtures/tangled_course/tangled_checks/second.py:7: takes PATIENCE from "
+            f"tangled_checks.first, first's module, and it is not one of first's checks: {SHARED_CODE_BELONGS}"
+            in run.stdout.splitlines())
+
+
+def test_lint_refuses_a_kit_step_borrowing_another_steps_helper(kit):
+    checks = kit / "checks" / "step08_upstream.py"
+    text = checks.read_text()
+    checks.write_text(text.replace("from checks.step07_gunicorn import nginx_proxies_to_socket\n",
+                                   "from checks.step07_gunicorn import nginx_proxies_to_socket\n"
+                                   "from checks.step06_systemd import app_units, service_running_and_enabled\n"))
+    run = lab(kit, "lint")
+    assert run.returncode == 1
+    problems = [line for line in run.stdout.splitlines() if line.startswith("lab: problem: ")]
+    assert problems == [f"lab: problem: checks/step08_upstream.py:9: takes app_units from checks.step06_systemd, "
+                        f"step6's module, and it is not one of step6's checks: {SHARED_CODE_BELONGS}"]
 
 
 # --- `lab new` writes all of it or nothing ---------------------------------------------------

@@ -3,9 +3,10 @@
 The rules live here, in code: every step has its exercise, check module and
 solution; the manifest and the folders agree; every exercise's code blocks
 follow the convention of lab/tools/exercise.py and it runs its step's check;
-every Fail (and Mismatch) has a hint; a solution asks installs() for what its
-step writes, and the manifest declares those names; no file has CRLF line
-endings; points are positive; ids are unique.
+every Fail (and Mismatch) has a hint; a step's check module imports another
+step's module for its checks only, never for a helper; a solution asks
+installs() for what its step writes, and the manifest declares those names; no
+file has CRLF line endings; points are positive; ids are unique.
 """
 
 import ast
@@ -43,6 +44,7 @@ def lint(root=manifest_mod.REPO, course=None):
     problems += _unparsable([*(p for folder in sorted(check_folders) for p in sorted(folder.glob("*.py"))),
                              *(s.solution for s in manifest.steps if s.solution.suffix == ".py")], root)
     problems += _fails_without_hint(check_folders)
+    problems += _helpers_from_other_steps(manifest)
     problems += _installs_match_writes(manifest)
     problems += _applies_by_declaration(manifest)
     problems += _env_prefix_without_windows_form(manifest)
@@ -116,6 +118,63 @@ def _fails_without_hint(folders):
                     if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
                         problems.append(f"{path.name}:{node.lineno}: {failure}(...) without a hint for the student")
     return problems
+
+
+def _helpers_from_other_steps(manifest):
+    """A step's module imports another step's module only for its checks, to depend on them.
+
+    A helper or a value taken from another step's module ties the two steps' insides
+    together: one step's rewrite, or a course that omits it, breaks the other."""
+    by_module = {manifest_mod.module_name(s.checks_path)[1]: s for s in manifest.steps if s.checks_path.is_file()}
+    problems = []
+    for own, step in by_module.items():
+        tree = _python(step.checks_path)
+        if tree is None:
+            continue
+
+        def refuse(line, name, module):
+            other = by_module[module]
+            problems.append(f"{exercise._shown(step.checks_path)}:{line}: takes {name} from {module}, "
+                            f"{other.id}'s module, and it is not one of {other.id}'s checks: a step's module "
+                            "imports another step's only for the checks it depends on; code two steps share "
+                            "belongs in lab/guest (a fact about the guest) or the engine (lab/engine), and a value "
+                            "of the deployment in provision/facts.py")
+
+        def checks_of(module):
+            return {c.name for c in by_module[module].checks}
+
+        whole = {}  # the name a module of another step is bound to here -> that module
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                package = own.split(".")[:-1]
+                base = ".".join([*package[:len(package) - node.level + 1], *([node.module] if node.module else [])]
+                                if node.level else [node.module])
+                for alias in node.names:
+                    if base in by_module and base != own:
+                        if alias.name == "*" or alias.name not in checks_of(base):
+                            refuse(node.lineno, alias.name, base)
+                    elif f"{base}.{alias.name}" in by_module and f"{base}.{alias.name}" != own:
+                        whole[alias.asname or alias.name] = f"{base}.{alias.name}"  # from checks import step02_nginx
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in by_module and alias.name != own:
+                        whole[alias.asname or alias.name] = alias.name
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and _dotted(node.value) in whole:
+                module = whole[_dotted(node.value)]
+                if node.attr not in checks_of(module):
+                    refuse(node.lineno, node.attr, module)
+    return problems
+
+
+def _dotted(node):
+    """"a.b.c" of a name or a chain of attributes; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head else None
+    return None
 
 
 INLINE_CODE = re.compile(r"`([^`]+)`")
