@@ -7,10 +7,9 @@ from urllib.parse import urlsplit
 
 from lab import Fail, NotApplicable, Registry
 
-from provision import facts
 from provision.facts import LAB_FOLDER
 
-check = Registry(facts=facts)
+check = Registry()
 
 
 @check(points=1)

@@ -1,6 +1,6 @@
 """Step 2: nginx installed, running, started at boot, and reachable from the host."""
 
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 
 check = Registry()
 
@@ -19,9 +19,9 @@ def nginx_running(ctx):
     service = ctx.guest.service("nginx")
     state = ctx.wait_for(lambda: service.state, until=lambda s: s == "active", timeout=5)
     if state != "active":
-        raise Fail(f"expected the nginx service to be active, found it {state}",
-                   hint="start it with `sudo systemctl start nginx`; if that fails, "
-                        "`sudo journalctl -u nginx -n 20` says why", expected="active", actual=state)
+        raise Mismatch("expected the nginx service to be {expected}, found it {actual}",
+                       hint="start it with `sudo systemctl start nginx`; if that fails, "
+                            "`sudo journalctl -u nginx -n 20` says why", expected="active", actual=state)
 
 
 @check(points=1, depends=nginx_installed)
@@ -48,9 +48,9 @@ def page_reaches_host(ctx):
     """nginx's page reaches your computer on the forwarded port"""
     res = ctx.http.get("/")
     if res.status != 200:
-        raise Fail(f"expected HTTP 200 from {res.url}, got {res.status_line}",
-                   hint="try `curl -i http://localhost/` inside the guest: does nginx answer there?",
-                   expected=200, actual=res.status)
+        raise Mismatch("expected HTTP {expected} from {url}, got {status_line}",
+                       hint="try `curl -i http://localhost/` inside the guest: does nginx answer there?",
+                       expected=200, actual=res.status, url=res.url, status_line=res.status_line)
     server = res.headers.get("Server", "")
     if not server.startswith("nginx"):
         raise Fail(f"expected nginx to answer {res.url}, but the server says it is {server or 'nothing'!r}",

@@ -4,10 +4,9 @@ import json
 
 from lab import Fail, Registry
 
-from provision import facts
 from provision.facts import APP_PROCESS, DB_DIR, DB_PATH, DEV_HOST, DEV_LOG, DEV_PORT, GUEST_USER, LAB_FOLDER
 
-check = Registry(facts=facts)
+check = Registry()
 START_COMMAND = (f"cd {LAB_FOLDER} && python3 -m sample_app --host {DEV_HOST} --port {DEV_PORT} --db {DB_PATH} "
                  f"> ~/{DEV_LOG} 2>&1 &")
 

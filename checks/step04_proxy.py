@@ -1,14 +1,13 @@
 """Step 4: nginx as a reverse proxy in front of the app."""
 
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 from lab.guest.system import sql_text
 
 from checks.step02_nginx import nginx_running
 from checks.step03_devserver import app_answers_in_guest
-from provision import facts
 from provision.facts import DB_PATH, DEV_HOST, DEV_PORT
 
-check = Registry(facts=facts)
+check = Registry()
 
 STATUS_HINTS = {
     502: "nginx could not reach the app: is the app running, and does proxy_pass point at its address "
@@ -25,9 +24,9 @@ def proxies_to_app(ctx):
     """nginx passes requests for /likes on to the app"""
     res = ctx.http.get("/likes")
     if res.status != 200:
-        raise Fail(f"expected HTTP 200 from {res.url}, got {res.status_line}", hint=STATUS_HINTS.get(
+        raise Mismatch("expected HTTP {expected} from {url}, got {status_line}", hint=STATUS_HINTS.get(
             res.status, "read nginx's error log: `sudo tail /var/log/nginx/error.log`"),
-            expected=200, actual=res.status)
+            expected=200, actual=res.status, url=res.url, status_line=res.status_line)
     hint = f"is nginx proxying to the likes app, on {DEV_HOST}:{DEV_PORT}?"
     body = res.expect_json(hint=hint)
     if not isinstance(body, dict) or not isinstance(body.get("likes"), list):
@@ -42,10 +41,10 @@ def like_reaches_database(ctx):
     res = ctx.http.post("/likes", json={"likes": [thing]})
     try:
         if res.status != 201:
-            raise Fail(f"expected HTTP 201 from POST {res.url}, got {res.status_line}",
-                       hint="does POST /likes work on the app itself? "
-                            f"`curl -d 'likes=x' localhost:{DEV_PORT}/likes` in the guest", expected=201,
-                       actual=res.status)
+            raise Mismatch("expected HTTP {expected} from POST {url}, got {status_line}",
+                           hint="does POST /likes work on the app itself? "
+                                f"`curl -d 'likes=x' localhost:{DEV_PORT}/likes` in the guest",
+                           expected=201, actual=res.status, url=res.url, status_line=res.status_line)
         count = ctx.guest.sqlite(DB_PATH, f"SELECT COUNT(*) FROM likes WHERE thing = {sql_text(thing)};")
         if count.stdout.strip() != "1":
             raise Fail(f"posted the like {thing!r} through nginx, but {DB_PATH} doesn't contain it",

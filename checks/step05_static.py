@@ -6,10 +6,9 @@ from lab import Fail, Registry
 from lab.guest.nginx import server_blocks, served_path, under
 
 from checks.step04_proxy import proxies_to_app
-from provision import facts
 from provision.facts import APP_PROCESS, GUEST_USER, LAB_FOLDER, NGINX_USER, STATIC_DIR
 
-check = Registry(facts=facts)
+check = Registry()
 STYLE = "/static/style.css"  # the static file the checks ask for
 
 

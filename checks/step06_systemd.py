@@ -1,18 +1,13 @@
 """Step 6: the app as a systemd service: started at boot, restarted when it dies, unprivileged."""
 
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
+from lab.engine.context import BACK_WITHIN
 from lab.guest.system import sql_text
 
 from checks.step04_proxy import proxies_to_app
-from provision import facts
 from provision.facts import APP, APP_UNITS, DB_DIR, DB_PATH, SERVICE
 
-# How long a restarted app may take to serve again. gunicorn is up in a second on a
-# laptop; a guest whose page cache is cold after a boot, emulated without
-# hardware help, has been seen to take 16 s from the kill to listening.
-BACK_WITHIN = 30
-
-check = Registry(facts={**vars(facts), "BACK_WITHIN": BACK_WITHIN})
+check = Registry(facts={"BACK_WITHIN": BACK_WITHIN})
 
 UNIT_HINT = f"write /etc/systemd/system/{SERVICE} (see the exercise), then " \
             f"`sudo systemctl daemon-reload && sudo systemctl enable --now {APP}`"
@@ -63,9 +58,9 @@ def restarts_on_failure(ctx):
     for unit in running_units(ctx):
         policy = ctx.guest.service(unit).show("Restart")
         if policy not in ("on-failure", "always", "on-abnormal"):
-            raise Fail(f"expected Restart=on-failure in {unit}, found Restart={policy}",
-                       hint="add `Restart=on-failure` to the [Service] section, then daemon-reload and restart",
-                       expected="on-failure", actual=policy)
+            raise Mismatch("expected Restart={expected} in {unit}, found Restart={actual}",
+                           hint="add `Restart=on-failure` to the [Service] section, then daemon-reload and restart",
+                           expected="on-failure", actual=policy, unit=unit)
 
 
 @check(points=2, depends=service_running_and_enabled)
@@ -90,16 +85,6 @@ def database_in_var_lib(ctx):
             raise Fail(f"expected {unit} to use the database in {DB_DIR}, but neither its "
                        "Environment nor its ExecStart mentions it",
                        hint=f"add `Environment=LIKES_DB={DB_PATH}` (or `--db`) to the unit")
-
-
-def wait_until_serving(ctx, units, timeout):
-    """Wait until each unit serves again (listens, so it can answer); returns those that still don't.
-
-    A check that restarts the app waits for this before it asks nginx anything: a
-    request that reaches an instance still starting makes nginx leave that
-    instance alone for a while (fail_timeout), which later checks would see."""
-    return ctx.wait_for(lambda: [u for u in units if not ctx.guest.service(u).is_serving],
-                        timeout=timeout, interval=1, until=lambda left: not left)
 
 
 @check(points=3, depends=(service_running_and_enabled, proxies_to_app), timeout=90)
@@ -130,7 +115,7 @@ def data_kept_across_restart(ctx):
         units = running_units(ctx)
         for unit in units:
             ctx.guest.sudo("systemctl restart %s", unit, timeout=60)
-        still_down = wait_until_serving(ctx, units, timeout=BACK_WITHIN)
+        still_down = ctx.wait_until_serving(units)
         if still_down:
             raise Fail(f"after `systemctl restart`, {', '.join(still_down)} did not listen again within "
                        f"{BACK_WITHIN} s", hint=f"`sudo journalctl -u {still_down[0]} -n 30` shows why it doesn't start")

@@ -5,10 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 from lab import Fail, Registry
 
 from checks.step04_proxy import proxies_to_app
-from provision import facts
 from provision.facts import APP, APP_PROCESS, DEV_PORT, NGINX_USER, SINGLE_SOCKET, WORKERS
 
-check = Registry(facts=facts)
+check = Registry()
 NO_ANSWER_FROM_GUNICORN = ("`sudo tail /var/log/nginx/error.log` says why nginx got no answer: does proxy_pass name "
                            f"the socket gunicorn binds, and may nginx's user {NGINX_USER} open it?")
 

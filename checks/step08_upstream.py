@@ -5,9 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lab import Fail, Registry
 
-from checks.step06_systemd import BACK_WITHIN, wait_until_serving
 from checks.step07_gunicorn import nginx_proxies_to_socket
-from provision import facts
 from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, UPSTREAM, instance_names, \
     instance_socket, instance_unit
 
@@ -15,7 +13,7 @@ from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, UPSTREA
 # more for 10 s (fail_timeout=10s, max_fails=1; ngx_http_upstream_module's docs).
 NGINX_FAIL_TIMEOUT = 10
 
-check = Registry(facts=facts)
+check = Registry()
 
 
 def active_instances(ctx):
@@ -103,7 +101,7 @@ def survives_one_down(ctx):
         ctx.guest.sudo("systemctl start %s", victim, timeout=60)
         # Leave it as found: serving, so that the next check (or the student's next
         # run) doesn't meet an instance still starting.
-        wait_until_serving(ctx, [victim], timeout=BACK_WITHIN)
+        ctx.wait_until_serving([victim])
     errors = [s for s in statuses if s >= 500]
     ctx.note(f"with {victim} stopped: {len(statuses) - len(errors)} good answers, {len(errors)} errors")
     if errors:

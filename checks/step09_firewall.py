@@ -1,12 +1,11 @@
 """Step 9: a firewall lets in SSH and the web server, and nothing else."""
 
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 
 from checks.step02_nginx import page_reaches_host
-from provision import facts
 from provision.facts import APP_PROCESS, DEV_HOST, FIREWALL_PORTS, HTTP_PORT, SSH_PORT
 
-check = Registry(facts=facts)
+check = Registry()
 
 
 @check(points=1)
@@ -33,8 +32,8 @@ def denies_by_default(ctx):
     policy = ctx.guest.firewall().default_incoming
     # reject refuses as deny does, but tells the client at once instead of letting it wait.
     if policy not in ("deny", "reject"):
-        raise Fail(f"expected the default policy for incoming connections to be deny, found {policy or 'none'}",
-                   hint="`sudo ufw default deny incoming`", expected="deny", actual=policy)
+        raise Mismatch("expected the default policy for incoming connections to be {expected}, found {actual}",
+                       hint="`sudo ufw default deny incoming`", expected="deny", actual=policy)
 
 
 @check(points=1, depends=firewall_active)

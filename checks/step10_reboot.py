@@ -1,6 +1,6 @@
 """Step 10: the whole deployment comes back by itself after a reboot."""
 
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 
 from checks.step02_nginx import page_reaches_host
 from provision.facts import APP, APP_UNITS, CONFIG_DIR, NGINX_CONF
@@ -18,10 +18,10 @@ def server_tokens_off(ctx):
     """nginx does not tell the world its version"""
     server = ctx.http.get("/").headers.get("Server", "")
     if server != "nginx":
-        raise Fail(f"expected the Server header to say just nginx, found {server!r}",
-                   hint=f"uncomment `server_tokens off;` in the http block of {NGINX_CONF} "
-                        f"(`grep -n server_tokens {NGINX_CONF}` finds it), then reload nginx",
-                   expected="nginx", actual=server)
+        raise Mismatch("expected the Server header to say just {expected}, found {actual!r}",
+                       hint=f"uncomment `server_tokens off;` in the http block of {NGINX_CONF} "
+                            f"(`grep -n server_tokens {NGINX_CONF}` finds it), then reload nginx",
+                       expected="nginx", actual=server)
 
 
 @check(points=2)

@@ -4,13 +4,12 @@ from datetime import datetime, timezone
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 
 from checks.step09_firewall import firewall_active
-from provision import facts
 from provision.facts import HTTPS_PORT, PRIVATE_KEY
 
-check = Registry(facts=facts)
+check = Registry()
 
 def _served_certificate(ctx):
     # cryptography comes with paramiko, which the checker needs anyway.
@@ -33,10 +32,10 @@ def https_answers(ctx):
     ctx.note(f"the handshake used {version}")
     res = ctx.http.get(ctx.http.https_url("/likes"), upgrade=False)
     if res.status != 200 or not res.is_json:
-        raise Fail(f"expected HTTP 200 with the likes as JSON from {res.url}, got {res.status_line}",
-                   hint="the HTTPS server block needs the same `location` blocks as the old one; "
-                        "`sudo tail /var/log/nginx/error.log` says what went wrong",
-                   expected=200, actual=res.status)
+        raise Mismatch("expected HTTP {expected} with the likes as JSON from {url}, got {status_line}",
+                       hint="the HTTPS server block needs the same `location` blocks as the old one; "
+                            "`sudo tail /var/log/nginx/error.log` says what went wrong",
+                       expected=200, actual=res.status, url=res.url, status_line=res.status_line)
 
 
 @check(points=2, depends=https_answers)
@@ -65,10 +64,10 @@ def certificate_fits_the_site(ctx):
         named = host in dns
     if not named:
         found = ", ".join(dns + ips) or "no subjectAltName at all"
-        raise Fail(f"expected the certificate's subjectAltName to name {host}, found {found}",
-                   hint="browsers ignore the CN; make the certificate with "
-                        "`-addext \"subjectAltName=DNS:localhost,IP:127.0.0.1\"`",
-                   expected=host, actual=found)
+        raise Mismatch("expected the certificate's subjectAltName to name {expected}, found {actual}",
+                       hint="browsers ignore the CN; make the certificate with "
+                            "`-addext \"subjectAltName=DNS:localhost,IP:127.0.0.1\"`",
+                       expected=host, actual=found)
 
 
 @check(points=1, depends=https_answers)
@@ -101,9 +100,9 @@ def http_redirects_to_https(ctx):
     https_port = urlsplit(ctx.http.https_url()).port or HTTPS_PORT
     fix = f"`return 301 https://$host{'' if https_port == HTTPS_PORT else f':{https_port}'}$request_uri;`"
     if res.status not in (301, 308):
-        raise Fail(f"expected {res.url} to answer 301 Moved Permanently, got {res.status_line}",
-                   hint=f"make the port 80 server block do nothing but redirect: {fix}",
-                   expected=301, actual=res.status)
+        raise Mismatch("expected {url} to answer {expected} Moved Permanently, got {status_line}",
+                       hint=f"make the port 80 server block do nothing but redirect: {fix}",
+                       expected=301, actual=res.status, url=res.url, status_line=res.status_line)
     location = res.headers.get("Location", "")
     if not ctx.http.upgrade_target(res):
         wanted = ctx.http.https_url(path)
@@ -119,9 +118,9 @@ def app_told_it_was_https(ctx):
     seen = res.expect_json(hint="the HTTPS server block needs the same `location /` block, with its proxy_pass, "
                                 "as the old one").get("x_forwarded_proto")
     if seen != "https":
-        raise Fail(f"expected the app to see the header X-Forwarded-Proto: https, it saw {seen!r}",
-                   hint="in the HTTPS server block, pass it on with `proxy_set_header X-Forwarded-Proto $scheme;`",
-                   expected="https", actual=seen)
+        raise Mismatch("expected the app to see the header X-Forwarded-Proto: {expected}, it saw {actual!r}",
+                       hint="in the HTTPS server block, pass it on with `proxy_set_header X-Forwarded-Proto $scheme;`",
+                       expected="https", actual=seen)
 
 
 @check(points=1, depends=firewall_active)

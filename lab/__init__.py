@@ -12,6 +12,12 @@ Check modules need only what this package exports:
         if not ctx.guest.package("nginx").is_installed:
             raise Fail("nginx is not installed", hint="try `sudo apt install nginx`")
 
+A value that is not the one expected is a Mismatch, whose rationale is made
+from the two values (see lab.core.outcomes):
+
+    raise Mismatch("expected nginx to be {expected}, found it {actual}",
+                   hint="try `sudo systemctl start nginx`", expected="active", actual=state)
+
 Everything heavier (paramiko, requests, jinja2) is imported only when a run
 needs it, so `python -m lab.check --list` starts fast.
 """
@@ -57,8 +63,8 @@ def exit_if_libraries_are_missing():
 if sys.argv[:1] == ["-m"]:
     exit_if_libraries_are_missing()
 
-from lab.core.outcomes import CouldNotCheck, Fail, NotApplicable  # noqa: E402  (after the check above, which needs nothing)
+from lab.core.outcomes import CouldNotCheck, Fail, Mismatch, NotApplicable  # noqa: E402  (after the check above, which needs nothing)
 from lab.core.registry import Registry  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["CouldNotCheck", "Fail", "NotApplicable", "Registry"]
+__all__ = ["CouldNotCheck", "Fail", "Mismatch", "NotApplicable", "Registry"]

@@ -17,7 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from lab.tools.authoring import lint, new_step
+from lab.tools.lint import lint
+from lab.tools.new import new_step
 
 
 def main(argv=None):

@@ -1,6 +1,7 @@
 """The instructors' tools, `python -m lab new` and `python -m lab lint`, run on a
 copy of the kit (where `python -m lab` finds the copy's own files)."""
 
+import ast
 import contextlib
 import os
 import shutil
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 from lab.core.manifest import load
+from lab.tools.lint import _helpers_from_other_steps
 from tests.support.localservers import REPO
 
 pytestmark = pytest.mark.unit
@@ -32,12 +34,34 @@ def test_new_scaffolds_a_step_that_lints_and_lists(kit):
     assert run.returncode == 0, run.stdout + run.stderr
     assert (kit / "exercises" / "step12-postgres.md").read_text().startswith("# PostgreSQL instead of SQLite")
     assert "def postgres_done(ctx):" in (kit / "checks" / "step12_postgres.py").read_text()
-    assert (kit / "provision" / "solutions" / "step12-postgres.sh").stat().st_mode & 0o111
+    solution = kit / "provision" / "solutions" / "step12-postgres.py"
+    assert solution.read_text().startswith('"""Reference solution of step12: PostgreSQL instead of SQLite.')
+    assert not (kit / "provision" / "solutions" / "step12-postgres.sh").exists()
     assert 'id = "step12"' in (kit / "checks" / "steps.toml").read_text()
     assert load(kit / "checks" / "steps.toml", import_checks=False).step("step12").writes == ()
     listed = lab(kit, "--list", module="lab.check")
     assert "step12: PostgreSQL instead of SQLite (1 points)" in listed.stdout
     assert lab(kit, "lint").returncode == 0
+
+
+def test_new_writes_a_python_solution_that_solve_runs_and_that_says_it_is_unwritten(kit):
+    """Like every solution of the kit: Python, run by solve.py with the guest's python3 and
+    provision/ on its path. Until it is written it fails, so the selftest can't pass it by."""
+    title = 'Say "hi" to C:\\Users'
+    assert lab(kit, "new", "step12-hello", "--title", title).returncode == 0
+    solution = kit / "provision" / "solutions" / "step12-hello.py"
+    assert load(kit / "checks" / "steps.toml", import_checks=False).step("step12").solution.resolve() == solution
+    assert ast.get_docstring(ast.parse(solution.read_text())).startswith(f"Reference solution of step12: {title}.")
+    if str(REPO / "provision") not in sys.path:
+        sys.path.insert(0, str(REPO / "provision"))
+    import solve
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(kit / "provision"), str(kit)])}
+    run = subprocess.run([sys.executable, str(solution)], env=env, capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr == ("step12: the solution is not written yet; write it in this file, then run "
+                          "`python -m lab.selftest step12`\n")
+    assert solve.run_solution(solution, env) == (0, 1)  # solve.py runs it with the interpreter, as the kit's
 
 
 def test_new_refuses_a_taken_or_malformed_name(kit):
@@ -141,6 +165,44 @@ def test_lint_finds_a_solution_asking_for_what_its_step_does_not_write(kit):
         run.stdout.splitlines())
 
 
+# --- a step's module imports other steps' checks, never their helpers -----------------------
+
+TANGLED = REPO / "tests" / "fixtures" / "tangled_course"
+SHARED_CODE_BELONGS = ("a step's module imports another step's only for the checks it depends on; code two steps "
+                       "share belongs in lab/guest (a fact about the guest) or the engine (lab/engine), and a value "
+                       "of the deployment in provision/facts.py")
+
+
+def test_lint_refuses_a_helper_or_value_taken_from_another_steps_module():
+    """Imported by name, by module (with or without `as`): each helper is named; the check it depends on is not."""
+    problems = _helpers_from_other_steps(load(course=TANGLED))
+    where = "tests/fixtures/tangled_course/tangled_checks/second.py"
+    assert problems == [f"{where}:{line}: takes {name} from tangled_checks.first, first's module, and it is not one "
+                        f"of first's checks: {SHARED_CODE_BELONGS}"
+                        for line, name in [(7, "PATIENCE"), (7, "root_home"), (16, "root_home"), (17, "root_home")]]
+
+
+def test_lint_of_a_course_says_where_shared_code_belongs():
+    run = lab(REPO, "lint", "--course", str(TANGLED))
+    assert run.returncode == 1
+    assert (f"lab: problem: tests/fixtures/tangled_course/tangled_checks/second.py:7: takes PATIENCE from "
+            f"tangled_checks.first, first's module, and it is not one of first's checks: {SHARED_CODE_BELONGS}"
+            in run.stdout.splitlines())
+
+
+def test_lint_refuses_a_kit_step_borrowing_another_steps_helper(kit):
+    checks = kit / "checks" / "step08_upstream.py"
+    text = checks.read_text()
+    checks.write_text(text.replace("from checks.step07_gunicorn import nginx_proxies_to_socket\n",
+                                   "from checks.step07_gunicorn import nginx_proxies_to_socket\n"
+                                   "from checks.step06_systemd import app_units, service_running_and_enabled\n"))
+    run = lab(kit, "lint")
+    assert run.returncode == 1
+    problems = [line for line in run.stdout.splitlines() if line.startswith("lab: problem: ")]
+    assert problems == [f"lab: problem: checks/step08_upstream.py:9: takes app_units from checks.step06_systemd, "
+                        f"step6's module, and it is not one of step6's checks: {SHARED_CODE_BELONGS}"]
+
+
 # --- `lab new` writes all of it or nothing ---------------------------------------------------
 
 @contextlib.contextmanager
@@ -203,7 +265,7 @@ def test_new_whose_last_file_cannot_be_made_takes_back_the_first_two(kit):
     solutions.write_text("not a folder\n")
     before = kit_state(kit)
     run = lab(kit, "new", "step12-postgres")
-    assert_refused_in_one_line(run, "cannot write provision/solutions/step12-postgres.sh")
+    assert_refused_in_one_line(run, "cannot write provision/solutions/step12-postgres.py")
     assert kit_state(kit) == before
     assert not (kit / "exercises" / "step12-postgres.md").exists()
     assert not (kit / "checks" / "step12_postgres.py").exists()

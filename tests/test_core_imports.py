@@ -18,8 +18,10 @@ from tests.support.localservers import REPO
 pytestmark = pytest.mark.unit
 
 CORE = REPO / "lab" / "core"
-# Importing lab.core runs lab/__init__.py first: it is held to the same rule.
-ON_THE_WAY = [REPO / "lab" / "__init__.py"]
+# Importing lab.core runs lab/__init__.py first, and the registry reads the
+# deployment's facts from provision/facts.py (by name, when a docstring names
+# one): both are held to the same rule.
+ON_THE_WAY = [REPO / "lab" / "__init__.py", REPO / "provision" / "facts.py"]
 # Python 3.10 (Ubuntu 22.04) has no tomllib; its backport comes from python3-tomli,
 # which solve.py installs before it reads the manifest.
 BACKPORTS = {"tomli"}

@@ -16,8 +16,10 @@ import pytest
 
 from lab import Registry
 from lab.engine.context import Settings
-from lab.grade import (Progress, RosterError, Student, grade_all, grade_row, gradebook, main, read_roster,
-                       safe_name)
+from lab.grade import main
+from lab.tools.gradebook import grade_row, gradebook
+from lab.tools.grading import Progress, grade_all
+from lab.tools.roster import RosterError, Student, read_roster, safe_name
 from lab.core.manifest import Step
 from lab.engine.results import check_results
 from lab.engine.runner import PrintCapture

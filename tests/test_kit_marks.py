@@ -14,7 +14,7 @@ import pytest
 
 from lab import Fail, Registry
 from lab.core import solved
-from lab.tools.authoring import lint
+from lab.tools.lint import lint
 from lab.engine.context import Settings
 from lab.core.manifest import ManifestError, load
 from lab.report import formats

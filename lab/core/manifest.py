@@ -410,24 +410,35 @@ def _line_of(path, step_id, name):
     return start + 1
 
 
-def _import_checks(step):
-    """Import a step's check module by its full dotted name.
-
-    The name follows the packages (folders with __init__.py) around the file:
-    checks/step04_proxy.py is `checks.step04_proxy`. Importing by name, not by
-    file, means a module that imports another step's checks to depend on them
-    gets the very same Check objects.
-    """
-    path = step.checks_path.resolve()
-    if not path.exists():
-        raise ManifestError(f"step {step.id}: its check module {step.checks_path} does not exist")
+def module_name(path):
+    """(the folder to import from, the dotted name) of a check module: the name follows the
+    packages (folders with __init__.py) around the file, as checks/step04_proxy.py is
+    `checks.step04_proxy`."""
+    path = Path(path).resolve()
     parts, folder = [path.stem], path.parent
     while (folder / "__init__.py").exists():
         parts.insert(0, folder.name)
         folder = folder.parent
+    return folder, ".".join(parts)
+
+
+def _import_checks(step):
+    """Import a step's check module by its full dotted name.
+
+    The name follows the packages around the file (module_name). Importing by
+    name, not by file, means a module that imports another step's checks to
+    depend on them gets the very same Check objects.
+    """
+    path = step.checks_path.resolve()
+    if not path.exists():
+        raise ManifestError(f"step {step.id}: its check module {step.checks_path} does not exist")
+    folder, name = module_name(path)
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
-    name = ".".join(parts)
+    # Every check module's docstrings may name the deployment's facts (provision.facts, which the
+    # Registry imports): a course that replaces every step imports no kit module that puts the kit here.
+    if str(REPO) not in sys.path:
+        sys.path.append(str(REPO))
     try:
         module = importlib.import_module(name)
     except Exception as exc:  # a broken check module is the instructor's to fix: say where

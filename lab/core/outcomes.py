@@ -27,6 +27,46 @@ class Fail(Exception):
         self.actual = actual
 
 
+class Mismatch(Fail):
+    """A value that is not the one the check expects, with the rationale made from the
+    expected and the actual value, so that each is written once:
+
+        raise Mismatch("expected the nginx service to be {expected}, found it {actual}",
+                       hint="`sudo systemctl start nginx`", expected="active", actual=state)
+
+    The rationale is a template, as str.format reads it: {expected} and {actual}
+    (with !r or a format spec if it likes), and any other value given as a keyword,
+    {unit} for unit=...; a brace the student reads is written twice, {{ or }}. Give
+    it a plain string, not an f-string: a value the guest sent may hold braces.
+    Without a rationale it says "expected ..., found ...". Nothing, None or "",
+    reads as "nothing", never as Python's None.
+    """
+
+    def __init__(self, rationale=None, hint=None, *, expected, actual, **values):
+        template = rationale or "expected {expected}, found {actual}"
+        said = {name: _Said(value) for name, value in {**values, "expected": expected, "actual": actual}.items()}
+        super().__init__(template.format_map(said), hint, expected, actual)
+
+
+class _Said:
+    """A value as a rationale says it: as str.format would, but nothing as "nothing"."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def _nothing(self):
+        return self.value is None or self.value == ""
+
+    def __format__(self, spec):
+        return "nothing" if self._nothing() else format(self.value, spec)
+
+    def __str__(self):
+        return "nothing" if self._nothing() else str(self.value)
+
+    def __repr__(self):
+        return "nothing" if self._nothing() else repr(self.value)
+
+
 class CouldNotCheck(Exception):
     """The environment stopped the check, not the student's work: a VM that is
     down, a missing program, a port nothing forwards. remedy says how to fix it."""

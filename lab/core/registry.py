@@ -1,9 +1,17 @@
 """Check functions and the registry each check module keeps them in."""
 
+import difflib
+import importlib
 import inspect
+import string
 
-# The kinds of guest a check can be about, as their transports' URL schemes.
-GUEST_KINDS = ("vagrant", "ssh", "local")
+from lab.core.guests import GUEST_KINDS
+
+# The deployment's facts (provision/facts.py), which every check's docstring may name, as
+# {APP}. By module name, imported only when a docstring first names one: the guest
+# (solve.py) reads the manifest without importing a check module, and facts.py reads
+# $LAB_FOLDER, which the manifest's loader sets from a course's settings first.
+DEPLOYMENT_FACTS = "provision.facts"
 
 
 class Check:
@@ -45,15 +53,26 @@ class Registry:
     Use an instance as the decorator: ``check = Registry()`` then
     ``@check(points=2, depends=nginx_running, timeout=10)``.
 
-    ``Registry(facts=module)`` lets docstrings name facts defined elsewhere, as
-    ``{DB_PATH}``: the student reads the value, and the fact stays defined once.
-    A dict of names works too, for a step's own values beside the deployment's.
+    A docstring names the deployment's facts between braces, as ``{DB_PATH}``:
+    the student reads the value, and the fact stays defined once. A brace the
+    student should read is written twice, ``{{`` or ``}}``. A name that is no
+    fact stops the import of the module, so a typo never reaches a student.
+    ``Registry(facts=...)`` adds a step's own values (a dict, or a module's
+    public names) beside the deployment's.
     """
 
     def __init__(self, facts=None):
         self.checks = []
-        names = facts if isinstance(facts, dict) or facts is None else vars(facts)
-        self.facts = None if names is None else {k: v for k, v in names.items() if not k.startswith("_")}
+        names = {} if facts is None else facts if isinstance(facts, dict) else vars(facts)
+        self.own_facts = _public(names)
+        self._facts = None  # the deployment's with the module's own over them, read when first needed
+
+    @property
+    def facts(self):
+        """Every name a docstring of this registry's checks may use."""
+        if self._facts is None:
+            self._facts = {**_public(vars(importlib.import_module(DEPLOYMENT_FACTS))), **self.own_facts}
+        return self._facts
 
     def __call__(self, func=None, *, points=1, depends=(), timeout=30, applies_to=None):
         """``applies_to=("vagrant",)``: the check is about something only those kinds of
@@ -84,16 +103,41 @@ class Registry:
                 raise TypeError(f"{where}: applies_to names kinds of guest, from {', '.join(GUEST_KINDS)}; "
                                 f"got {applies_to!r}")
         check = Check(func, points, depends, timeout, applies_to)
-        if self.facts is not None:
-            try:
-                check.description = check.description.format_map(self.facts)
-            except (KeyError, IndexError, ValueError) as exc:
-                raise TypeError(f"{where}: its docstring names {exc} between braces, which is no fact") from None
+        check.description = self._with_facts(check.description, where)
         self.checks.append(check)
         return check
+
+    def _with_facts(self, text, where):
+        """text with each {NAME} replaced by the fact's value; TypeError, saying which name, if one is no fact."""
+        if "{" not in text and "}" not in text:
+            return text  # nothing to look up: a module whose docstrings name no fact needs none
+        doubled = "write {{ or }} for a brace the student reads"
+        try:
+            fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        except ValueError:
+            raise TypeError(f"{where}: its docstring has a single {{ or }} that opens or closes nothing; "
+                            f"{doubled}") from None
+        for field in fields:
+            # {APP}, or {APP.upper} and {PORTS[0]}: the fact is the name before any . or [.
+            name = field.split(".", 1)[0].split("[", 1)[0]
+            if name not in self.facts:
+                close = difflib.get_close_matches(name, list(self.facts), n=1)
+                guess = f"; did you mean {{{close[0]}}}?" if close else ""
+                raise TypeError(f"{where}: its docstring names {{{field}}}, and {name or 'an empty name'!r} is no "
+                                f"fact of the deployment (provision/facts.py) or of the module{guess} "
+                                f"({doubled})")
+        try:
+            return text.format_map(self.facts)
+        except (AttributeError, LookupError, TypeError, ValueError) as exc:  # {APP.nope}, {PORTS[9]}, {APP:d}
+            raise TypeError(f"{where}: its docstring's braces cannot show a fact: {type(exc).__name__}: {exc} "
+                            f"({doubled})") from None
 
     def __iter__(self):
         return iter(self.checks)
 
     def __len__(self):
         return len(self.checks)
+
+
+def _public(names):
+    return {k: v for k, v in names.items() if not k.startswith("_")}

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from lab.guest.http import Http
     from lab.guest.system import Guest
 
+# How long a restarted app may take to serve again. gunicorn is up in a second on a
+# laptop; a guest whose page cache is cold after a boot, emulated without
+# hardware help, has been seen to take 16 s from the kill to listening.
+BACK_WITHIN = 30
+
 
 @dataclass
 class Settings:
@@ -65,3 +70,12 @@ class Context:
             if until(value) or time.monotonic() >= deadline:
                 return value
             time.sleep(interval)
+
+    def wait_until_serving(self, units, timeout=BACK_WITHIN):
+        """Wait until each unit serves again (listens, so it can answer); returns those that still don't.
+
+        A check that restarts the app waits for this before it asks nginx anything: a
+        request that reaches an instance still starting makes nginx leave that
+        instance alone for a while (fail_timeout), which later checks would see."""
+        return self.wait_for(lambda: [u for u in units if not self.guest.service(u).is_serving],
+                             timeout=timeout, interval=1, until=lambda left: not left)

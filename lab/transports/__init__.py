@@ -10,16 +10,9 @@ reached; everything a check asserts is built on top, in lab.guest.
 
 import importlib
 
+from lab.core.guests import GUEST_KINDS
 from lab.core.outcomes import CouldNotCheck
 from lab.transports.address import shown
-
-# scheme -> "module:Class". Imported only when used, so that listing steps
-# never loads paramiko.
-TRANSPORTS = {
-    "vagrant": "lab.transports.vagrant:VagrantTransport",
-    "ssh": "lab.transports.ssh:SshTransport",
-    "local": "lab.transports.local:LocalTransport",
-}
 
 DEFAULT_GUEST = "vagrant://default"
 
@@ -27,10 +20,10 @@ DEFAULT_GUEST = "vagrant://default"
 def transport_class(url):
     # Only the scheme, read by hand: urlsplit would raise on a bad host before the scheme is known.
     scheme = url.partition("://")[0].lower() if "://" in url else ""
-    if scheme not in TRANSPORTS:
+    if scheme not in GUEST_KINDS:
         raise CouldNotCheck(f"unknown guest address {shown(url)!r}",
-                            f"use one of {', '.join(s + '://' for s in TRANSPORTS)}")
-    module, _, name = TRANSPORTS[scheme].partition(":")
+                            f"use one of {', '.join(s + '://' for s in GUEST_KINDS)}")
+    module, _, name = GUEST_KINDS[scheme].partition(":")
     return getattr(importlib.import_module(module), name)
 
 

@@ -1,11 +1,12 @@
-"""Tools for instructors: scaffold a step, and lint the curriculum's content.
+"""`python -m lab lint`: the curriculum's content checked.
 
 The rules live here, in code: every step has its exercise, check module and
 solution; the manifest and the folders agree; every exercise's code blocks
-follow the convention of lab/tools/exercise.py and it runs its step's check; every
-Fail has a hint; a solution asks installs() for what its step writes, and the
-manifest declares those names; no file has CRLF line endings; points are
-positive; ids are unique.
+follow the convention of lab/tools/exercise.py and it runs its step's check;
+every Fail (and Mismatch) has a hint; a step's check module imports another
+step's module for its checks only, never for a helper; a solution asks
+installs() for what its step writes, and the manifest declares those names; no
+file has CRLF line endings; points are positive; ids are unique.
 """
 
 import ast
@@ -15,196 +16,11 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from lab.tools import exercise
 from lab.core import manifest as manifest_mod
+from lab.tools import exercise, relative, say
 
-NAME = re.compile(r"^step(\d+)-([a-z][a-z0-9-]*)$")
 TEXT_SUFFIXES = {".py", ".sh", ".j2", ".md", ".toml", ".yml", ".rb", ".conf", ".service", ".js", ".css", ".tpl",
                  ".html", ".txt", ".cfg"}
-
-
-def say(message):
-    print(f"lab: {message}", flush=True)
-
-
-def paths_for(root, name):
-    number, short = NAME.match(name).groups()
-    number = int(number)
-    return {
-        "id": f"step{number}",
-        "exercise": root / "exercises" / f"step{number:02d}-{short}.md",
-        "checks": root / "checks" / f"step{number:02d}_{short.replace('-', '_')}.py",
-        "solution": root / "provision" / "solutions" / f"step{number:02d}-{short}.sh",
-    }
-
-
-def example_name(root, name):
-    """A well-formed name for the next step, made of the words the instructor typed."""
-    words = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    words = re.sub(r"^step-?\d*-?", "", words) or "topic"
-    if not words[0].isalpha():
-        words = "topic-" + words
-    try:
-        numbers = [int(i[4:]) for i in manifest_mod.load(Path(root) / "checks" / manifest_mod.MANIFEST_NAME,
-                                                         import_checks=False).ids() if i[4:].isdigit()]
-    except Exception:  # a broken manifest is lint's to report; the example only needs a number
-        numbers = []
-    return f"step{max(numbers, default=0) + 1:02d}-{words}"
-
-
-def new_step(name, title=None, root=manifest_mod.REPO):
-    """Create the three files of a new step and add it to checks/steps.toml: all of it or,
-    when anything cannot be written, nothing (a manifest naming a step whose files are
-    missing would break every later run)."""
-    root = Path(root)
-    if not NAME.match(name):
-        say(f"a step's name looks like {example_name(root, name)} (stepNN-words), not {name!r}")
-        return 2
-    if title is not None and ("\n" in title or "\r" in title):
-        say("a title is one line: leave the line breaks out of --title")
-        return 2
-    paths = paths_for(root, name)
-    manifest_file = root / "checks" / manifest_mod.MANIFEST_NAME
-    shown = _relative(manifest_file, root)
-    try:
-        existing = manifest_mod.load(manifest_file, import_checks=False).ids()
-    except manifest_mod.ManifestError as exc:
-        say(f"{exc}; fix {shown} first (`python -m lab lint` says more); nothing was written")
-        return 2
-    except OSError as exc:
-        say(f"cannot read {shown}: {exc.strerror or exc}; nothing was written")
-        return 2
-    if paths["id"] in existing:
-        say(f"{paths['id']} is already in {manifest_file}")
-        return 2
-    taken = [p for key, p in paths.items() if key != "id" and p.exists()]
-    if taken:
-        say(f"{taken[0]} already exists; nothing was written")
-        return 2
-    title = title or name.split("-", 1)[1].replace("-", " ").capitalize()
-    short = NAME.match(name).group(2)
-    files = {
-        paths["exercise"]: EXERCISE.format(id=paths["id"], title=title),
-        paths["checks"]: CHECKS.format(id=paths["id"], docstring=_docstring_text(title), short=short.replace("-", "_")),
-        paths["solution"]: SOLUTION.format(id=paths["id"], title=title),
-    }
-    entry = {"id": paths["id"], "title": title, "exercise": f"../exercises/{paths['exercise'].name}",
-             "checks": paths["checks"].name, "solution": f"../provision/solutions/{paths['solution'].name}",
-             "writes": []}
-    try:
-        _write_all_or_nothing(manifest_file, entry, files, executable=paths["solution"])
-    except manifest_mod.ManifestError as exc:
-        say(f"{exc}; {shown} is as it was, and nothing was written")
-        return 2
-    except OSError as exc:
-        failed = Path(exc.filename) if exc.filename else manifest_file
-        where = _relative(failed, root)
-        # A new file that cannot be made is its folder's fault.
-        fix = _relative(failed.parent, root) if failed in files else where
-        say(f"cannot write {where}: {exc.strerror or exc}; nothing was written and {shown} is as it was: "
-            f"make {fix} writable, then run it again")
-        return 2
-    for path in files:
-        say(f"wrote {_relative(path, root)}")
-    say(f"added {paths['id']} to {shown}; fill in the three files, then "
-        f"`python -m lab lint` and `python -m lab.selftest {paths['id']}`")
-    return 0
-
-
-def _relative(path, root):
-    try:
-        return path.relative_to(root)
-    except ValueError:
-        return path
-
-
-def _write_all_or_nothing(manifest_file, entry, files, executable):
-    """Write the new files and append the entry to the manifest; on any failure, remove the
-    files written and put the manifest's old text back, then raise.
-
-    The manifest is opened for writing first, so that a read-only one stops
-    everything before a file is made; it is changed in place, never replaced,
-    so that its owner, mode and links stay as they were."""
-    written = []
-    with open(manifest_file, "r+b") as manifest:
-        before = manifest.read()
-        try:
-            for path, text in files.items():
-                with open(path, "x", encoding="utf-8", newline="\n") as f:  # "x": never over another's file
-                    written.append(path)
-                    f.write(text)
-            executable.chmod(0o755)
-            manifest.write(manifest_table(entry, after=before))
-            manifest.flush()
-            manifest_mod.load(manifest_file, import_checks=False)  # it must still read, with the new step
-        except BaseException:
-            manifest.truncate(len(before))
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-
-
-def manifest_table(entry, after=b""):
-    """The bytes of one [[steps]] table for the manifest, to follow its text after."""
-    import tomli_w  # only `lab new` writes TOML; the checker and the guest only read it
-
-    fields = {key: value for key, value in entry.items() if key != "writes"}
-    table = "[[steps]]\n" + tomli_w.dumps(fields)
-    if "writes" in entry:
-        table += ("# The [shared] things its solution installs, e.g. [\"site\"] (see [shared] at the top).\n"
-                  + tomli_w.dumps({"writes": entry["writes"]}))
-    separator = b"\n" if after.endswith(b"\n") or not after else b"\n\n"
-    return separator + table.encode("utf-8")
-
-
-def _docstring_text(title):
-    """The title as it can stand inside a triple-quoted docstring of the generated checks."""
-    return title.replace("\\", "\\\\").replace('"', '\\"')
-
-
-EXERCISE = """# {title}
-
-<!-- {id}: what the student builds in this step, and why it matters. -->
-
-## What you will do
-
-1. ...
-
-## Check your work
-
-```sh host
-python -m lab.check {id}
-```
-
-The checker verifies that ...
-
-## Troubleshooting
-
-- **A symptom.** Its cause, and how to fix it.
-"""
-
-CHECKS = '''"""{id}: {docstring}."""
-
-from lab import Fail, Registry
-
-check = Registry()
-
-
-@check(points=1)
-def {short}_done(ctx):
-    """{docstring}: the first thing the student must get right"""
-    raise Fail("this check is not written yet", hint="write the check in this module, then run "
-               "`python -m lab.selftest {id}`")
-'''
-
-SOLUTION = """#!/usr/bin/env bash
-# Reference solution of {id}: {title}.
-# Runs as root in the guest; it must be idempotent (a second run changes nothing).
-set -euo pipefail
-
-echo "{id}: the solution is not written yet" >&2
-exit 1
-"""
 
 
 def lint(root=manifest_mod.REPO, course=None):
@@ -228,6 +44,7 @@ def lint(root=manifest_mod.REPO, course=None):
     problems += _unparsable([*(p for folder in sorted(check_folders) for p in sorted(folder.glob("*.py"))),
                              *(s.solution for s in manifest.steps if s.solution.suffix == ".py")], root)
     problems += _fails_without_hint(check_folders)
+    problems += _helpers_from_other_steps(manifest)
     problems += _installs_match_writes(manifest)
     problems += _applies_by_declaration(manifest)
     problems += _env_prefix_without_windows_form(manifest)
@@ -272,7 +89,7 @@ def _unparsable(paths, root):
     for path in dict.fromkeys(p.resolve() for p in paths):  # in order, each once
         if not path.is_file():
             continue  # _missing_files says so
-        shown = _relative(path, root.resolve())
+        shown = relative(path, root.resolve())
         try:
             data = path.read_bytes()
             ast.parse(data, str(path))
@@ -288,7 +105,7 @@ def _unparsable(paths, root):
 
 
 def _fails_without_hint(folders):
-    """Every Fail(...) in the check modules must give the student a hint."""
+    """Every Fail(...) and Mismatch(...) in the check modules must give the student a hint."""
     problems = []
     for folder in sorted(folders):
         for path in sorted(folder.glob("*.py")):
@@ -296,10 +113,68 @@ def _fails_without_hint(folders):
             if tree is None:
                 continue
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Fail":
+                failure = getattr(node.func, "id", None) if isinstance(node, ast.Call) else None
+                if failure in ("Fail", "Mismatch"):
                     if len(node.args) < 2 and not any(k.arg == "hint" for k in node.keywords):
-                        problems.append(f"{path.name}:{node.lineno}: Fail(...) without a hint for the student")
+                        problems.append(f"{path.name}:{node.lineno}: {failure}(...) without a hint for the student")
     return problems
+
+
+def _helpers_from_other_steps(manifest):
+    """A step's module imports another step's module only for its checks, to depend on them.
+
+    A helper or a value taken from another step's module ties the two steps' insides
+    together: one step's rewrite, or a course that omits it, breaks the other."""
+    by_module = {manifest_mod.module_name(s.checks_path)[1]: s for s in manifest.steps if s.checks_path.is_file()}
+    problems = []
+    for own, step in by_module.items():
+        tree = _python(step.checks_path)
+        if tree is None:
+            continue
+
+        def refuse(line, name, module):
+            other = by_module[module]
+            problems.append(f"{exercise._shown(step.checks_path)}:{line}: takes {name} from {module}, "
+                            f"{other.id}'s module, and it is not one of {other.id}'s checks: a step's module "
+                            "imports another step's only for the checks it depends on; code two steps share "
+                            "belongs in lab/guest (a fact about the guest) or the engine (lab/engine), and a value "
+                            "of the deployment in provision/facts.py")
+
+        def checks_of(module):
+            return {c.name for c in by_module[module].checks}
+
+        whole = {}  # the name a module of another step is bound to here -> that module
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                package = own.split(".")[:-1]
+                base = ".".join([*package[:len(package) - node.level + 1], *([node.module] if node.module else [])]
+                                if node.level else [node.module])
+                for alias in node.names:
+                    if base in by_module and base != own:
+                        if alias.name == "*" or alias.name not in checks_of(base):
+                            refuse(node.lineno, alias.name, base)
+                    elif f"{base}.{alias.name}" in by_module and f"{base}.{alias.name}" != own:
+                        whole[alias.asname or alias.name] = f"{base}.{alias.name}"  # from checks import step02_nginx
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in by_module and alias.name != own:
+                        whole[alias.asname or alias.name] = alias.name
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and _dotted(node.value) in whole:
+                module = whole[_dotted(node.value)]
+                if node.attr not in checks_of(module):
+                    refuse(node.lineno, node.attr, module)
+    return problems
+
+
+def _dotted(node):
+    """"a.b.c" of a name or a chain of attributes; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head else None
+    return None
 
 
 INLINE_CODE = re.compile(r"`([^`]+)`")
