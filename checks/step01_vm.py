@@ -1,11 +1,9 @@
 """Step 1: the virtual machine is up, shares the lab folder, and is private to you."""
 
-import ipaddress
-import secrets
-import socket
 from urllib.parse import urlsplit
 
 from lab import Fail, NotApplicable, Registry
+from lab.engine import host
 
 from provision.facts import LAB_FOLDER
 
@@ -26,7 +24,7 @@ def guest_os(ctx):
 @check(points=2, depends=guest_os, applies_to="vagrant")
 def shared_folder(ctx):
     """a file written in the lab folder on your machine shows up in {LAB_FOLDER} in the guest"""
-    nonce = secrets.token_hex(8)
+    nonce = ctx.nonce()
     name = f"shared-folder-check-{nonce}"
     host_file = ctx.settings.state_dir / name
     host_file.parent.mkdir(parents=True, exist_ok=True)
@@ -59,26 +57,6 @@ def tree_installed(ctx):
                    hint="try the command yourself in the guest and read its error")
 
 
-def _host_addresses():
-    """This machine's own non-loopback addresses (the ones its network can reach)."""
-    found = set()
-    try:
-        for info in socket.getaddrinfo(socket.gethostname(), None):
-            found.add(info[4][0])
-    except OSError:
-        pass
-    # Connecting a UDP socket sends nothing; it only asks the kernel which
-    # local address would be used to reach the network.
-    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as s:
-                s.connect((probe, 9))
-                found.add(s.getsockname()[0])
-        except OSError:
-            pass
-    return sorted(a for a in found if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
-
-
 @check(points=2, depends=guest_os, applies_to="vagrant")
 def forwarded_port_private(ctx):
     """the forwarded web port accepts connections from your own machine only (127.0.0.1)"""
@@ -88,11 +66,8 @@ def forwarded_port_private(ctx):
         raise NotApplicable(f"{refused}: others on your network can reach the VM's web server while it runs, "
                             "which is not your doing; use it on networks you trust")
     port = urlsplit(ctx.http.base_url).port
-    for address in _host_addresses():
-        try:
-            with socket.create_connection((address, port), timeout=1):
-                pass
-        except OSError:
+    for address in host.own_addresses():
+        if not host.accepts_connections(address, port):
             ctx.note(f"{address}:{port} refuses connections, as it should")
             continue
         raise Fail(f"expected port {port} to accept connections on 127.0.0.1 only, but it also accepts them "

@@ -1,7 +1,5 @@
 """Step 3: the app's development server runs in the background on loopback, its output kept in a log."""
 
-import json
-
 from lab import Fail, Registry
 
 from provision.facts import APP_PROCESS, DB_DIR, DB_PATH, DEV_HOST, DEV_LOG, DEV_PORT, GUEST_USER, LAB_FOLDER
@@ -26,6 +24,8 @@ def app_answers_in_guest(ctx):
     if not endpoints:
         raise Fail(f"expected the likes app to listen on {DEV_HOST}:{DEV_PORT} in the guest, found no app running",
                    hint=f"in the guest: `{START_COMMAND}`")
+    import json  # here, not above: `--list` imports every step's checks and must start fast
+
     answers = []
     for endpoint in endpoints:
         status, body = ctx.guest.http_get(endpoint, "/likes")

@@ -1,7 +1,7 @@
 """Step 4: nginx as a reverse proxy in front of the app."""
 
 from lab import Fail, Mismatch, Registry
-from lab.guest.system import sql_text
+from lab.guest.sql import sql_text
 
 from checks.step02_nginx import nginx_running
 from checks.step03_devserver import app_answers_in_guest

@@ -3,7 +3,7 @@
 import posixpath
 
 from lab import Fail, Registry
-from lab.guest.nginx import server_blocks, served_path, under
+from lab.guest import nginx
 
 from checks.step04_proxy import proxies_to_app
 from provision.facts import APP_PROCESS, GUEST_USER, LAB_FOLDER, NGINX_USER, STATIC_DIR
@@ -14,7 +14,7 @@ STYLE = "/static/style.css"  # the static file the checks ask for
 
 def static_paths(config, uri=STYLE):
     """The files nginx's configuration sends for uri, one per server block that serves it from disk."""
-    paths = [served_path(server, uri) for server in server_blocks(config)]
+    paths = [nginx.served_path(server, uri) for server in nginx.server_blocks(config)]
     return list(dict.fromkeys(p for p in paths if p))
 
 
@@ -33,7 +33,7 @@ def www_data_reads_shared_folder(ctx):
     paths = [p for p in static_paths(config) if ctx.guest.file(p).exists] or [f"{STATIC_DIR}/style.css"]
     for path in paths:
         if not ctx.guest.file(path).readable_by(user):
-            if under(path, LAB_FOLDER):
+            if nginx.under(path, LAB_FOLDER):
                 hint = (f"the shared folder lets in its owner and the group {GUEST_USER} only: "
                         f"`sudo usermod -aG {GUEST_USER} {user}`, then `sudo systemctl restart nginx` "
                         f"(on Parallels, whose folder shows your computer's modes, also let others read "
@@ -100,7 +100,7 @@ def static_served_by_nginx(ctx):
 def _locations_serving(config, folder):
     for location in config.find("location"):
         paths = (location.effective("alias") or []) + (location.effective("root") or [])
-        if any(under(p, folder) for p in paths):
+        if any(nginx.under(p, folder) for p in paths):
             yield location
 
 
@@ -116,7 +116,7 @@ def static_served_fresh(ctx):
                        hint="add `sendfile off;` inside that location block, then `sudo nginx -t` and reload")
     name = f"{ctx.nonce('fresh')}.txt"
     served = static_paths(config, f"/static/{name}")
-    shared = [p for p in served if under(p, LAB_FOLDER)]
+    shared = [p for p in served if nginx.under(p, LAB_FOLDER)]
     if served and not shared:
         ctx.note(f"nginx serves /static/ from {', '.join(posixpath.dirname(p) for p in served)}, a copy in the "
                  "guest, not the shared folder: files there change only when you copy them, so there is no "

@@ -2,7 +2,7 @@
 
 from lab import Fail, Mismatch, Registry
 from lab.engine.context import BACK_WITHIN
-from lab.guest.system import sql_text
+from lab.guest.sql import sql_text
 
 from checks.step04_proxy import proxies_to_app
 from provision.facts import APP, APP_UNITS, DB_DIR, DB_PATH, SERVICE

@@ -1,11 +1,9 @@
 """Step 7: gunicorn with several workers on a unix socket, behind nginx."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 from lab import Fail, Registry
 
 from checks.step04_proxy import proxies_to_app
-from provision.facts import APP, APP_PROCESS, DEV_PORT, NGINX_USER, SINGLE_SOCKET, WORKERS
+from provision.facts import APP, APP_PROCESS, DEV_PORT, NGINX_USER, SINGLE_SOCKET, SPREAD_REQUESTS, WORKERS
 
 check = Registry()
 NO_ANSWER_FROM_GUNICORN = ("`sudo tail /var/log/nginx/error.log` says why nginx got no answer: does proxy_pass name "
@@ -69,12 +67,12 @@ def nginx_proxies_to_socket(ctx):
 @check(points=2, depends=nginx_proxies_to_socket)
 def several_workers_answer(ctx):
     """requests are answered by more than one gunicorn worker"""
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = list(pool.map(lambda _: ctx.http.get("/whoami"), range(30)))
+    answers = ctx.http.get_many("/whoami", SPREAD_REQUESTS)
     pids = {res.expect_json(hint=NO_ANSWER_FROM_GUNICORN).get("pid") for res in answers}
-    ctx.note(f"30 requests answered by worker pids {sorted(pids)}")
+    ctx.note(f"{SPREAD_REQUESTS} requests answered by worker pids {sorted(pids)}")
     if len(pids) < 2:
-        raise Fail("expected 30 requests to be answered by at least 2 gunicorn workers, all came from one",
+        raise Fail(f"expected {SPREAD_REQUESTS} requests to be answered by at least 2 gunicorn workers, "
+                   "all came from one",
                    hint=f"run gunicorn with `--workers {WORKERS}`")
 
 

@@ -1,12 +1,11 @@
 """Step 8: several app servers behind one nginx upstream, with failover and gzip."""
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from lab import Fail, Registry
 
 from checks.step07_gunicorn import nginx_proxies_to_socket
-from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, UPSTREAM, instance_names, \
+from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, SPREAD_REQUESTS, UPSTREAM, instance_names, \
     instance_socket, instance_unit
 
 # nginx's default for a server of an upstream that failed a request: it gets no
@@ -44,16 +43,9 @@ def upstream_of_all(ctx):
                         f"`upstream {UPSTREAM} {{ ... }}` block, and `proxy_pass http://{UPSTREAM};`")
 
 
-def _thirty_requests(ctx, count=30):
-    """GET /whoami `count` times, 6 at a time so that nginx spreads them; returns the responses."""
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = list(pool.map(lambda _: ctx.http.get("/whoami"), range(count)))
-    return answers
-
-
 @check(points=3, depends=(upstream_of_all, nginx_proxies_to_socket), timeout=90)
 def requests_reach_all(ctx):
-    """30 requests reach all {INSTANCES} app servers"""
+    """{SPREAD_REQUESTS} requests reach all {INSTANCES} app servers"""
     hint = (f"an error now and then means one server of the upstream does not answer: are all {INSTANCES} "
             f"instances running (`systemctl status '{INSTANCE_UNITS}'`) and each socket in the upstream the one "
             "its instance binds? `sudo tail /var/log/nginx/error.log` names the one that failed")
@@ -61,7 +53,7 @@ def requests_reach_all(ctx):
 
     def round_of_thirty():
         nonlocal asked
-        answers = _thirty_requests(ctx)
+        answers = ctx.http.get_many("/whoami", SPREAD_REQUESTS)
         asked += len(answers)
         reached.update(ctx.guest.unit_of(pid) for pid in {res.expect_json(hint=hint).get("pid") for res in answers})
         reached.discard(None)
@@ -92,11 +84,11 @@ def gzip_for_text(ctx):
 
 @check(points=3, depends=requests_reach_all, timeout=120)
 def survives_one_down(ctx):
-    """with one app server stopped, 30 requests still get no server error"""
+    """with one app server stopped, {SPREAD_REQUESTS} requests still get no server error"""
     victim = active_instances(ctx)[-1]
     ctx.guest.sudo("systemctl stop %s", victim, timeout=60)
     try:
-        statuses = [res.status for res in _thirty_requests(ctx)]
+        statuses = [res.status for res in ctx.http.get_many("/whoami", SPREAD_REQUESTS)]
     finally:
         ctx.guest.sudo("systemctl start %s", victim, timeout=60)
         # Leave it as found: serving, so that the next check (or the student's next
@@ -105,6 +97,7 @@ def survives_one_down(ctx):
     errors = [s for s in statuses if s >= 500]
     ctx.note(f"with {victim} stopped: {len(statuses) - len(errors)} good answers, {len(errors)} errors")
     if errors:
-        raise Fail(f"stopped {victim}; then {len(errors)} of 30 requests failed with HTTP {errors[0]}",
+        raise Fail(f"stopped {victim}; then {len(errors)} of {SPREAD_REQUESTS} requests failed with "
+                   f"HTTP {errors[0]}",
                    hint="nginx should try the next server when one is down: don't set "
                         "`proxy_next_upstream off;` (the default, `error timeout`, fails over)")

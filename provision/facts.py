@@ -60,6 +60,10 @@ APP_UNITS = (SERVICE, INSTANCE_UNITS)
 INSTANCES = 3
 # gunicorn's workers per server (step 7 on).
 WORKERS = 3
+# How many requests the checks send, six at a time, to see them spread over
+# gunicorn's workers (step 7) or the upstream's servers (step 8): enough that
+# each of three gets several, however nginx and gunicorn share them out.
+SPREAD_REQUESTS = 30
 # The unix socket gunicorn binds: the single service's, and each instance's.
 SINGLE_SOCKET = f"/run/{APP}/gunicorn.sock"
 

@@ -193,13 +193,15 @@ def test_lint_of_a_course_says_where_shared_code_belongs():
 def test_lint_refuses_a_kit_step_borrowing_another_steps_helper(kit):
     checks = kit / "checks" / "step08_upstream.py"
     text = checks.read_text()
-    checks.write_text(text.replace("from checks.step07_gunicorn import nginx_proxies_to_socket\n",
-                                   "from checks.step07_gunicorn import nginx_proxies_to_socket\n"
-                                   "from checks.step06_systemd import app_units, service_running_and_enabled\n"))
+    borrowing = "from checks.step06_systemd import app_units, service_running_and_enabled"
+    text = text.replace("from checks.step07_gunicorn import nginx_proxies_to_socket\n",
+                        f"from checks.step07_gunicorn import nginx_proxies_to_socket\n{borrowing}\n")
+    checks.write_text(text)
+    at = text.splitlines().index(borrowing) + 1
     run = lab(kit, "lint")
     assert run.returncode == 1
     problems = [line for line in run.stdout.splitlines() if line.startswith("lab: problem: ")]
-    assert problems == [f"lab: problem: checks/step08_upstream.py:9: takes app_units from checks.step06_systemd, "
+    assert problems == [f"lab: problem: checks/step08_upstream.py:{at}: takes app_units from checks.step06_systemd, "
                         f"step6's module, and it is not one of step6's checks: {SHARED_CODE_BELONGS}"]
 
 

@@ -44,7 +44,7 @@ def web_port(request):
 def network_address(monkeypatch):
     """127.0.0.2 stands for this machine's address on the network: a socket bound to
     127.0.0.1 refuses it, one bound to every interface accepts it."""
-    monkeypatch.setattr(step01_vm, "_host_addresses", lambda: ["127.0.0.2"])
+    monkeypatch.setattr(step01_vm.host, "own_addresses", lambda: ["127.0.0.2"])
 
 
 def verdict(provider, port, tmp_path):

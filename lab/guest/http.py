@@ -141,6 +141,17 @@ class Http:
     def post(self, path, **kwargs):
         return self.request("POST", path, **kwargs)
 
+    def get_many(self, path, count, at_once=6, **kwargs):
+        """GET path count times, at_once of them at a time; the responses, in order.
+
+        Requests that overlap are how a load balancer is seen spreading them:
+        nginx gives a new request to the next server of an upstream, and a
+        gunicorn worker busy with one leaves the next to another worker."""
+        from concurrent.futures import ThreadPoolExecutor  # here: `--list` never sends a request
+
+        with ThreadPoolExecutor(max_workers=at_once) as pool:
+            return list(pool.map(lambda _: self.get(path, **kwargs), range(count)))
+
     def request(self, method, path, timeout=None, upgrade=True, **kwargs):
         """One request, never following redirects, except (with upgrade) the
         site's own redirect to HTTPS: see upgrade_target."""

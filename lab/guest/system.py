@@ -264,11 +264,6 @@ class Process(NamedTuple):
     args: str
 
 
-def sql_text(value):
-    """A value as an SQL string literal, quotes doubled."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 class Service:
     def __init__(self, guest, name):
         self.guest, self.name = guest, name
