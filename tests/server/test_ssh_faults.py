@@ -16,12 +16,8 @@ import pytest
 from lab.engine.context import Settings
 from lab.core.outcomes import CouldNotCheck
 from lab.transports import open_transport
+from tests.support.paths import COURSE, REPO
 from tests.support.sshd import Sshd
-
-pytestmark = pytest.mark.server
-
-REPO = Path(__file__).resolve().parent.parent
-COURSE = Path(__file__).parent / "fixtures" / "course"
 
 
 def run(module, *args, cwd, env=None, timeout=120):

@@ -11,8 +11,6 @@ import webtest
 from sample_app import __version__, make_logo
 from sample_app.app import MAX_BODY, STATIC_DIR, app
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def client(db_path):

@@ -17,8 +17,6 @@ from lab.guest.system import Guest
 from lab.transports.local import LocalTransport
 from tests.support.otheruser import user_in_a_group
 
-pytestmark = pytest.mark.server
-
 # test -r as uutils' test answers it (src/uu/test/src/test.rs, uutils/coreutils#9147):
 # the mode bits against the effective uid and gid only, no supplementary groups.
 UUTILS_TEST = """\

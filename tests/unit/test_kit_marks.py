@@ -24,8 +24,6 @@ from lab.engine.results import NOT_APPLICABLE, PASSED, Report, StepReport
 from lab.engine.runner import run_checks
 from lab.transports.local import LocalTransport
 
-pytestmark = pytest.mark.unit
-
 
 def local_transport():
     return LocalTransport.from_url("local://?http=http://127.0.0.1:9", None)

@@ -5,8 +5,6 @@ import pytest
 
 from lab.guest.nginx import location_for, parse_nginx, served_path, server_blocks
 
-pytestmark = pytest.mark.unit
-
 # The shape of Debian's nginx -T: each file once, under its "# configuration
 # file" line, in the order nginx read them. The site sets no sendfile: it
 # inherits nginx.conf's. Its alias points at a copy deployed in the guest.

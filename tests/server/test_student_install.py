@@ -12,8 +12,6 @@ import pytest
 from lab.tools import exercise
 from tests.support.localservers import REPO
 
-pytestmark = pytest.mark.server
-
 STEP1 = REPO / "exercises" / "step01-vm.md"
 SYSTEM_PYTHON = "/usr/bin/python3"
 

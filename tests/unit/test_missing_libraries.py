@@ -6,13 +6,12 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import lab
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 ENTRY_POINTS = [("lab.check", ["step1"]), ("lab", ["lint"]), ("lab.selftest", [])]
 
 
@@ -34,7 +33,6 @@ def all_but_paramiko(tmp_path):
     return stubs
 
 
-@pytest.mark.unit
 def test_the_list_is_pyprojects_dependencies():
     from lab.core.manifest import tomllib  # tomli before Python 3.11, as the checker reads TOML
 
@@ -46,7 +44,6 @@ def test_the_list_is_pyprojects_dependencies():
     assert sorted(lab.LIBRARIES) == sorted(for_this_python)
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("module, args", ENTRY_POINTS, ids=[m for m, _ in ENTRY_POINTS])
 def test_one_missing_library_is_one_line(tmp_path, all_but_paramiko, module, args):
     run = run_without_site_packages(module, args, tmp_path, [all_but_paramiko])
@@ -57,7 +54,6 @@ def test_one_missing_library_is_one_line(tmp_path, all_but_paramiko, module, arg
     assert "`python -m pip install -e .` in the lab's folder" in run.stderr
 
 
-@pytest.mark.unit
 def test_every_missing_library_is_named(tmp_path):
     run = run_without_site_packages("lab.check", ["step1"], tmp_path)
     assert run.returncode == 2
@@ -65,7 +61,6 @@ def test_every_missing_library_is_named(tmp_path):
     assert run.stderr.startswith(f"lab.check: the libraries {', '.join(quoted[:-1])} and {quoted[-1]} are missing: ")
 
 
-@pytest.mark.unit
 def test_importing_lab_without_its_libraries_is_left_alone(tmp_path):
     # A check module or a tool that imports lab decides for itself what it needs.
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)}
@@ -77,7 +72,6 @@ def test_importing_lab_without_its_libraries_is_left_alone(tmp_path):
 SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin")
 
 
-@pytest.mark.unit
 @pytest.mark.skipif(SYSTEM_PYTHON is None, reason="no /usr/bin/python3")
 def test_the_system_python_without_the_venv(tmp_path):
     """What a student sees who runs python3 instead of the venv's: whatever that python lacks."""

@@ -15,8 +15,6 @@ from lab.transports.ssh import SshTransport
 from tests.support.localservers import free_port
 from tests.support.sshd import Sshd
 
-pytestmark = pytest.mark.server
-
 
 @pytest.fixture(params=["ssh", "local"])
 def transport(request, sshd, tmp_path):

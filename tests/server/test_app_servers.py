@@ -12,11 +12,8 @@ import time
 import pytest
 import requests
 
+from tests.conftest import count_rows
 from tests.support.localservers import REPO, DevServer, Gunicorn, Nginx, free_port
-
-from .conftest import count_rows
-
-pytestmark = pytest.mark.server
 
 JSON = {"Content-Type": "application/json"}
 

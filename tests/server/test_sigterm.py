@@ -8,15 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.support.localservers import REPO
+from tests.support.paths import FIXTURES
 
-pytestmark = pytest.mark.server
-
-COURSE = Path(__file__).parent / "fixtures" / "unruly_course"
+COURSE = FIXTURES / "unruly_course"
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO)}
 
 

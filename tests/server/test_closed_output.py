@@ -8,15 +8,12 @@ import os
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.support.localservers import REPO
+from tests.support.paths import COURSE
 
-pytestmark = pytest.mark.server
-
-COURSE = Path(__file__).parent / "fixtures" / "course"
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"}
 
 

@@ -10,16 +10,12 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from tests.support.localservers import REPO, free_port
+from tests.support.paths import COURSE
 from tests.support.sshd import Sshd
-
-pytestmark = pytest.mark.server
-
-COURSE = Path(__file__).parent / "fixtures" / "course"
 
 
 def lab_check(*args, cwd, env=None, timeout=60):

@@ -12,8 +12,6 @@ import pytest
 from lab.core.manifest import load
 from tests.support.localservers import REPO
 
-pytestmark = pytest.mark.unit
-
 
 def lab(kit, *args, module="lab"):
     return subprocess.run([sys.executable, "-m", module, *args], cwd=kit, capture_output=True, text=True,

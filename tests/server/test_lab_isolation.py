@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,11 +15,10 @@ from lab.engine.context import Settings
 from lab.core.outcomes import CouldNotCheck
 from lab.transports import open_transport
 from tests.support.localservers import REPO
+from tests.support.paths import FIXTURES
 from tests.support.sshd import Sshd
 
-pytestmark = pytest.mark.server
-
-COURSE = Path(__file__).parent / "fixtures" / "unruly_course"
+COURSE = FIXTURES / "unruly_course"
 # The checker of this checkout, whichever one the virtualenv installed.
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO)}
 

@@ -6,8 +6,6 @@ import pytest
 
 from tests.support.localservers import Gunicorn, Nginx
 
-pytestmark = pytest.mark.browser
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -134,7 +132,7 @@ def test_the_checkers_html_report_renders(browser, tmp_path):
 
     from selenium.webdriver.common.by import By
 
-    course = Path(__file__).parent / "fixtures" / "course"
+    course = Path(__file__).parent.parent / "fixtures" / "course"
     report = tmp_path / "report.html"
     subprocess.run([sys.executable, "-m", "lab.check", "--course", str(course), "good", "mixed",
                     "--guest", "local://", "--html", str(report)], cwd=tmp_path, capture_output=True)

@@ -16,8 +16,6 @@ from lab.engine.results import FAILED, PASSED
 from tests.support.localservers import Gunicorn
 from tests.support.student_nginx import StudentNginx, grade, site, skip_without_sudo
 
-pytestmark = pytest.mark.server
-
 
 @pytest.fixture(autouse=True)
 def _sudo():

@@ -16,8 +16,6 @@ import pytest
 
 from tests.support.localservers import REPO
 
-pytestmark = pytest.mark.unit
-
 CORE = REPO / "lab" / "core"
 # Importing lab.core runs lab/__init__.py first: it is held to the same rule.
 ON_THE_WAY = [REPO / "lab" / "__init__.py"]

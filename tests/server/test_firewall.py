@@ -19,7 +19,7 @@ from tests.support.firewall import PrivateFirewall, can_run
 from tests.support.localservers import REPO
 
 WHY_NOT = can_run()
-pytestmark = [pytest.mark.server, pytest.mark.skipif(bool(WHY_NOT), reason=WHY_NOT)]
+pytestmark = pytest.mark.skipif(bool(WHY_NOT), reason=WHY_NOT)
 
 FIREWALL_CHECKS = [step09_firewall.firewall_active, step09_firewall.denies_by_default,
                    step09_firewall.allows_ssh_and_web, step09_firewall.app_ports_closed,

@@ -14,10 +14,8 @@ import pytest
 from lab.tools import exercise
 from lab.tools import replay as replay_mod
 from tests.support.localservers import REPO, free_port
+from tests.support.paths import COURSE
 
-pytestmark = pytest.mark.unit
-
-COURSE = Path(__file__).parent / "fixtures" / "course"
 FIXTURE_DIR = Path("/tmp/lab-replay-fixture")  # where the fixture course's exercises write
 
 
@@ -320,7 +318,6 @@ def test_an_exercise_that_breaks_the_convention_stops_the_replay_before_it_start
     assert "step1:" not in run.stdout  # nothing ran
 
 
-@pytest.mark.unit
 def test_the_guest_tier_knows_which_steps_each_exercise_grades_itself():
     # The replay's grading after each step leaves out what the exercise's own
     # `python -m lab.check ...` lines graded (tests/guest/test_replay.py).

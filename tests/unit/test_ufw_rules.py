@@ -1,11 +1,7 @@
 """lab/core/ufw.py, the one reader of `ufw status verbose` (steps 9 and 11 and
 step 9's solution use it), on what Debian's ufw really prints."""
 
-import pytest
-
 from lab.core.ufw import parse_ufw_status
-
-pytestmark = pytest.mark.unit
 
 # Each fixture is what `LC_ALL=C ufw status verbose` printed, verbatim (trailing
 # spaces included), from Debian 12's ufw 0.36.2 run for real as root in a

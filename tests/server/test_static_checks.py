@@ -14,8 +14,6 @@ from lab.engine.results import FAILED, PASSED
 from tests.support.localservers import STATIC_DIR, DevServer
 from tests.support.student_nginx import StudentNginx, grade, site, skip_without_sudo
 
-pytestmark = pytest.mark.server
-
 
 @pytest.fixture(autouse=True)
 def _sudo():

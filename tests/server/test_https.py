@@ -17,8 +17,6 @@ from lab.guest.http import Http
 from lab.core.outcomes import Fail
 from tests.support.localservers import REPO, Gunicorn, Nginx, self_signed_certificate, tls_settings
 
-pytestmark = pytest.mark.server
-
 
 def https_site(work, app_server, names="DNS:localhost,IP:127.0.0.1", public_port=None):
     cert, key = self_signed_certificate(work / "tls", names=names)
