@@ -203,7 +203,7 @@ def test_the_report_is_readable_in_colour_as_wcag_aa_asks(browser, tmp_path):
     from selenium.webdriver.common.by import By
 
     from lab.engine.results import ALL_STATUSES
-    from tests.test_reports import contrast
+    from tests.support.wcag import contrast
 
     results = a_run("nginx passes / to the app")
     results["steps"][0]["checks"] = [{**results["steps"][0]["checks"][1], "name": f"c{n}", "status": status}

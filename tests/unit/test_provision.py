@@ -1,5 +1,5 @@
-"""The provisioning code on the host: the idempotent installers, the deployment's
-shape per step, and every rendered config (nginx's checked by real `nginx -t`)."""
+"""The provisioning code on the host: the idempotent installers, the deployment's shape
+per step, a course's steps solved through solve.py, and the rendered configs."""
 
 import json
 import os
@@ -8,19 +8,15 @@ import sys
 
 import pytest
 
-from tests.support.localservers import REPO, Nginx, self_signed_certificate, tls_settings
+from lab.core.manifest import load
+from tests.support.localservers import REPO
+from tests.support.provision import deployment, guestconf, solving_env
 
-sys.path.insert(0, str(REPO / "provision"))
-
-import deployment  # noqa: E402
-import guestconf  # noqa: E402
-from lab.core.manifest import load  # noqa: E402
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 GROUP = __import__("grp").getgrgid(os.getgid()).gr_name
 
 
-@pytest.mark.unit
 def test_install_file_writes_once_and_reports(tmp_path, capsys):
     target = tmp_path / "etc" / "site.conf"
     assert guestconf.install_file(target, "a = 1\n", mode=0o640, owner=ME, group=GROUP)
@@ -31,7 +27,6 @@ def test_install_file_writes_once_and_reports(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == [f"  changed: wrote {target}"] * 2
 
 
-@pytest.mark.unit
 def test_solve_installs_what_it_reads_the_manifest_with_before_reading_it(monkeypatch, capsys):
     """As on Ubuntu 22.04: Python 3.10, no tomllib, and tomli missing until apt installs python3-tomli."""
     import tomllib
@@ -60,7 +55,6 @@ def test_solve_installs_what_it_reads_the_manifest_with_before_reading_it(monkey
     assert "solve: steps step1..step2 are solved (nothing changed)" in capsys.readouterr().out
 
 
-@pytest.mark.unit
 def test_solve_counts_the_changes_a_solution_reports(tmp_path, capfd):
     import solve
 
@@ -78,7 +72,6 @@ def test_solve_counts_the_changes_a_solution_reports(tmp_path, capfd):
     assert solve.run_solution(shell, env) == (1, 0)
 
 
-@pytest.mark.unit
 def test_sync_tree_copies_changes_and_removes_extras(tmp_path):
     source, target = tmp_path / "src", tmp_path / "opt" / "app"
     (source / "pkg").mkdir(parents=True)
@@ -105,18 +98,6 @@ def kit_plan(target, course=None):
     return solve.plan(load(course=course, import_checks=False), target)
 
 
-def solving_env(monkeypatch, target, step_id, course=None):
-    """The environment solve.py gives the solution of step_id when it solves up to target."""
-    import solve
-
-    manifest = load(course=course, import_checks=False)
-    planned = solve.plan(manifest, target)
-    installs = next(things for step, things in planned if step.id == step_id)
-    for name, value in solve.solution_env(manifest, planned, installs).items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.mark.unit
 @pytest.mark.parametrize("target", range(1, 12))
 def test_each_shared_thing_has_one_installer_per_run(target):
     planned = kit_plan(str(target))
@@ -127,7 +108,6 @@ def test_each_shared_thing_has_one_installer_per_run(target):
     assert sorted(installers) == sorted(expected.items())
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("target", range(1, 12))
 def test_the_deployment_takes_the_shape_of_the_steps_solved(monkeypatch, target):
     """The same shape as when it was told by step number: 3 <= N < 6 runs the dev server, and so on."""
@@ -140,14 +120,12 @@ def test_the_deployment_takes_the_shape_of_the_steps_solved(monkeypatch, target)
     assert (deployment.site_values()["static_root"] is not None) is (target >= 5)
 
 
-@pytest.mark.unit
 def test_a_solution_that_names_an_undeclared_thing_stops(monkeypatch):
     solving_env(monkeypatch, "4", "step4")
     with pytest.raises(SystemExit, match=r"installs\('sit'\): 'sit' is not declared under \[shared\]"):
         deployment.installs("sit")
 
 
-@pytest.mark.unit
 def test_a_courses_step_takes_over_what_it_writes_by_id(tmp_path):
     """A step inserted after step4 that writes the site installs it when solved last, and
     step5 after it takes the site back; the kit's step numbers shifting changes nothing."""
@@ -163,7 +141,6 @@ def test_a_courses_step_takes_over_what_it_writes_by_id(tmp_path):
     assert [step.id for step, _ in kit_plan("step5", course)][-3:] == ["step4", "basic_auth", "step5"]
 
 
-@pytest.mark.unit
 def test_gunicorn_settings_are_valid_python(tmp_path):
     text = guestconf.render("gunicorn/likes.conf.py.j2", socket="/run/likes/gunicorn.sock", workers=3, unit="likes")
     settings = {}
@@ -172,7 +149,6 @@ def test_gunicorn_settings_are_valid_python(tmp_path):
     assert text.count("\n#") >= 5
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("template, values", [
     ("systemd/likes.service.j2", {"gunicorn": False}),
     ("systemd/likes.service.j2", {"gunicorn": True, "workers": 3}),
@@ -188,33 +164,11 @@ def test_units_are_complete_and_explained(template, values):
     assert len(comments) >= len(settings) // 2, "students read these units: explain the settings"
 
 
-@pytest.mark.server
-@pytest.mark.parametrize("target", range(4, 12))
-def test_the_site_of_every_step_passes_nginx_t(monkeypatch, tmp_path, target):
-    """The site exactly as the solutions render it at each step, loaded by real nginx."""
-    solving_env(monkeypatch, str(target), f"step{target}")
-    values = deployment.site_values()
-    del values["listen_port"]  # a free port here instead of 80
-    if values["tls"]:
-        # The same settings, with a real certificate of the test's own on a free port.
-        made = tls_settings(*self_signed_certificate(tmp_path / "tls"))
-        values["tls"] = {**values["tls"], **made, "public_port": 8443}
-    with Nginx(tmp_path / "nginx", **values) as nginx:
-        site = (nginx.prefix / "conf" / "likes.conf").read_text()
-    static = target >= 5
-    assert ("location /static/" in site) is static
-    assert ("sendfile off;" in site) is static
-    assert site.count("    server unix:") == (3 if target >= 8 else 1 if target == 7 else 0)
-    assert ("return 301 https://$host:8443$request_uri;" in site) is (target >= 11)
-    assert site.count(" ssl default_server;") == (2 if target >= 11 else 0)
-
-
 # -- a course's own steps, solved through the same solve.py ----------------------------
 
 FIXTURE_COURSE = REPO / "tests" / "fixtures" / "course"
 
 
-@pytest.mark.unit
 def test_solve_plans_a_courses_steps_in_its_order():
     import solve
 
@@ -226,7 +180,6 @@ def test_solve_plans_a_courses_steps_in_its_order():
         solve.read_manifest("/home/jane/courses/mine")
 
 
-@pytest.mark.unit
 def test_solve_runs_a_courses_solution_found_from_anywhere(monkeypatch, capfd, kit_solved_record):
     """The fixture's `good` solution is harmless (it echoes), so it runs for real."""
     import solve
@@ -261,7 +214,6 @@ with open({log!r}, "a") as log:
 """
 
 
-@pytest.mark.unit
 def test_the_selftest_solves_a_courses_step_through_solve_py(tmp_path, monkeypatch):
     from lab.engine.context import Settings
     from lab.selftest import VagrantMachine
@@ -282,7 +234,6 @@ def test_the_selftest_solves_a_courses_step_through_solve_py(tmp_path, monkeypat
                          "solve: steps good..good are solved (nothing changed)"]
 
 
-@pytest.mark.unit
 def test_the_selftest_refuses_a_course_the_guest_cannot_see(tmp_path, capsys):
     from lab import selftest
     from lab.engine.context import Settings
@@ -310,7 +261,6 @@ def _base_sh_in(tmp_path):
     return script, conf_d / "lab.conf", {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 
-@pytest.mark.unit
 def test_base_sh_sets_needrestart_to_restart_services_without_a_dialog_once(tmp_path):
     import shutil
     import subprocess
@@ -369,7 +319,6 @@ def solve_step10(monkeypatch, tmp_path, nginx_conf, leftover_hardening):
     return main.read_text(), hardening.read_text() if hardening.exists() else None, done
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("shape", NGINX_CONF_SHAPES)
 @pytest.mark.parametrize("leftover_hardening", [False, True], ids=["fresh", "old hardening.conf"])
 def test_step10_turns_server_tokens_off_once_on_every_nginx_conf(monkeypatch, tmp_path, shape, leftover_hardening):

@@ -1,8 +1,7 @@
 """What `python -m lab.check` prints and writes, whatever the console and flags:
-consoles that cannot encode the report, TERM=dumb, --root and report files that
-cannot be written."""
+consoles that cannot encode the report, --root and report files that cannot be
+written, and what a check's own processes print."""
 
-import io
 import json
 import os
 import subprocess
@@ -11,9 +10,8 @@ import time
 
 import pytest
 
-from lab.report.terminal import Terminal
-from lab.engine.results import FAILED, PASSED
 from tests.support.localservers import REPO
+
 
 NON_ASCII_CHECKS = '''
 from lab import Fail, Registry
@@ -64,16 +62,8 @@ def lab_check(*args, cwd, encoding="utf-8", env=None):
     return run.returncode, out, err
 
 
-def check_entry(description, max_points, status, rationale=None, hint=None):
-    """A check's entry in the results dictionary, as the terminal is given it."""
-    return {"name": "a_check", "step": "accents", "description": description, "status": status,
-            "passed": status == PASSED, "points": max_points if status == PASSED else 0, "max_points": max_points,
-            "rationale": rationale, "hint": hint, "expected": None, "actual": None, "log": [], "duration": 0.0}
-
-
 # --- 7: consoles that cannot encode the report ----------------------------------------
 
-@pytest.mark.server
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "ascii:strict"])
 def test_the_whole_report_prints_on_a_console_that_cannot_encode_it(tmp_path, course, encoding):
     code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", cwd=tmp_path,
@@ -88,7 +78,6 @@ def test_the_whole_report_prints_on_a_console_that_cannot_encode_it(tmp_path, co
     assert lines[-1] == "accents: 1/3", "the report stopped partway"
 
 
-@pytest.mark.server
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
 def test_json_stays_whole_and_exact_on_such_a_console(tmp_path, course, encoding):
     code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", "--json", cwd=tmp_path,
@@ -99,7 +88,6 @@ def test_json_stays_whole_and_exact_on_such_a_console(tmp_path, course, encoding
     assert check["description"] == "le fichier café → servi"
 
 
-@pytest.mark.server
 def test_list_status_and_errors_print_on_such_a_console(tmp_path, course):
     code, out, _ = lab_check("--course", str(course), "--list", cwd=tmp_path, encoding="ascii:strict")
     assert code == 0 and "accents: ?tape ? caf? (3 points)" in out
@@ -109,40 +97,6 @@ def test_list_status_and_errors_print_on_such_a_console(tmp_path, course):
     assert code == 2 and err == "lab.check: there is no step '?tape'; the steps are accents\n"
 
 
-@pytest.mark.unit
-def test_terminal_replaces_what_its_stream_cannot_encode():
-    stream = io.TextIOWrapper(io.BytesIO(), encoding="cp1252", errors="strict", write_through=True)
-    term = Terminal(stream)
-    term.result(check_entry("le fichier café → servi", 2, FAILED, rationale="expected ✓ → found ✗",
-                            hint="écrivez-le…"))
-    term.result(check_entry("le fichier café → servi", 2, PASSED))
-    assert stream.buffer.getvalue().decode("cp1252").splitlines() == [
-        "  x le fichier café ? servi (0/2)", "      expected ? ? found ?", "      hint: écrivez-le…",
-        "  + le fichier café ? servi (2/2)"]
-
-
-# --- 8: odd flags ------------------------------------------------------------------
-
-@pytest.mark.unit
-def test_term_dumb_means_no_colour(monkeypatch):
-    class Tty(io.StringIO):
-        encoding = "utf-8"
-
-        def isatty(self):
-            return True
-
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TERM", "xterm-256color")
-    coloured = Tty()
-    Terminal(coloured).result(check_entry("passes", 1, PASSED))
-    assert "\033[" in coloured.getvalue()
-    monkeypatch.setenv("TERM", "dumb")
-    plain = Tty()
-    Terminal(plain).result(check_entry("passes", 1, PASSED))
-    assert plain.getvalue() == "  ✓ passes (1/1)\n"
-
-
-@pytest.mark.server
 @pytest.mark.parametrize("kind", ["missing", "a file"])
 def test_root_must_be_an_existing_folder(tmp_path, course, kind):
     root = tmp_path / "no" / "such" / "lab"
@@ -158,7 +112,6 @@ def test_root_must_be_an_existing_folder(tmp_path, course, kind):
     assert not (tmp_path / "no").exists(), "a mistyped --root must not be created"
 
 
-@pytest.mark.server
 @pytest.mark.parametrize("where", ["missing-folder/junit.xml", "."])
 def test_json_prints_even_when_junit_cannot_be_written(tmp_path, course, where):
     code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", "--json",
@@ -170,7 +123,6 @@ def test_json_prints_even_when_junit_cannot_be_written(tmp_path, course, where):
     assert err.endswith(": choose another file name\n")
 
 
-@pytest.mark.server
 def test_text_report_prints_before_the_write_error(tmp_path, course):
     code, out, err = lab_check("--course", str(course), "accents", "--guest", "local://", "--html",
                                "missing-folder/report.html", cwd=tmp_path)
@@ -235,7 +187,6 @@ def alive(pid):
         return f.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.mark.server
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds leftover processes through /proc")
 def test_what_a_checks_processes_print_goes_to_its_log_not_over_the_json(tmp_path, host_process_course):
     pids = tmp_path / "pids"

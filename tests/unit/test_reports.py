@@ -1,28 +1,30 @@
-"""Every report is rendered from the one results dictionary, and every status looks the same in
-each: the renderers fed a hand-written dictionary (which pins its format), the status table,
-a run saved with --json and rendered again with --from-json, and saved files that are damaged."""
+"""Every report is rendered from the one results dictionary, and every status looks the
+same in each: the renderers fed a hand-written dictionary (which pins its format) and a
+real run of fixture checks, the status table, a saved run rendered again with
+--from-json in process, and saved files that are damaged."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from lab import check as lab_check_module
+from lab.core.manifest import load
+from lab.engine.results import ALL_STATUSES, PASSED, RESULTS_FORMAT, Report, Result, StepReport, check_results
+from lab.engine.runner import run_checks
 from lab.report import formats
 from lab.report.html import to_html
 from lab.report.statuses import STATUSES, TABLE
 from lab.report.terminal import Terminal
-from lab.engine.results import ALL_STATUSES, PASSED, RESULTS_FORMAT, Report, Result, StepReport, check_results
-from tests.support.localservers import REPO, free_port
+from tests.support.engine_fakes import FakeTransport, make_checks, settings
+from tests.support.gradescope import a_course, gradescope_of
+from tests.support.paths import COURSE as FIXTURE_COURSE, FIXTURES, REPO
+from tests.support.wcag import contrast
+
 
 LAB = REPO / "lab"
-COURSE = Path(__file__).parent / "fixtures" / "course"
 TRACEBACK = "Traceback (most recent call last):\n  File \"checks/web.py\", line 9, in crashes\nKeyError: 'x'\n"
 
 # Written out in full, not produced by the code under test: a change to the format shows up here.
@@ -104,7 +106,6 @@ class Stream:
 
 # --- every renderer, from the hand-written dictionary ---------------------------------------
 
-@pytest.mark.unit
 def test_terminal_renders_a_whole_run(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     stream = Stream()
@@ -133,7 +134,6 @@ def test_terminal_renders_a_whole_run(monkeypatch):
     ]
 
 
-@pytest.mark.unit
 def test_terminal_on_a_console_without_the_marks(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     stream = Stream("cp1252")
@@ -143,7 +143,6 @@ def test_terminal_on_a_console_without_the_marks(monkeypatch):
     assert stream.text.splitlines()[0] == "web: Le café ? served"  # cp1252 has é, not →
 
 
-@pytest.mark.unit
 def test_terminal_colours_each_mark_as_the_table_says(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
@@ -154,14 +153,12 @@ def test_terminal_colours_each_mark_as_the_table_says(monkeypatch):
         assert f"  \033[{status.ansi}m{status.mark}\033[0m {check['description']} " in stream.text
 
 
-@pytest.mark.unit
 def test_terminal_says_the_fault():
     stream = Stream()
     Terminal(stream).render(FAULT)
     assert stream.text == "could not check: vagrant is not installed: install it from https://www.vagrantup.com\n"
 
 
-@pytest.mark.unit
 def test_json_is_the_dictionary_itself():
     assert json.loads(formats.to_json(RESULTS)) == RESULTS
     escaped = formats.to_json(RESULTS, ascii_only=True)
@@ -169,7 +166,6 @@ def test_json_is_the_dictionary_itself():
     assert json.loads(escaped) == RESULTS
 
 
-@pytest.mark.unit
 def test_junit():
     root = ET.fromstring(formats.to_junit(RESULTS).encode("utf-8"))
     assert root.tag == "testsuites"
@@ -200,7 +196,7 @@ def test_junit():
     assert cases["installed"].get("time") == "0.250"
 
 
-JUNIT_XSD = Path(__file__).parent / "fixtures" / "junit-10.xsd"
+JUNIT_XSD = FIXTURES / "junit-10.xsd"
 
 
 def valid_junit(text):
@@ -219,13 +215,11 @@ def with_first_check(**changes):
                                  *RESULTS["steps"][1:]]}
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("status", ALL_STATUSES)
 def test_junit_of_every_status_is_valid_against_the_xunit_schema(status):
     valid_junit(formats.to_junit(with_first_check(status=status)))
 
 
-@pytest.mark.unit
 def test_junit_of_guest_output_with_control_characters_is_well_formed_and_shows_them(tmp_path):
     from junitparser import JUnitXml
 
@@ -243,7 +237,6 @@ def test_junit_of_guest_output_with_control_characters_is_well_formed_and_shows_
     assert cases[0].name == "proxies" and "\\x1b[31mred" in cases[0].result[0].message
 
 
-@pytest.mark.unit
 def test_junit_of_an_unreachable_guest_is_an_error_not_an_empty_green_run():
     document = valid_junit(formats.to_junit(FAULT))
     assert (document.get("tests"), document.get("errors"), document.get("failures")) == ("1", "1", "0")
@@ -252,7 +245,6 @@ def test_junit_of_an_unreachable_guest_is_an_error_not_an_empty_green_run():
     assert error.get("message") == f"could not check: {FAULT['fault']}"
 
 
-@pytest.mark.unit
 def test_junit_carries_the_kit_solved_note():
     web = {**RESULTS["steps"][0], "kit_solved": "2026-11-21T08:30:00Z", "kit_policy": "zero"}
     document = valid_junit(formats.to_junit({**RESULTS, "steps": [web]}))
@@ -262,33 +254,6 @@ def test_junit_carries_the_kit_solved_note():
     assert all(case.find("system-out").text.startswith(note) for case in document.iter("testcase"))
 
 
-# What Gradescope's results.json may hold, from its autograder specification
-# (https://gradescope-autograders.readthedocs.io/en/latest/specs/, "Output format").
-GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
-                  "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
-GRADESCOPE_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format",
-                   "tags", "visibility", "extra_data"}
-GRADESCOPE_FORMATS = {"text", "html", "simple_format", "md", "ansi"}
-GRADESCOPE_VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
-
-
-def gradescope_of(results):
-    """Gradescope's results.json, after checking every key and value against its specification."""
-    data = json.loads(formats.to_gradescope(results))
-    assert set(data) <= GRADESCOPE_TOP
-    assert data["visibility"] in GRADESCOPE_VISIBILITIES and data["stdout_visibility"] in GRADESCOPE_VISIBILITIES
-    if "output" in data:
-        assert data["output_format"] in GRADESCOPE_FORMATS
-    for test in data["tests"]:
-        assert set(test) <= GRADESCOPE_TEST
-        assert test["status"] in ("passed", "failed")
-        assert test["output_format"] in GRADESCOPE_FORMATS and test["name_format"] in GRADESCOPE_FORMATS
-        assert test["visibility"] in GRADESCOPE_VISIBILITIES
-        assert isinstance(test["number"], str) and 0 <= test["score"] <= test["max_score"]
-    return data
-
-
-@pytest.mark.unit
 def test_gradescope():
     data = gradescope_of(RESULTS)
     assert data["score"] == 3 and data["visibility"] == data["stdout_visibility"] == "visible"
@@ -317,7 +282,6 @@ def test_gradescope():
     assert (fault["output"], fault["output_format"]) == (f"could not check: {FAULT['fault']}", "text")
 
 
-@pytest.mark.unit
 def test_gradescope_numbers_sort_naturally_within_each_step():
     many = [{**RESULTS["steps"][0]["checks"][0], "name": f"c{i}"} for i in range(12)]
     steps = [{**RESULTS["steps"][1], "id": f"step{n}", "checks": many} for n in range(1, 12)]
@@ -327,13 +291,11 @@ def test_gradescope_numbers_sort_naturally_within_each_step():
     assert natural == numbers
 
 
-@pytest.mark.unit
 def test_gradescope_carries_each_checks_visibility():
     data = gradescope_of(with_first_check(visibility="after_due_date"))
     assert [t["visibility"] for t in data["tests"][:2]] == ["after_due_date", "visible"]
 
 
-@pytest.mark.unit
 def test_html():
     page = to_html(RESULTS)
     assert "<title>Lab check: 3/9</title>" in page
@@ -359,22 +321,6 @@ def test_html():
     assert f'<p class="fault">Could not check: {FAULT["fault"]}</p>' in fault_page
 
 
-def relative_luminance(colour):
-    """WCAG 2's relative luminance of #rrggbb."""
-    def linear(channel):
-        c = int(channel, 16) / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-    r, g, b = (linear(colour[i:i + 2]) for i in (1, 3, 5))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a, b):
-    """WCAG 2's contrast ratio of two colours, from 1 to 21."""
-    light, dark = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
-
-
-@pytest.mark.unit
 def test_every_mark_and_the_score_bar_reach_wcag_aa_on_the_page():
     """Read from the page's own stylesheet: each mark is text on the white card (4.5:1), and the
     bar's fill a graphic against its track and the card (3:1)."""
@@ -390,7 +336,6 @@ def test_every_mark_and_the_score_bar_reach_wcag_aa_on_the_page():
     assert contrast(fill, track) >= 3 and contrast(fill, card) >= 3
 
 
-@pytest.mark.unit
 def test_terminal_shows_expected_and_actual_with_control_characters_escaped(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     page = "\n".join(f"line {n}" for n in range(20))
@@ -411,13 +356,11 @@ def test_terminal_shows_expected_and_actual_with_control_characters_escaped(monk
 
 # --- the one table of statuses --------------------------------------------------------------
 
-@pytest.mark.unit
 def test_every_status_has_one_row():
     assert [row.name for row in TABLE] == list(ALL_STATUSES)
     assert set(STATUSES) == set(ALL_STATUSES)
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("row", TABLE, ids=lambda row: row.name)
 def test_each_row_is_usable_everywhere(row):
     assert len(row.mark) == 1 and len(row.ascii_mark) == 1 and row.ascii_mark.isascii()
@@ -428,7 +371,6 @@ def test_each_row_is_usable_everywhere(row):
     assert (row.junit is None) == (row.name == PASSED)  # JUnit counts anything else as not passed
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("status", ALL_STATUSES)
 def test_every_renderer_shows_every_status(status):
     check = {**RESULTS["steps"][0]["checks"][1], "status": status}
@@ -445,13 +387,11 @@ def test_every_renderer_shows_every_status(status):
     assert json.loads(formats.to_gradescope(results))["tests"][0]["name"] == "web: nginx passes / to the app"
 
 
-@pytest.mark.unit
 def test_a_result_with_an_unknown_status_is_refused():
     with pytest.raises(ValueError, match="unknown status 'pased'"):
         Result(SimpleNamespace(name="x", step="s", description="x", points=1), "pased")
 
 
-@pytest.mark.unit
 def test_no_mark_or_colour_is_defined_outside_the_table():
     wanted = {row.mark for row in TABLE if not row.mark.isascii()} | {row.css for row in TABLE}
     for path in sorted(LAB.rglob("*")):
@@ -473,7 +413,6 @@ def a_report():
     return Report([StepReport(step, results)], guest="local://", checked_at="2024-03-05T14:07:09")
 
 
-@pytest.mark.unit
 def test_a_saved_run_renders_again_exactly(tmp_path, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     direct = a_report().as_dict()
@@ -489,7 +428,6 @@ def test_a_saved_run_renders_again_exactly(tmp_path, monkeypatch):
     assert first.text == second.text
 
 
-@pytest.mark.unit
 def test_the_hand_written_dictionary_is_what_as_dict_writes():
     """The keys pinned above are those a real report has, at every level."""
     real = a_report().as_dict()
@@ -509,7 +447,6 @@ def from_json(tmp_path, capsys, content, *more):
     return code, out, err
 
 
-@pytest.mark.unit
 def test_from_json_prints_the_report_and_exits_0(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS), "--html", str(tmp_path / "page.html"),
@@ -523,14 +460,12 @@ def test_from_json_prints_the_report_and_exits_0(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "gs.json").read_text(encoding="utf-8") == formats.to_gradescope(RESULTS)
 
 
-@pytest.mark.unit
 def test_from_json_with_json_prints_the_dictionary(tmp_path, capsys):
     code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS), "--json")
     assert (code, err) == (0, "")
     assert json.loads(out) == RESULTS
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le"])
 def test_from_json_reads_what_windows_shells_write(tmp_path, capsys, encoding):
     """Windows PowerShell 5's `>` writes UTF-16 with a BOM; Notepad may add a UTF-8 BOM."""
@@ -555,7 +490,6 @@ def first_check(data):
     return data["steps"][0]["checks"][0]
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("content, says", [
     ("", "the file is empty; give the file that `python -m lab.check --json` wrote"),
     ("  \n", "the file is empty; give the file that `python -m lab.check --json` wrote"),
@@ -592,7 +526,6 @@ def test_a_damaged_or_foreign_file_is_one_line_and_exit_2(tmp_path, capsys, cont
     assert not (tmp_path / "page.html").exists(), "nothing is written from a file that was refused"
 
 
-@pytest.mark.unit
 def test_a_file_that_cannot_be_read(tmp_path, capsys):
     code, out, err = from_json(tmp_path, capsys, None)
     assert (code, out) == (2, "")
@@ -603,14 +536,12 @@ def test_a_file_that_cannot_be_read(tmp_path, capsys):
     assert err.count("\n") == 1
 
 
-@pytest.mark.unit
 def test_from_json_runs_no_steps(tmp_path, capsys):
     code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS), "step1")
     assert (code, out) == (2, "")
     assert err == "lab.check: --from-json renders a saved run: give it no steps, --target or --list\n"
 
 
-@pytest.mark.unit
 def test_from_json_says_which_report_could_not_be_written(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     code, out, err = from_json(tmp_path, capsys, json.dumps(RESULTS), "--html", str(tmp_path / "no" / "page.html"))
@@ -620,74 +551,6 @@ def test_from_json_says_which_report_could_not_be_written(tmp_path, capsys, monk
                   "choose another file name\n"
 
 
-# --- the real CLI: run, save, render again --------------------------------------------------
-
-def lab_check(*args, cwd):
-    run = subprocess.run([sys.executable, "-m", "lab.check", *args], cwd=cwd, capture_output=True, timeout=60,
-                         env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO), "NO_COLOR": "1"})
-    out, err = run.stdout.decode("utf-8"), run.stderr.decode("utf-8")
-    assert "Traceback" not in out + err, out + err
-    return run.returncode, out, err
-
-
-@pytest.mark.server
-def test_run_save_and_render_again_is_the_same_report(tmp_path):
-    """Every status (good..stuck against a closed web port): what --from-json renders from the
-    saved JSON is byte for byte what the run itself wrote and printed."""
-    guest = f"local://?http=http://127.0.0.1:{free_port()}"
-    code, saved, err = lab_check("--course", str(COURSE), "good..stuck", "--guest", guest, "--json",
-                                 "--html", "run.html", "--junit", "run.xml", "--gradescope", "run-gs.json",
-                                 cwd=tmp_path)
-    assert code == 2, err
-    (tmp_path / "run.json").write_text(saved, encoding="utf-8")
-    assert {c["status"] for s in json.loads(saved)["steps"] for c in s["checks"]} == set(ALL_STATUSES)
-
-    code, text, err = lab_check("--from-json", "run.json", "--html", "again.html", "--junit", "again.xml",
-                                "--gradescope", "again-gs.json", cwd=tmp_path)
-    assert (code, err) == (0, "")
-    for ran, again in (("run.html", "again.html"), ("run.xml", "again.xml"), ("run-gs.json", "again-gs.json")):
-        assert (tmp_path / again).read_bytes() == (tmp_path / ran).read_bytes(), again
-
-    code, live, err = lab_check("--course", str(COURSE), "good..stuck", "--guest", guest, cwd=tmp_path)
-    assert code == 2
-    assert text == live, "the text report of the saved run is what the student saw"
-
-    code, out, err = lab_check("--from-json", "run.json", "--json", cwd=tmp_path)
-    assert (code, json.loads(out)) == (0, json.loads(saved))
-
-
-@pytest.mark.server
-def test_a_damaged_file_through_the_real_cli(tmp_path):
-    (tmp_path / "run.json").write_text('{"format": 1', encoding="utf-8")
-    code, out, err = lab_check("--from-json", "run.json", "--html", "page.html", cwd=tmp_path)
-    assert (code, out) == (2, "")
-    assert err == "lab.check: --from-json run.json: not JSON: Expecting ',' delimiter at line 1 column 13\n"
-
-
-SECRET = "hunter2-not-for-files"
-
-
-@pytest.mark.server
-@pytest.mark.parametrize("address", [
-    "ssh://student:{secret}@127.0.0.1:{port}?key={key}",  # nobody listens: a fault, before any login
-    "ssh://student:{secret}@127.0.0.1:99999",  # a bad port: the fault's message quotes the address
-    "local://?http=http://student:{secret}@127.0.0.1:{port}",  # a web address with a password
-])
-def test_a_password_in_the_guest_address_is_in_no_report(tmp_path, address):
-    key = tmp_path / "id_test"
-    key.write_text("not a real key\n", encoding="utf-8")
-    guest = address.format(secret=SECRET, port=free_port(), key=key)
-    code, out, err = lab_check("--course", str(COURSE), "good..stuck", "--guest", guest, "--json",
-                               "--html", "r.html", "--junit", "r.xml", "--gradescope", "r-gs.json", cwd=tmp_path)
-    assert code == 2, err
-    assert SECRET not in out + err
-    for name in ("r.html", "r.xml", "r-gs.json"):
-        assert SECRET not in (tmp_path / name).read_text(encoding="utf-8"), name
-    if guest.startswith("ssh://") and ":99999" not in guest:
-        assert json.loads(out)["guest"] == f"student@127.0.0.1:{guest.split(':')[3].split('?')[0]}"
-
-
-@pytest.mark.unit
 @pytest.mark.parametrize("guest, shown", [
     ("ssh://ann:s3cret@203.0.113.10:2222?key=~/keys/class&http=http://203.0.113.10:8080", "ann@203.0.113.10:2222"),
     ("ssh://ann@203.0.113.10", "ann@203.0.113.10:22"),
@@ -703,7 +566,6 @@ def test_the_results_show_a_guest_without_its_secrets(guest, shown):
     assert "s3cret" not in results["fault"] and "p%40ss" not in results["fault"]
 
 
-@pytest.mark.unit
 def test_checked_at_has_a_time_zone_and_a_file_without_one_still_renders():
     import datetime
 
@@ -716,40 +578,6 @@ def test_checked_at_has_a_time_zone_and_a_file_without_one_still_renders():
     assert check_results(RESULTS) is RESULTS
 
 
-# --- when Gradescope shows each check: the course's manifest ---------------------------------
-
-GOOD_CHECKS = COURSE / "fixture_checks" / "good.py"
-
-
-def a_course(folder, visibility):
-    """A course of one step, the fixture's good checks, with this visibility line."""
-    folder.mkdir(exist_ok=True)
-    (folder / "steps.toml").write_text(
-        f'format_version = 1\nreplace = true\n\n[[steps]]\nid = "good"\ntitle = "Everything passes"\n'
-        f'exercise = "{COURSE / "exercises" / "good.md"}"\nchecks = "{GOOD_CHECKS}"\n'
-        f'solution = "{COURSE / "solutions" / "good.sh"}"\n{visibility}\n', encoding="utf-8")
-    return folder
-
-
-@pytest.mark.server
-def test_a_course_says_when_gradescope_shows_each_check(tmp_path):
-    course = a_course(tmp_path / "course", 'visibility = { settles = "after_due_date", root_exists = "hidden" }')
-    code, out, err = lab_check("--course", str(course), "good", "--guest", "local://", "--json",
-                               "--gradescope", "gs.json", cwd=tmp_path)
-    assert code == 0, err
-    tests = gradescope_of(json.loads(out))["tests"]
-    assert [(t["name"], t["visibility"]) for t in tests] == [
-        ("good: the shell echoes a quoted argument back", "visible"), ("good: the root user exists", "hidden"),
-        ("good: a value that settles within the time given is seen", "after_due_date"),
-        ("good: a check about a Vagrant VM itself, not applicable on other guests (not applicable)", "visible")]
-    assert json.loads((tmp_path / "gs.json").read_text(encoding="utf-8"))["tests"] == tests
-
-    whole = a_course(tmp_path / "whole", 'visibility = "after_published"')
-    code, out, err = lab_check("--course", str(whole), "good", "--guest", "local://", "--json", cwd=tmp_path)
-    assert {t["visibility"] for t in gradescope_of(json.loads(out))["tests"]} == {"after_published"}
-
-
-@pytest.mark.unit
 @pytest.mark.parametrize("line, says", [
     ('visibility = "later"', 'step #1: visibility must be one of "visible", "after_due_date", "after_published", '
                              '"hidden" for every check of the step, or a table of check names'),
@@ -767,3 +595,92 @@ def test_a_bad_visibility_is_one_line_naming_the_step(tmp_path, line, says):
         manifest.load(course=str(course))
     assert says in str(raised.value) and "\n" not in str(raised.value)
     assert str(course / "steps.toml") in str(raised.value)
+
+
+# --- a run of checks with every outcome, in each report ----------------------------------
+
+@pytest.fixture
+def report(tmp_path):
+    manifest = load(course=FIXTURE_COURSE)
+    checks = make_checks()
+    results = run_checks(list(checks.values()), FakeTransport(), settings(tmp_path))
+    step = manifest.step("mixed")
+    return Report([StepReport(step, list(results.values()))], guest="fake guest")
+
+
+def test_json_report(report):
+    data = json.loads(formats.to_json(report.as_dict()))
+    assert (data["score"], data["max_score"], data["exit_code"]) == (2, 9, 2)
+    first = data["steps"][0]["checks"][1]
+    assert {k: first[k] for k in ("name", "description", "passed", "points", "rationale", "hint", "expected",
+                                  "actual")} == {"name": "fails", "description": "fails", "passed": False,
+                                                 "points": 0, "rationale": "expected x, got y",
+                                                 "hint": "try z", "expected": "x", "actual": "y"}
+    assert [c["passed"] for c in data["steps"][0]["checks"]] == [True, False, None, False, None, None, None,
+                                                                   False]
+    assert data["steps"][0]["checks"][0]["log"] == ["$ true  -> rc=0"]
+
+
+def test_junit_report_parses_back(report, tmp_path):
+    from junitparser import Error, Failure, JUnitXml, Skipped
+
+    path = tmp_path / "junit.xml"
+    path.write_text(formats.to_junit(report.as_dict()))
+    xml = JUnitXml.fromfile(str(path))
+    suite = next(iter(xml))
+    assert suite.name == "mixed: A failure, a skip and a crash"
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (8, 2, 3, 2)
+    cases = {case.name: case for case in suite}
+    assert cases["passes"].is_passed
+    failure = cases["fails"].result[0]
+    assert isinstance(failure, Failure) and failure.message == "expected x, got y"
+    assert "hint: try z" in failure.text
+    assert isinstance(cases["crashes"].result[0], Error)
+    assert isinstance(cases["skipped"].result[0], Skipped)
+
+
+def test_gradescope_shape(report):
+    data = json.loads(formats.to_gradescope(report.as_dict()))
+    assert data["score"] == 2
+    assert len(data["tests"]) == 8
+    for test in data["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "status", "output"}
+        assert test["status"] in ("passed", "failed")
+        assert isinstance(test["score"], (int, float)) and 0 <= test["score"] <= test["max_score"]
+    assert sum(t["max_score"] for t in data["tests"]) == 9
+    failed = next(t for t in data["tests"] if t["name"] == "mixed: fails")
+    assert failed["status"] == "failed" and "hint: try z" in failed["output"]
+
+
+def test_html_report_is_self_contained_and_escaped(report):
+    report.steps[0].results[1].rationale = "<script>alert(1)</script>"
+    page = to_html(report.as_dict())
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+    assert "http" not in page.replace("http-equiv", "")  # no external stylesheet, script or font
+    assert 'style="width: 22.2%"' in page
+
+
+def FakeStream(tty, encoding="utf-8"):
+    """A console as the engine's report tests name one: a tty or not first."""
+    return Stream(encoding, tty)
+
+
+def test_terminal_colour_only_on_a_tty_without_no_color(report, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for tty, expect_colour in ((True, True), (False, False)):
+        stream = FakeStream(tty)
+        Terminal(stream).result(report.steps[0].results[1].as_dict())
+        assert ("\033[" in stream.text) is expect_colour
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = FakeStream(True)
+    Terminal(stream).result(report.steps[0].results[1].as_dict())
+    assert "\033[" not in stream.text
+    assert stream.text.splitlines() == ["  ✗ fails (0/1)", "      expected x, got y", "      expected: x",
+                                        "      actual: y", "      hint: try z"]
+
+
+def test_terminal_falls_back_to_ascii_marks(report):
+    stream = FakeStream(False, encoding="cp1252")
+    Terminal(stream).result(report.steps[0].results[0].as_dict())
+    assert stream.text == "  + passes (2/2)\n"

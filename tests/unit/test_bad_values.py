@@ -1,26 +1,15 @@
-"""Bad values in steps.toml, the guest address and the key file: one line that
-names the file or argument, the field and what is wrong, never `internal error`."""
-
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+"""Bad values in steps.toml and the guest address, in process: one line that names the
+file or argument, the field and what is wrong, never `internal error`."""
 
 import pytest
 
 from lab.check import main
-from lab.engine.context import Settings
 from lab.core.manifest import ManifestError, load
 from lab.core.outcomes import CouldNotCheck
+from lab.engine.context import Settings
 from lab.transports.ssh import SshTransport
 from tests.support.localservers import free_port
-from tests.support.otheruser import as_another_user
-from tests.support.sshd import Sshd
 
-REPO = Path(__file__).resolve().parent.parent
-COURSE = Path(__file__).parent / "fixtures" / "course"
 
 STEP = '[[steps]]\nid = "a"\ntitle = "A"\nexercise = "a.md"\nchecks = "a.py"\nsolution = "a.sh"\n'
 
@@ -33,7 +22,6 @@ def manifest_with(tmp_path, body):
 
 # --- steps.toml -----------------------------------------------------------------------
 
-@pytest.mark.unit
 @pytest.mark.parametrize("body, message", [
     (STEP.replace('id = "a"', "id = 5"), "step #1: id must be a quoted string, found the number 5"),
     (STEP.replace('checks = "a.py"', "checks = 5"), "step #1: checks must be a quoted string, found the number 5"),
@@ -53,7 +41,6 @@ def test_wrong_types_in_the_manifest_name_the_field(tmp_path, body, message):
     assert str(err.value) == f"{path}{', ' if message.startswith('step #1:') else ': '}{message}"
 
 
-@pytest.mark.unit
 def test_a_manifest_that_is_not_utf8_names_its_line(tmp_path):
     path = manifest_with(tmp_path, "format_version = 1\n".encode() + STEP.replace('"A"', '"caf\xe9"').encode("latin-1"))
     with pytest.raises(ManifestError) as err:
@@ -61,7 +48,6 @@ def test_a_manifest_that_is_not_utf8_names_its_line(tmp_path):
     assert str(err.value) == f"{path}, line 4: this is not UTF-8 text; save the file as UTF-8"
 
 
-@pytest.mark.unit
 def test_a_manifest_that_cannot_be_read(tmp_path):
     (tmp_path / "steps.toml").mkdir()
     with pytest.raises(ManifestError) as err:
@@ -69,7 +55,6 @@ def test_a_manifest_that_cannot_be_read(tmp_path):
     assert str(err.value) == f"cannot read {tmp_path / 'steps.toml'}: Is a directory"
 
 
-@pytest.mark.unit
 def test_a_bad_course_manifest_is_one_line_from_the_cli(tmp_path, capsys):
     manifest_with(tmp_path, "format_version = 1\nreplace = true\n" + STEP.replace('id = "a"', "id = 5"))
     assert main(["--course", str(tmp_path), "--list"]) == 2
@@ -86,7 +71,6 @@ def open_ssh(url, tmp_path):
     return err.value.one_line()
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("port", ["99999", "0", "65536", "abc", "-1", "22x"])
 def test_a_port_out_of_range_or_not_a_number(tmp_path, port):
     url = f"ssh://root@127.0.0.1:{port}"
@@ -94,7 +78,6 @@ def test_a_port_out_of_range_or_not_a_number(tmp_path, port):
                                        f"65535: write it as ssh://user@host:22?key=PATH")
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("query, message", [
     ("http=127.0.0.1:8080", "http=127.0.0.1:8080 is not an http:// address: write http=http://127.0.0.1:8080"),
     ("http=localhost:8080", "http=localhost:8080 is not an http:// address: write http=http://localhost:8080"),
@@ -106,78 +89,7 @@ def test_a_web_address_without_its_scheme(tmp_path, query, message):
     assert open_ssh(url, tmp_path) == f"the guest address {url!r}: {message}"
 
 
-@pytest.mark.unit
 def test_a_key_under_home_is_found_with_a_tilde(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     url = f"ssh://root@127.0.0.1:{free_port()}?key=~/no_such_key"
     assert open_ssh(url, tmp_path).startswith(f"cannot read the key file {tmp_path / 'no_such_key'}: ")
-
-
-# --- the key file, against a real sshd -----------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sshd():
-    workdir = Path(tempfile.mkdtemp(prefix="lab-sshd-"))
-    with Sshd(workdir) as server:
-        yield server
-    shutil.rmtree(workdir)
-
-
-def lab_check(*args, cwd, prefix=(), env=None):
-    # PYTHONPATH: the code of this checkout, not whatever copy of lab/ the venv has installed.
-    run = subprocess.run([*prefix, sys.executable, "-m", "lab.check", *args], cwd=cwd, capture_output=True,
-                         text=True, timeout=60, env={**os.environ, "PYTHONIOENCODING": "utf-8",
-                                                     "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1",
-                                                     **(env or {})})
-    assert "Traceback" not in run.stdout + run.stderr and "internal error" not in run.stderr, run.stderr
-    return run
-
-
-def fault(run):
-    assert run.returncode == 2, run.stdout + run.stderr
-    lines = [line for line in run.stdout.splitlines() if "could not check" in line]
-    assert len(lines) == 1, run.stdout
-    return lines[0].strip()
-
-
-REMEDY = "give the path of your private key, e.g. key=~/.ssh/id_ed25519"
-
-
-@pytest.mark.server
-@pytest.mark.parametrize("make, why, remedy", [
-    (lambda d, key: d / "missing", "there is no such file", REMEDY),
-    (lambda d, key: (d / "keys").mkdir() or d / "keys", "it is a folder", REMEDY),
-    (lambda d, key: Path(f"{key}.pub"), "it is a public key", "give the private key beside it: key={key}"),
-    (lambda d, key: (d / "notes").write_text("my key\n") and d / "notes", "it holds no private key", REMEDY),
-], ids=["missing", "a folder", "the .pub", "not a key"])
-def test_a_key_file_that_cannot_be_used(sshd, shared_dir, make, why, remedy):
-    key = make(shared_dir, sshd.key)
-    run = lab_check("--course", str(COURSE), "good", "--guest", f"ssh://root@127.0.0.1:{sshd.port}?key={key}",
-                    cwd=shared_dir)
-    assert fault(run) == f"could not check: cannot read the key file {key}: {why}: {remedy.format(key=sshd.key)}"
-
-
-@pytest.mark.server
-def test_a_key_file_the_user_cannot_read(sshd, shared_dir):
-    prefix, uid = as_another_user()
-    key = shared_dir / "root_only_key"
-    shutil.copyfile(sshd.key, key)
-    key.chmod(0o600)
-    if uid == os.getuid():
-        key.chmod(0o000)  # not root: take the owner's own permission away
-    run = lab_check("--course", str(COURSE), "good", "--guest", f"ssh://root@127.0.0.1:{sshd.port}?key={key}",
-                    cwd=shared_dir, prefix=prefix, env={"HOME": str(shared_dir)})
-    assert fault(run) == (f"could not check: cannot read the key file {key}: permission denied: run the checker "
-                          f"as the key's owner, or give a copy of the key that is yours")
-
-
-@pytest.mark.server
-def test_a_tilde_key_reaches_the_guest(sshd, shared_dir):
-    home = shared_dir / "home"
-    (home / ".ssh").mkdir(parents=True)
-    shutil.copyfile(sshd.key, home / ".ssh" / "lab_key")
-    (home / ".ssh" / "lab_key").chmod(0o600)
-    run = lab_check("--course", str(COURSE), "good", "--guest",
-                    f"ssh://root@127.0.0.1:{sshd.port}?key=~/.ssh/lab_key", cwd=shared_dir, env={"HOME": str(home)})
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.splitlines()[-1] == "good: 6/6"

@@ -1,51 +1,21 @@
-"""Damaged or unwritable state files (.lab/progress.json, .lab/vagrant.json):
-the grade stands, the exit code is the checks', and one line says what
-happened to the file. Permission cases run the real CLI as a user the
-permission bits apply to (nobody, when the tests run as root)."""
+"""Damaged state files (.lab/progress.json, .lab/vagrant.json), in process: set aside or
+looked up again, never a crash, and runs at once keep each other's scores."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from lab.engine.progress import load, record, status_table
 from lab.transports.vagrant import VagrantTransport
-from tests.support.otheruser import as_another_user
-
-REPO = Path(__file__).resolve().parent.parent
-COURSE = Path(__file__).parent / "fixtures" / "course"
-
-GOOD_GRADE = [
-    "good: Everything passes",
-    "  ✓ the shell echoes a quoted argument back (2/2)",
-    "  ✓ the root user exists (1/1)",
-    "  ✓ a value that settles within the time given is seen (3/3)",
-    "  ○ a check about a Vagrant VM itself, not applicable on other guests (0/0)",
-    "      not applicable: a check of vagrant:// guests only; this guest is local://, so it counts neither way",
-    "",
-    "good: 6/6",
-]
+from tests.support.progress_files import entry, progress_text
 
 
 def report(**scores):
     """A report of full steps with these scores out of 6, as record() reads it."""
     return SimpleNamespace(steps=[SimpleNamespace(step=SimpleNamespace(id=step_id), score=score, max_score=6)
                                   for step_id, score in scores.items()])
-
-
-def entry(last, best, max_score=6):
-    return {"last": last, "best": best, "max": max_score, "checked_at": "2024-01-01T10:00:00"}
-
-
-def progress_text(steps, version=1):
-    return json.dumps({"format_version": version, "steps": steps})
 
 
 # --- progress.json of the wrong shape: set aside, never a crash -------------------------
@@ -67,7 +37,6 @@ DAMAGED = {
 }
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("content", DAMAGED.values(), ids=DAMAGED.keys())
 def test_a_damaged_progress_file_is_set_aside_and_a_new_one_started(tmp_path, content):
     state = tmp_path / ".lab"
@@ -85,7 +54,6 @@ def test_a_damaged_progress_file_is_set_aside_and_a_new_one_started(tmp_path, co
     assert saved["steps"]["good"]["last"] == 4 and saved["steps"]["good"]["best"] == 4
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("content", DAMAGED.values(), ids=DAMAGED.keys())
 def test_the_status_table_reads_a_damaged_progress_file_as_no_scores(tmp_path, content):
     (tmp_path / "progress.json").write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -94,7 +62,6 @@ def test_the_status_table_reads_a_damaged_progress_file_as_no_scores(tmp_path, c
     assert lines[2].split()[-3:] == ["-", "-", "never"]
 
 
-@pytest.mark.unit
 def test_the_readable_scores_of_a_damaged_file_are_kept(tmp_path):
     (tmp_path / "progress.json").write_text(progress_text({
         "mixed": entry(3, 5), "stuck": {"last": 1, "best": "lots", "max": 4, "checked_at": "x"}}))
@@ -107,7 +74,6 @@ def test_the_readable_scores_of_a_damaged_file_are_kept(tmp_path):
     assert load(tmp_path) == steps
 
 
-@pytest.mark.unit
 def test_a_sound_progress_file_keeps_the_best_score_without_a_word(tmp_path):
     (tmp_path / "progress.json").write_text(progress_text({"good": entry(6, 6)}))
     assert record(tmp_path, report(good=2)) == []
@@ -115,7 +81,6 @@ def test_a_sound_progress_file_keeps_the_best_score_without_a_word(tmp_path):
     assert not list(tmp_path.glob("*.corrupt-*"))
 
 
-@pytest.mark.unit
 def test_a_progress_file_that_cannot_be_read_is_left_alone(tmp_path):
     # A folder where the file should be: unreadable as a file even for root.
     (tmp_path / "progress.json").mkdir()
@@ -126,14 +91,12 @@ def test_a_progress_file_that_cannot_be_read_is_left_alone(tmp_path):
     assert (tmp_path / "progress.json" / "inside").read_text() == "kept"
 
 
-@pytest.mark.unit
 def test_a_state_folder_that_cannot_be_made_means_unsaved_not_a_crash(tmp_path):
     (tmp_path / "file").write_text("")
     notes = record(tmp_path / "file" / ".lab", report(good=2))
     assert len(notes) == 1 and notes[0].startswith("progress could not be saved")
 
 
-@pytest.mark.unit
 def test_runs_at_once_neither_crash_nor_lose_each_others_scores(tmp_path):
     """Each thread is a run of its own step, saving again and again in the same folder."""
     errors, notes = [], []
@@ -189,7 +152,6 @@ def vagrant_machine(tmp_path, monkeypatch):
     return transport
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("cache", BAD_CACHES.values(), ids=BAD_CACHES.keys())
 def test_a_vagrant_cache_of_the_wrong_types_is_looked_up_again(vagrant_machine, cache):
     vagrant_machine.cache_file.parent.mkdir()
@@ -199,7 +161,6 @@ def test_a_vagrant_cache_of_the_wrong_types_is_looked_up_again(vagrant_machine, 
     assert (vagrant_machine.port, vagrant_machine.http_base) == (2200, "http://127.0.0.1:8600")
 
 
-@pytest.mark.unit
 def test_a_vagrant_cache_nested_too_deeply_is_looked_up_again(vagrant_machine):
     vagrant_machine.cache_file.parent.mkdir()
     vagrant_machine.cache_file.write_text("[" * 100_000)
@@ -208,7 +169,6 @@ def test_a_vagrant_cache_nested_too_deeply_is_looked_up_again(vagrant_machine):
     assert (vagrant_machine.port, vagrant_machine.http_base) == (2200, "http://127.0.0.1:8600")
 
 
-@pytest.mark.unit
 def test_vagrant_settings_nested_too_deeply_fall_back_to_the_lab_settings(tmp_path, monkeypatch):
     from lab.transports.vagrant import configured_port
 
@@ -219,133 +179,15 @@ def test_vagrant_settings_nested_too_deeply_fall_back_to_the_lab_settings(tmp_pa
     assert configured_port(tmp_path, "http_port") == 8700
 
 
-@pytest.mark.unit
 def test_a_kit_solved_record_nested_too_deeply_reads_as_none():
     from lab.core import solved
 
     assert solved.parse("[" * 100_000) == {}
 
 
-@pytest.mark.unit
 def test_a_sound_vagrant_cache_is_used(vagrant_machine):
     vagrant_machine.cache_file.parent.mkdir()
     vagrant_machine.cache_file.write_text(json.dumps(GOOD_CACHE))
     vagrant_machine.open()
     assert vagrant_machine.lookups == []
     assert (vagrant_machine.port, vagrant_machine.key) == (2222, "/k/private_key")
-
-
-# --- the real CLI: the grade stands whatever happens to the state files ---------------------
-
-@pytest.fixture
-def lab(request):
-    """A lab folder owned by the user the CLI runs as, in a folder every user can reach
-    (pytest's own tmp_path is private to root)."""
-    prefix, uid = as_another_user()
-    base = Path(tempfile.mkdtemp(prefix="lab-state-", dir="/tmp"))
-    base.chmod(0o755)
-    folder = base / "lab"
-    folder.mkdir()
-    os.chown(folder, uid, -1)
-    yield SimpleNamespace(path=folder, prefix=prefix, uid=uid, home=base)
-    for path in [base, *base.rglob("*")]:  # give the owner back what the test took away, then remove it all
-        if not path.is_symlink():
-            path.chmod(0o755)
-    shutil.rmtree(base)
-
-
-def lab_check(lab, *args):
-    # PYTHONPATH: the code of this checkout, not whatever copy of lab/ the venv has installed.
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO), "HOME": str(lab.home),
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    run = subprocess.run([*lab.prefix, sys.executable, "-m", "lab.check", *args], cwd=lab.path, env=env,
-                         capture_output=True, text=True, timeout=60)
-    assert "Traceback" not in run.stdout + run.stderr and "internal error" not in run.stderr, run.stderr
-    return run
-
-
-def grade_good(lab):
-    return lab_check(lab, "--course", str(COURSE), "good", "--guest", "local://")
-
-
-def make_state(lab, progress):
-    state = lab.path / ".lab"
-    state.mkdir()
-    (state / "progress.json").write_text(progress)
-    for path in (state, state / "progress.json"):
-        os.chown(path, lab.uid, -1)
-    return state
-
-
-def assert_graded_but_unsaved(run):
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines() == GOOD_GRADE
-    warning = run.stderr.splitlines()
-    assert len(warning) == 1 and warning[0].startswith("lab.check: progress could not be saved"), run.stderr
-
-
-@pytest.mark.server
-def test_a_read_only_lab_folder(lab):
-    lab.path.chmod(0o555)
-    run = grade_good(lab)
-    assert_graded_but_unsaved(run)
-    assert not (lab.path / ".lab").exists()
-
-
-@pytest.mark.server
-def test_a_read_only_state_folder(lab):
-    old = progress_text({"good": entry(1, 5)})
-    state = make_state(lab, old)
-    state.chmod(0o555)
-    assert_graded_but_unsaved(grade_good(lab))
-    assert (state / "progress.json").read_text() == old
-    assert sorted(p.name for p in state.iterdir()) == ["progress.json"]
-
-
-@pytest.mark.server
-def test_an_unreadable_progress_file_is_not_overwritten(lab):
-    old = progress_text({"good": entry(1, 5)})
-    state = make_state(lab, old)
-    (state / "progress.json").chmod(0o000)
-    run = grade_good(lab)
-    assert_graded_but_unsaved(run)
-    assert (state / "progress.json").read_text() == old, "the best score in it must not be lost"
-
-
-@pytest.mark.server
-def test_a_read_only_progress_file_in_a_writable_folder(lab):
-    """POSIX lets a rename replace a read-only file, as it lets the owner delete
-    it: the scores are saved, the grade stands, nothing is said."""
-    state = make_state(lab, progress_text({"good": entry(1, 5)}))
-    (state / "progress.json").chmod(0o444)
-    run = grade_good(lab)
-    assert run.returncode == 0 and run.stdout.splitlines() == GOOD_GRADE and run.stderr == ""
-    assert load(state)["good"] == {**load(state)["good"], "last": 6, "best": 6}
-
-
-@pytest.mark.server
-def test_a_progress_file_nested_too_deeply_is_set_aside_and_the_grade_stands(lab):
-    deep = "[" * 100_000
-    state = make_state(lab, deep)
-    run = grade_good(lab)
-    assert run.returncode == 0 and run.stdout.splitlines() == GOOD_GRADE, run.stderr
-    [aside] = state.glob("progress.json.corrupt-*")
-    assert aside.read_text() == deep
-    assert run.stderr.splitlines() == [f"lab.check: {state / 'progress.json'} was damaged (it is nested too "
-                                       f"deeply to read); it was set aside as {aside} and a new one was started"]
-    assert load(state)["good"]["best"] == 6
-    status = lab_check(lab, "--course", str(COURSE), "status")
-    assert status.returncode == 0 and "6/6" in status.stdout
-
-
-@pytest.mark.server
-def test_a_damaged_progress_file_is_reported_in_one_line(lab):
-    state = make_state(lab, progress_text([]))
-    run = grade_good(lab)
-    assert run.returncode == 0 and run.stdout.splitlines() == GOOD_GRADE
-    aside = list(state.glob("progress.json.corrupt-*"))
-    assert len(aside) == 1 and aside[0].read_text() == progress_text([])
-    assert run.stderr.splitlines() == [f"lab.check: {state / 'progress.json'} was damaged (\"steps\" is a list, "
-                                       f"not an object of step ids); it was set aside as {aside[0]} and a new one "
-                                       f"was started"]
-    assert load(state)["good"]["best"] == 6

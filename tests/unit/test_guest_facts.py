@@ -1,20 +1,73 @@
-"""Facts about the guest tell "no" apart from "could not ask": a refused sudo or
-a probe that fails for another reason is CouldNotCheck, never the student's fault."""
+"""The guest's facts (lab/guest/system.py) from a scripted transport: the commands the
+helpers send, quoted, what they read from the answers, and "no" told apart from
+"could not ask": a refused sudo or a probe that fails for another reason is
+CouldNotCheck, never the student's fault."""
 
-import os
 import shlex
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from lab import CouldNotCheck
 from lab.guest.system import Guest
 from lab.transports.base import CommandResult, Transport
-from tests.support.localservers import REPO
+from tests.support.engine_fakes import FakeTransport
 
-COURSE = Path(__file__).parent / "fixtures" / "course"
+
+# --- the commands the helpers send, and what they read from the answers ---------------
+
+@pytest.mark.parametrize("call, command", [
+    (lambda g: g.service("nginx").is_active, "systemctl is-active nginx"),
+    (lambda g: g.service("likes@1").is_enabled, "systemctl is-enabled likes@1"),
+    (lambda g: g.service("likes").show("Restart"), "systemctl show --value -p Restart likes"),
+    (lambda g: g.package("nginx").is_installed, "dpkg-query -W -f='${Status}' nginx"),
+    (lambda g: g.user("www-data").exists, "getent passwd www-data"),
+    (lambda g: g.group("vboxsf").members, "getent group vboxsf"),
+    (lambda g: g.file("/etc/my file").content, "sudo -n sh -c 'cat '\"'\"'/etc/my file'\"'\"''"),
+    (lambda g: g.file("/x").mode, "sudo -n sh -c 'stat -L -c '\"'\"'%F|%a|%U|%G|%s'\"'\"' /x'"),
+    (lambda g: g.socket("tcp://127.0.0.1:8080").is_listening, "sudo -n sh -c 'ss -Hltnp'"),
+    (lambda g: g.socket("unix:///run/likes/gunicorn.sock").is_listening, "sudo -n sh -c 'ss -Hlxp'"),
+])
+def test_helpers_build_quoted_commands(call, command):
+    transport = FakeTransport()
+    call(Guest(transport))
+    assert transport.commands == [command]
+
+
+def test_helpers_read_answers():
+    stat = "sudo -n sh -c 'stat -L -c '\"'\"'%F|%a|%U|%G|%s'\"'\"' /etc/nginx/nginx.conf'"
+    guest = Guest(FakeTransport({
+        "systemctl is-active nginx": (3, "inactive\n"),
+        "dpkg-query -W -f='${Status}' nginx": (0, "install ok installed"),
+        stat: (0, "regular file|644|root|root|1447\n"),
+        "sudo -n sh -c 'ss -Hltnp'": (0, "LISTEN 0 511 127.0.0.1:8080 0.0.0.0:* users:((\"python3\",pid=812,fd=3))\n"
+                                         "LISTEN 0 511 [::]:80 [::]:* users:((\"nginx\",pid=90,fd=7),"
+                                         "(\"nginx\",pid=91,fd=7))\n"),
+        "sudo -n sh -c 'ss -Hlxp'": (0, "u_str LISTEN 0 2048 /run/likes-1/gunicorn.sock 31337 * 0 "
+                                        "users:((\"gunicorn\",pid=700,fd=5),(\"gunicorn\",pid=701,fd=5))\n"),
+        "cat /etc/os-release": (0, 'ID=ubuntu\nPRETTY_NAME="Ubuntu 24.04 LTS"\n'),
+    }))
+    assert guest.service("nginx").state == "inactive"
+    assert not guest.service("nginx").is_active
+    assert guest.package("nginx").is_installed
+    nginx_conf = guest.file("/etc/nginx/nginx.conf")
+    assert (nginx_conf.mode, nginx_conf.owner, nginx_conf.is_file) == (0o644, "root", True)
+    before = len(guest.transport.commands)
+    st = nginx_conf.stat()
+    assert (st.kind, st.mode, st.owner, st.group, st.size) == ("regular file", 0o644, "root", "root", 1447)
+    assert len(guest.transport.commands) == before + 1  # every fact from one probe
+    assert guest.file("/no/such/file").stat() is None
+    assert guest.socket("tcp://127.0.0.1:8080").is_listening
+    assert not guest.socket("tcp://0.0.0.0:8080").is_listening
+    assert guest.socket("tcp://80").is_listening
+    assert guest.socket("unix:///run/likes-1/gunicorn.sock").is_listening
+    assert not guest.socket("unix:///run/likes/gunicorn.sock").is_listening
+    assert guest.listeners() == [("tcp", "127.0.0.1:8080", {812}), ("tcp", "[::]:80", {90, 91}),
+                                 ("unix", "/run/likes-1/gunicorn.sock", {700, 701})]
+    assert guest.os_release()["PRETTY_NAME"] == "Ubuntu 24.04 LTS"
+
+
+# --- "no" and "could not ask" ---------------------------------------------------------------
+
 REFUSED = (1, "", "sudo: a password is required\n")
 
 
@@ -37,7 +90,6 @@ def guest(*rules):
     return Guest(ScriptedTransport(list(rules)))
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("fact", [
     lambda g: g.file("/etc/nginx/nginx.conf").exists,
     lambda g: g.file("/etc/nginx/nginx.conf").mode,
@@ -57,7 +109,6 @@ def test_refused_sudo_is_could_not_check_with_the_remedy(fact):
     assert "sudo without a password" in refused.value.remedy
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("stderr", [
     "sudo: interactive authentication is required\n",  # sudo-rs, -n where a password is needed
     "sudo: I'm sorry vagrant. I'm afraid I can't do that\n",  # sudo-rs, no sudoers rule for the user
@@ -72,7 +123,6 @@ def test_sudo_rs_refusals_are_could_not_check_too(stderr):
     assert "sudo without a password" in refused.value.remedy
 
 
-@pytest.mark.unit
 def test_readable_by_opens_the_file_as_the_user_with_runuser_not_test():
     g = guest(("runuser -u", (0, "", "")))
     assert g.file("/vagrant/it's my.css").readable_by("www-data")
@@ -87,13 +137,11 @@ def test_readable_by_opens_the_file_as_the_user_with_runuser_not_test():
                                      "the required fields\n"))).file("/x").readable_by("nginx")
 
 
-@pytest.mark.unit
 def test_sudo_missing_altogether_is_could_not_check():
     with pytest.raises(CouldNotCheck, match="sudo: not found"):
         guest(("sudo -n sh -c", (127, "", "sh: 1: sudo: not found\n"))).file("/x").exists
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("fact, rule", [
     (lambda g: g.service("nginx").is_active,
      ("systemctl is-active", (1, "", "System has not been booted with systemd as init system (PID 1). "
@@ -117,7 +165,6 @@ def test_a_probe_that_breaks_is_could_not_check(fact, rule):
     assert broken.value.remedy
 
 
-@pytest.mark.unit
 def test_gnu_sudos_unresolved_host_warning_is_not_the_reason():
     with pytest.raises(CouldNotCheck) as broken:
         guest(("ss -Hltnp", (127, "", "sudo: unable to resolve host lab: Name or service not known\n"
@@ -125,7 +172,6 @@ def test_gnu_sudos_unresolved_host_warning_is_not_the_reason():
     assert "(sh: 1: ss: not found)" in broken.value.reason
 
 
-@pytest.mark.unit
 def test_the_answer_no_is_still_an_answer():
     g = guest(
         ("systemctl is-active nginx", (3, "inactive\n", "")),
@@ -155,28 +201,6 @@ def test_the_answer_no_is_still_an_answer():
     assert not g.group("nogroup2").exists and g.group("nogroup2").members == set()
 
 
-@pytest.mark.server
-def test_refused_sudo_in_a_real_run_is_could_not_check(tmp_path):
-    """local:// with a sudo that wants a password: the missing-file check must not blame the student."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake_sudo = bin_dir / "sudo"
-    fake_sudo.write_text("#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n")
-    fake_sudo.chmod(0o755)
-    run = subprocess.run([sys.executable, "-m", "lab.check", "--course", str(COURSE), "--target", "missing_file",
-                          "--guest", "local://"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                         # PYTHONPATH: this checkout's lab package, whatever the venv has installed.
-                         env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO),
-                              "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
-    assert run.returncode == 2, run.stdout + run.stderr
-    lines = run.stdout.splitlines()
-    assert "? /etc/lab-fixture-missing exists (0/2)" in lines[3]
-    assert lines[4].startswith("      could not check: sudo in the guest refused to run `stat -L -c")
-    assert lines[4].endswith("(sudo: a password is required): the checker needs sudo without a password in the "
-                             "guest: connect as a user that has it (vagrant does), or add one with `sudo visudo`")
-    assert "found nothing there" not in run.stdout
-
-
 # -- the engine's facts that the checks name the app with ---------------------------------
 
 PS = """\
@@ -193,7 +217,6 @@ SS_UNIX = ("u_str LISTEN 0 2048 /run/likes/gunicorn.sock 1234 * 0 users:((\"guni
            "(\"gunicorn\",pid=815,fd=5))\n")
 
 
-@pytest.mark.unit
 def test_processes_read_ps_once_and_leave_the_probe_out():
     g = guest(("ps -eo", (0, PS, "")))
     assert [(p.pid, p.ppid, p.user) for p in g.processes(r"sample_app|gunicorn")] == [
@@ -201,7 +224,6 @@ def test_processes_read_ps_once_and_leave_the_probe_out():
     assert len(g.processes()) == 4
 
 
-@pytest.mark.unit
 def test_listeners_held_by_the_apps_processes_and_how_to_reach_them():
     g = guest(("ps -eo", (0, PS, "")), ("-Hltnp", (0, SS_TCP, "")), ("-Hlxp", (0, SS_UNIX, "")))
     held = g.listeners(held_by=g.processes("sample_app|gunicorn"))
@@ -212,7 +234,6 @@ def test_listeners_held_by_the_apps_processes_and_how_to_reach_them():
     assert (everywhere.on_loopback, everywhere.reachable) == (False, "127.0.0.1:80")
 
 
-@pytest.mark.unit
 def test_units_and_where_a_process_writes():
     g = guest(("list-units", (0, "likes@1.service loaded active running likes app server 1\n"
                                  "\u25cf likes@2.service not-found failed failed likes@2.service\n", "")),
@@ -226,7 +247,6 @@ def test_units_and_where_a_process_writes():
     assert g.output_of(900) == ("file", "/home/vagrant/likes.log")
 
 
-@pytest.mark.unit
 def test_a_service_serves_once_one_of_its_processes_listens():
     control_group = ("-p ControlGroup", (0, "/system.slice/likes@3.service\n", ""))
     procs = ("cat /sys/fs/cgroup/system.slice/likes@3.service/cgroup.procs", (0, "1405\n1416\n1418\n", ""))

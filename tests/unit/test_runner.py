@@ -1,5 +1,6 @@
-"""The runner keeps checks apart (issue 9), in process: what a check prints,
-and what an abandoned check still tries to do."""
+"""The runner (lab/engine/runner.py), in process: every outcome of a check, a lost guest,
+a target and what it needs; and checks kept apart (issue 9): what a check prints, and
+what an abandoned check still tries to do."""
 
 import os
 import subprocess
@@ -11,13 +12,69 @@ from pathlib import Path
 import pytest
 
 from lab import CouldNotCheck, Registry
+from lab.core.outcomes import GuestUnreachable
 from lab.engine.context import Settings
 from lab.engine.results import COULD_NOT_CHECK, PASSED
 from lab.engine.runner import run_checks
 from lab.transports.base import CommandResult, Transport
+from tests.support.engine_fakes import FakeTransport, make_checks, settings
 
-pytestmark = pytest.mark.unit
 
+# --- every outcome of a check ------------------------------------------------------
+
+def test_runner_outcomes(tmp_path):
+    checks = make_checks()
+    started = time.monotonic()
+    results = run_checks(list(checks.values()), FakeTransport(), settings(tmp_path))
+    assert time.monotonic() - started < 3, "the hung check was not abandoned at its timeout"
+    status = {c.name: r.status for c, r in results.items()}
+    assert status == {"passes": "passed", "fails": "failed", "skipped": "skipped", "crashes": "error",
+                      "hangs": "could not check", "env": "could not check", "after_env": "skipped",
+                      "asserts": "failed"}
+    by_name = {c.name: r for c, r in results.items()}
+    assert by_name["passes"].log == ["$ true  -> rc=0"]
+    assert by_name["fails"].hint == "try z"
+    assert by_name["skipped"].rationale == 'can\'t check until "fails" passes'
+    assert by_name["after_env"].rationale == 'can\'t check until "environment" could not be checked'
+    assert by_name["crashes"].rationale == "the check itself crashed: ZeroDivisionError: division by zero"
+    assert "did not finish within 0.2 s" in by_name["hangs"].rationale
+    assert by_name["env"].rationale == "the port is closed: run vagrant reload"
+    assert by_name["asserts"].rationale == "one is not two"
+
+
+def test_debug_keeps_the_traceback(tmp_path):
+    crashes = make_checks()["crashes"]
+    results = run_checks([crashes], FakeTransport(), Settings(root=tmp_path, debug=True))
+    assert "Traceback" in results[crashes].log[-1]
+    assert results[crashes].hint is None
+
+
+def test_losing_the_guest_stops_the_run(tmp_path):
+    check = Registry()
+
+    @check
+    def first(ctx):
+        """first"""
+        raise GuestUnreachable("lost the SSH connection", "is the VM running?")
+
+    @check
+    def second(ctx):
+        """second"""
+        raise AssertionError("must not run")
+
+    transport = FakeTransport()
+    results = run_checks([first, second], transport, settings(tmp_path))
+    assert [r.status for r in results.values()] == ["could not check"] * 2
+    assert results[second].rationale == "lost the SSH connection: is the VM running?"
+
+
+def test_target_runs_what_it_needs_only(tmp_path):
+    checks = make_checks()
+    results = run_checks([checks["skipped"]], FakeTransport(), settings(tmp_path))
+    assert [c.name for c in results] == ["passes", "fails", "skipped"]
+
+
+# --- checks kept apart (issue 9) ----------------------------------------------------
 
 class SlowTransport(Transport):
     """Answers `echo X` with X; `hang` ignores its timeout and waits until interrupted."""
@@ -120,5 +177,5 @@ def test_sys_stdout_is_the_same_stream_again_after_the_checks():
                "with PrintCapture.installed():\n    print('during')\n"
                "print(sys.stdout is before, type(sys.stdout).__name__)\n")
     run = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert run.stdout.splitlines() == ["during", "True TextIOWrapper"], run.stdout + run.stderr

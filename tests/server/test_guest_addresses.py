@@ -1,5 +1,6 @@
-"""Guest addresses from every entry point (issue 17, checker faults 1-4): every part
-checked before anything connects, one line naming the part, and no paramiko noise."""
+"""Guest addresses from every entry point (issue 17, checker faults 1-4), each in its own
+process: a port that never speaks SSH, an IPv6 guest, and every bad address stopped at
+once, one line naming the part, and no paramiko noise."""
 
 import os
 import socket
@@ -7,18 +8,16 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from lab.engine.context import Settings
 from lab.guest.http import Http
-from lab.transports import check_url, open_transport
+from lab.transports import open_transport
+from tests.support.bad_addresses import BAD_ADDRESSES, IDS
+from tests.support.fake_vagrant import FakeVagrant, ports_answer, ssh_config
+from tests.support.paths import COURSE, REPO
 from tests.support.sshd import Sshd
-from tests.test_vagrant_transport import FakeVagrant, ports_answer, ssh_config
-
-REPO = Path(__file__).resolve().parent.parent
-COURSE = Path(__file__).parent / "fixtures" / "course"
 
 
 def start(module, *args, cwd, env=None):
@@ -40,7 +39,6 @@ def lines(text):
 
 # --- 1. a port that accepts TCP and never speaks SSH ---------------------------------------
 
-@pytest.mark.server
 def test_a_server_that_never_sends_the_ssh_banner_is_one_line_from_every_entry_point(tmp_path, listening_port,
                                                                                       sshd):
     """paramiko logs the banner it gave up on from its own thread; no entry point may show that."""
@@ -112,7 +110,6 @@ class _Http6(ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
-@pytest.mark.server
 @pytest.mark.skipif(not ipv6_loopback(), reason="this machine has no IPv6 loopback")
 def test_an_ipv6_ssh_guest_reaches_its_web_server_on_port_80(tmp_path):
     """Without http=, the web server is the SSH host's port 80: http://[::1], in brackets."""
@@ -137,64 +134,6 @@ def test_an_ipv6_ssh_guest_reaches_its_web_server_on_port_80(tmp_path):
         web.server_close()
 
 
-# --- 3 and 4. every part of every address, up front -------------------------------------------
-
-BAD_ADDRESSES = [
-    ("local://?http=127.0.0.1:8080", "http=127.0.0.1:8080 is not an http:// address: write http=http://127.0.0.1:8080"),
-    ("local://?http=http://host:99999", "http=http://host:99999: the port '99999' is not a number from 1 to 65535: "
-                                        "write http=http://host:PORT"),
-    ("local://?http=http://host:abc", "http=http://host:abc: the port 'abc' is not a number from 1 to 65535: "
-                                      "write http=http://host:PORT"),
-    ("local://?https=http://host:8443", "https=http://host:8443 is not an https:// address: write "
-                                        "https=https://host:port"),
-    ("local://?http=http://host:8080/app", "http=http://host:8080/app is more than http://host:port: write "
-                                           "http=http://host:8080"),
-    ("local://?http=", "http= has no value: give one, as in local:// or local://?http=http://127.0.0.1:8080, "
-                       "or leave http= out"),
-    ("local://?htp=http://host", "it has no part 'htp': its parts are http=, https="),
-    ("local://somehost", "local:// names no host or path: it is always this machine: write local:// or "
-                         "local://?http=http://127.0.0.1:8080"),
-    ("ssh://me@host?key=k&key=j", "key= is given twice: give it once"),
-    ("ssh://me@host?kye=~/.ssh/id", "it has no part 'kye': its parts are key=, http=, https="),
-    ("ssh://me@host:22/home", "the path '/home' means nothing to SSH: leave it out; write it as "
-                              "ssh://user@host:22?key=PATH"),
-    ("ssh://me@host?https=https://[::1", "https=https://[::1 is not an https:// address: write "
-                                         "https=https://host:port"),
-    ("ssh://u@[::1:22", "a '[' is not closed by ']': an IPv6 host is written in brackets, as in [2001:db8::1]:22"),
-    ("ssh://u@::1:22", "an IPv6 host must be in brackets: write it as ssh://user@[::1]:22"),
-    ("ssh://u@[nohost]:22", "the host is not an address a URL can hold ('nohost' does not appear to be an IPv4 or "
-                            "IPv6 address): write it as ssh://user@host:22?key=PATH"),
-    ("vagrant://default?http=http://h", "a Vagrant guest is named by its machine's name alone: write "
-                                        "vagrant://default, or vagrant://NAME for a machine the Vagrantfile names NAME"),
-]
-IDS = [address for address, _ in BAD_ADDRESSES]
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("address, message", BAD_ADDRESSES, ids=IDS)
-def test_every_part_of_an_address_is_checked_before_connecting(address, message):
-    with pytest.raises(Exception) as err:
-        check_url(address)
-    assert err.value.one_line() == f"the guest address {address!r}: {message}"
-
-
-@pytest.mark.unit
-def test_a_password_in_an_address_is_never_repeated():
-    with pytest.raises(Exception) as err:
-        check_url("ssh://me:hunter2@host:99999")
-    assert "hunter2" not in err.value.one_line()
-    assert err.value.one_line().startswith("the guest address 'ssh://me:***@host:99999': the port '99999'")
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("address", ["local://", "local:///", "local://?http=http://127.0.0.1:8080&https=https://[::1]",
-                                     "ssh://host", "ssh://me@[::1]:2222?key=~/k&http=http://[::1]:8080/",
-                                     "vagrant://default", "vagrant://", "vagrant://web-1"])
-def test_good_addresses_pass(address):
-    check_url(address)
-
-
-@pytest.mark.server
 @pytest.mark.parametrize("address, message", BAD_ADDRESSES[:4] + BAD_ADDRESSES[12:13],
                          ids=IDS[:4] + IDS[12:13])
 def test_a_bad_address_stops_every_entry_point_at_once(tmp_path, address, message):
@@ -218,12 +157,3 @@ def test_a_bad_address_stops_every_entry_point_at_once(tmp_path, address, messag
     assert said["lab.grade"] == [f"lab.grade: {roster}:3: bob: {one_line}"]
     assert said["lab replay"] == [f"replay: could not reach the guest: {one_line}"]
     assert not (tmp_path / "grades").exists()  # nobody was graded, no row says "graded"
-
-
-@pytest.mark.unit
-def test_a_message_never_repeats_a_password_even_one_with_an_at_sign():
-    from lab.transports.address import shown
-
-    assert shown("ssh://me:s3cr@t@host:22") == "ssh://me:***@host:22"
-    assert shown("local://?http=http://a:pw@h:1") == "local://?http=http://a:***@h:1"
-    assert shown("ssh://me@host:22") == "ssh://me@host:22"
