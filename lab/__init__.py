@@ -27,7 +27,7 @@ import os
 import sys
 
 # The libraries pyproject.toml's dependencies install, by the name each is imported as
-# (tests/test_missing_libraries.py holds the two lists equal).
+# (tests/unit/test_missing_libraries.py holds the two lists equal).
 LIBRARIES = ["jinja2", "requests", "bottle", "paramiko", "tomli_w"] + (["tomli"] if sys.version_info < (3, 11) else [])
 
 

@@ -5,6 +5,12 @@ import sqlite3
 
 import pytest
 
+from tests.support.tiers import refuse_outside_tiers
+
+
+def pytest_collection_modifyitems(items):
+    refuse_outside_tiers(items)
+
 
 @pytest.fixture(autouse=True)
 def kit_solved_record(tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """How each status looks in every report: its mark, label and colours, in one table.
 
 A new status is a row here, a constant in lab/engine/results.py and what it counts for
-there (Result.passed, Result.score, Report.exit_code); tests/test_reports.py
+there (Result.passed, Result.score, Report.exit_code); tests/unit/test_reports.py
 checks that every status has its row.
 """
 
@@ -18,7 +18,7 @@ class Status:
     label: str       # the word shown next to the points on the HTML page
     ansi: str        # the terminal's colour, an SGR code
     css: str         # the HTML page's colour, #rrggbb (the page also tints it for backgrounds); at least
-                     # 4.5:1 against the white card, WCAG AA for text (tests/test_reports.py computes it)
+                     # 4.5:1 against the white card, WCAG AA for text (tests/unit/test_reports.py computes it)
     junit: str       # the JUnit element that records it (failure, error, skipped), or None for a pass
 
     @property

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.guesthost import GuestHost
+from tests.support.tiers import mark_tier
 
 # Figures the tier measures; printed at the end of the run, never asserted.
 BENCH = []
@@ -21,9 +22,7 @@ SETUP_FAILURE = []
 
 
 def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/guest/" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.guest)
+    mark_tier(items, "guest")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
+
 STATIC_DIR = REPO / "sample_app" / "static"
 
 # Debian's gunicorn runs under Debian's python3 with Debian's python3-bottle
