@@ -19,9 +19,9 @@ from contextlib import ExitStack
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import requests  # noqa: E402
+import requests
 
-from tests.support.localservers import DevServer, Gunicorn, Nginx  # noqa: E402
+from tests.support.localservers import DevServer, Gunicorn, Nginx
 
 # Goals from the curriculum: a reverse proxy with real app servers should be
 # far faster than the development server, and nginx far faster at static files.

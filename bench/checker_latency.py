@@ -86,8 +86,8 @@ def login_user(work):
     name = f"labbench{os.getpid()}"
     os.chmod(work, 0o755)  # sshd reads authorized_keys as that user
     # "*" as the password: no password login, but not a locked account, which sshd refuses.
-    subprocess.run(["useradd", "--password", "*", "--create-home", "--home-dir", f"{work}/home", "--shell", "/bin/bash", name],
-                   check=True)
+    subprocess.run(["useradd", "--password", "*", "--create-home", "--home-dir", f"{work}/home",
+                    "--shell", "/bin/bash", name], check=True)
     try:
         yield name
     finally:

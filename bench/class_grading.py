@@ -115,7 +115,8 @@ def main():
     print(f"\n{os.uname().nodename}: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"{args.students} students, each its own sshd on 127.0.0.1 (started in {start_s:.1f} s), "
           f"3 checks per student, 2 of them `sleep {args.sleep:g}` in the guest\n")
-    print(f"| {'jobs':>4} | {'wall time (s)':>13} | {'students per minute':>19} | {'speed-up vs ' + str(jobs_list[0]):>15} |")
+    speed_up = f"speed-up vs {jobs_list[0]}"
+    print(f"| {'jobs':>4} | {'wall time (s)':>13} | {'students per minute':>19} | {speed_up:>15} |")
     print(f"|{'-' * 6}|{'-' * 15}|{'-' * 21}|{'-' * 17}|")
     for jobs in jobs_list:
         print(f"| {jobs:>4} | {times[jobs]:>13.2f} | {args.students * 60 / times[jobs]:>19.1f} | "

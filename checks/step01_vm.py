@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from lab import Fail, NotApplicable, Registry
 from lab.engine import host
-
 from provision.facts import LAB_FOLDER
 
 check = Registry()

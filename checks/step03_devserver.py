@@ -1,7 +1,6 @@
 """Step 3: the app's development server runs in the background on loopback, its output kept in a log."""
 
 from lab import Fail, Registry
-
 from provision.facts import APP_PROCESS, DB_DIR, DB_PATH, DEV_HOST, DEV_LOG, DEV_PORT, GUEST_USER, LAB_FOLDER
 
 check = Registry()

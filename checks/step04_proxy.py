@@ -1,10 +1,9 @@
 """Step 4: nginx as a reverse proxy in front of the app."""
 
-from lab import Fail, Mismatch, Registry
-from lab.guest.sql import sql_text
-
 from checks.step02_nginx import nginx_running
 from checks.step03_devserver import app_answers_in_guest
+from lab import Fail, Mismatch, Registry
+from lab.guest.sql import sql_text
 from provision.facts import DB_PATH, DEV_HOST, DEV_PORT
 
 check = Registry()

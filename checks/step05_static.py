@@ -2,10 +2,9 @@
 
 import posixpath
 
+from checks.step04_proxy import proxies_to_app
 from lab import Fail, Registry
 from lab.guest import nginx
-
-from checks.step04_proxy import proxies_to_app
 from provision.facts import APP_PROCESS, GUEST_USER, LAB_FOLDER, NGINX_USER, STATIC_DIR
 
 check = Registry()

@@ -1,10 +1,9 @@
 """Step 6: the app as a systemd service: started at boot, restarted when it dies, unprivileged."""
 
+from checks.step04_proxy import proxies_to_app
 from lab import Fail, Mismatch, Registry
 from lab.engine.context import BACK_WITHIN
 from lab.guest.sql import sql_text
-
-from checks.step04_proxy import proxies_to_app
 from provision.facts import APP, APP_UNITS, DB_DIR, DB_PATH, SERVICE
 
 check = Registry(facts={"BACK_WITHIN": BACK_WITHIN})
@@ -118,7 +117,8 @@ def data_kept_across_restart(ctx):
         still_down = ctx.wait_until_serving(units)
         if still_down:
             raise Fail(f"after `systemctl restart`, {', '.join(still_down)} did not listen again within "
-                       f"{BACK_WITHIN} s", hint=f"`sudo journalctl -u {still_down[0]} -n 30` shows why it doesn't start")
+                       f"{BACK_WITHIN} s",
+                       hint=f"`sudo journalctl -u {still_down[0]} -n 30` shows why it doesn't start")
         likes = ctx.wait_for(lambda: _likes_or_none(ctx), timeout=10, interval=1)
         if likes is None:
             raise Fail("after `systemctl restart`, the app listens but did not answer /likes within 10 s",

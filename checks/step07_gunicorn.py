@@ -1,8 +1,7 @@
 """Step 7: gunicorn with several workers on a unix socket, behind nginx."""
 
-from lab import Fail, Registry
-
 from checks.step04_proxy import proxies_to_app
+from lab import Fail, Registry
 from provision.facts import APP, APP_PROCESS, DEV_PORT, NGINX_USER, SINGLE_SOCKET, SPREAD_REQUESTS, WORKERS
 
 check = Registry()
@@ -56,7 +55,8 @@ def nginx_proxies_to_socket(ctx):
     targets = [" ".join(d.args) for d in config.find("proxy_pass")] + \
               [d.args[0] for up in config.find("upstream") for d in up.children if d.name == "server" and d.args]
     if not any("unix:" in t for t in targets):
-        raise Fail("expected nginx to proxy to a unix socket, found it proxying to " + (", ".join(targets) or "nothing"),
+        raise Fail("expected nginx to proxy to a unix socket, found it proxying to "
+                   + (", ".join(targets) or "nothing"),
                    hint=f"`proxy_pass http://unix:{SINGLE_SOCKET};` (or a `server unix:...` in an upstream)")
     server = ctx.http.get("/whoami").expect_json(hint=NO_ANSWER_FROM_GUNICORN).get("server", "")
     if not server.startswith("gunicorn"):

@@ -2,11 +2,18 @@
 
 import time
 
-from lab import Fail, Registry
-
 from checks.step07_gunicorn import nginx_proxies_to_socket
-from provision.facts import INSTANCE_SERVICE, INSTANCE_UNITS, INSTANCES, SPREAD_REQUESTS, UPSTREAM, instance_names, \
-    instance_socket, instance_unit
+from lab import Fail, Registry
+from provision.facts import (
+    INSTANCE_SERVICE,
+    INSTANCE_UNITS,
+    INSTANCES,
+    SPREAD_REQUESTS,
+    UPSTREAM,
+    instance_names,
+    instance_socket,
+    instance_unit,
+)
 
 # nginx's default for a server of an upstream that failed a request: it gets no
 # more for 10 s (fail_timeout=10s, max_fails=1; ngx_http_upstream_module's docs).

@@ -1,8 +1,7 @@
 """Step 9: a firewall lets in SSH and the web server, and nothing else."""
 
-from lab import Fail, Mismatch, Registry
-
 from checks.step02_nginx import page_reaches_host
+from lab import Fail, Mismatch, Registry
 from provision.facts import APP_PROCESS, DEV_HOST, FIREWALL_PORTS, HTTP_PORT, SSH_PORT
 
 check = Registry()

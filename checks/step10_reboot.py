@@ -1,8 +1,7 @@
 """Step 10: the whole deployment comes back by itself after a reboot."""
 
-from lab import Fail, Mismatch, Registry
-
 from checks.step02_nginx import page_reaches_host
+from lab import Fail, Mismatch, Registry
 from provision.facts import APP, APP_UNITS, CONFIG_DIR, NGINX_CONF
 
 check = Registry()

@@ -4,9 +4,8 @@ from datetime import datetime, timezone
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from lab import Fail, Mismatch, Registry
-
 from checks.step09_firewall import firewall_active
+from lab import Fail, Mismatch, Registry
 from provision.facts import HTTPS_PORT, PRIVATE_KEY
 
 check = Registry()

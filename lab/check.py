@@ -101,9 +101,8 @@ def _checked(argv):
 
 
 def _main(args):
-    from lab.engine.context import Settings
-
     from lab.core.labfolder import find_lab_root
+    from lab.engine.context import Settings
 
     settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course, debug=args.debug)
     manifest = manifest_mod.load(course=args.course)
@@ -156,9 +155,9 @@ def target_name(args, manifest):
 
 def from_json(args):
     """Render a saved run again (an instructor with a student's JSON): no guest, manifest or progress."""
+    from lab.engine.results import BadResults
     from lab.report.formats import read_json
     from lab.report.terminal import Terminal
-    from lab.engine.results import BadResults
 
     if args.steps or args.target or args.list:
         say("--from-json renders a saved run: give it no steps, --target or --list")

@@ -24,8 +24,16 @@ import tempfile
 from pathlib import Path
 
 from lab.core import manifest as manifest_mod
-from lab.tools.gradebook import GRADEBOOK, TAIL, grade_row, gradebook, possible_points, read_gradebook, \
-    write_gradebook, write_student
+from lab.tools.gradebook import (
+    GRADEBOOK,
+    TAIL,
+    grade_row,
+    gradebook,
+    possible_points,
+    read_gradebook,
+    write_gradebook,
+    write_student,
+)
 from lab.tools.grading import Progress, grade_all, preload, say
 from lab.tools.roster import RosterError, choose, read_roster
 

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from lab.core import manifest as manifest_mod
-from lab.engine.context import Settings
 from lab.core.outcomes import CouldNotCheck
+from lab.engine.context import Settings
 from lab.engine.results import FAILED, PASSED
 from lab.engine.session import Session
 from lab.transports.vagrant import PROVISION_TIMEOUT, run_vagrant
@@ -133,7 +133,8 @@ def main(argv=None):
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("steps", nargs="*", metavar="STEP", help="step1..step10, step3, or nothing for all")
-    parser.add_argument("--course", default=os.environ.get("LAB_COURSE"), help="a course folder inside the lab folder, as for lab.check")
+    parser.add_argument("--course", default=os.environ.get("LAB_COURSE"),
+                        help="a course folder inside the lab folder, as for lab.check")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the lab folder (default: here)")
     args = parser.parse_args(argv)
     settings = Settings(root=args.root.resolve(), course=args.course)

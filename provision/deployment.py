@@ -14,9 +14,29 @@ import json
 import os
 import sys
 
-from facts import (APP, APP_SOURCE, CERTIFICATE, CODE_DIR, CONFIG_DIR, DEV_HOST, DEV_PORT, HTTP_PORT, HTTPS_PORT,
-                   INSTANCE_SERVICE, LAB_FOLDER, PRIVATE_KEY, SERVICE, SINGLE_SOCKET, SITE, SITE_LINK, STATIC_DIR, WORKERS,
-                   instance_names, instance_socket, instance_unit)
+from facts import (
+    APP,
+    APP_SOURCE,
+    CERTIFICATE,
+    CODE_DIR,
+    CONFIG_DIR,
+    DEV_HOST,
+    DEV_PORT,
+    HTTP_PORT,
+    HTTPS_PORT,
+    INSTANCE_SERVICE,
+    LAB_FOLDER,
+    PRIVATE_KEY,
+    SERVICE,
+    SINGLE_SOCKET,
+    SITE,
+    SITE_LINK,
+    STATIC_DIR,
+    WORKERS,
+    instance_names,
+    instance_socket,
+    instance_unit,
+)
 from guestconf import install_template, link, remove, sync_tree
 
 

@@ -7,8 +7,8 @@ nothing. Every change is reported, nginx's configuration is tested with
 Runs as root inside the guest, with Debian's python3.
 """
 
-import os
 import grp
+import os
 import pwd
 import shutil
 import socket
@@ -213,7 +213,7 @@ def chown_tree(path, owner, group):
     """Hand every file below path to owner:group (e.g. the database after a change of user)."""
     uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
     changed = False
-    for folder, dirs, files in os.walk(path):
+    for folder, _subfolders, files in os.walk(path):
         for name in [folder, *(os.path.join(folder, f) for f in files)]:
             stat = os.lstat(name)
             if (stat.st_uid, stat.st_gid) != (uid, gid):

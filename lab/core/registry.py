@@ -1,6 +1,5 @@
 """Check functions and the registry each check module keeps them in."""
 
-import difflib
 import importlib
 import inspect
 import string
@@ -121,6 +120,8 @@ class Registry:
             # {APP}, or {APP.upper} and {PORTS[0]}: the fact is the name before any . or [.
             name = field.split(".", 1)[0].split("[", 1)[0]
             if name not in self.facts:
+                import difflib  # only to suggest a name, when a docstring has a typo
+
                 close = difflib.get_close_matches(name, list(self.facts), n=1)
                 guess = f"; did you mean {{{close[0]}}}?" if close else ""
                 raise TypeError(f"{where}: its docstring names {{{field}}}, and {name or 'an empty name'!r} is no "

@@ -8,9 +8,9 @@ import time
 import traceback
 from contextlib import contextmanager, suppress
 
-from lab.engine.context import Context
 from lab.core.manifest import order_checks
 from lab.core.outcomes import CouldNotCheck, Fail, GuestUnreachable, NotApplicable
+from lab.engine.context import Context
 from lab.engine.results import COULD_NOT_CHECK, ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED, Result
 
 

@@ -196,7 +196,8 @@ class Http:
 
     def _remedy(self, url):
         if url.startswith("https:") and not self.base_url.startswith("https:"):
-            return "is the guest's port 443 forwarded? check the Vagrantfile's forwarded_port lines, then `vagrant reload`"
+            return ("is the guest's port 443 forwarded? check the Vagrantfile's forwarded_port lines, "
+                    "then `vagrant reload`")
         return self.unreachable_remedy
 
     def tls_handshake(self, timeout=CONNECT_TIMEOUT + READ_TIMEOUT):
@@ -219,7 +220,7 @@ class Http:
                     version, der = tls.version(), tls.getpeercert(binary_form=True)
         except ConnectionRefusedError:
             raise CouldNotCheck(f"nothing accepts connections at {url}", self._remedy(url)) from None
-        except socket.timeout:
+        except TimeoutError:
             raise CouldNotCheck(f"{url} did not finish a TLS handshake within {timeout} s",
                                 "a server in the guest is stuck; restart it, e.g. `sudo systemctl restart nginx`") \
                 from None

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from lab.core import solved
-from lab.guest.nginx import parse_nginx
 from lab.core.outcomes import CouldNotCheck
-from lab.transports.base import quote_command
 from lab.core.ufw import parse_ufw_status
+from lab.guest.nginx import parse_nginx
+from lab.transports.base import quote_command
 
 # What sudo prints when it will not run a command without a password, or is
 # missing: the guest's setup stopped the probe, so nothing is known about the

@@ -72,7 +72,8 @@ class Terminal:
                    f"({check['points']}/{check['max_points']})")
         if check["rationale"]:
             # Said in words too, so that "?" is never read as the student's mistake.
-            said = f"{STATUSES[check['status']].label}: " if check["status"] in (COULD_NOT_CHECK, NOT_APPLICABLE) else ""
+            in_words = check["status"] in (COULD_NOT_CHECK, NOT_APPLICABLE)
+            said = f"{STATUSES[check['status']].label}: " if in_words else ""
             self.write(f"      {said}{check['rationale']}")
         for line in expected_and_actual(check):
             lines = line.split("\n")

@@ -132,7 +132,7 @@ def _helpers_from_other_steps(manifest):
         if tree is None:
             continue
 
-        def refuse(line, name, module):
+        def refuse(line, name, module, step=step):  # called within this round of the loop
             other = by_module[module]
             problems.append(f"{exercise._shown(step.checks_path)}:{line}: takes {name} from {module}, "
                             f"{other.id}'s module, and it is not one of {other.id}'s checks: a step's module "

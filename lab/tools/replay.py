@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab.tools import exercise
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
+from lab.tools import exercise
 
 # Long enough for `apt install` on an emulated guest, short enough that a hung command ends the replay.
 ACTION_TIMEOUT = 900

@@ -10,7 +10,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from lab.core.outcomes import CouldNotCheck
 
-
 _PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/?#@'\"]*):[^\s/?#'\"]*@")
 
 
@@ -34,7 +33,7 @@ def split(url, example):
     """urlsplit(url), its ValueErrors (an unclosed '[', a bracketed host that is no IPv6 address) told as one line."""
     try:
         parts = urlsplit(url)
-        parts.hostname  # checks the brackets' content
+        _ = parts.hostname  # reading it checks the brackets' content
     except ValueError as exc:
         if "[" in url and "]" not in url.partition("?")[0]:
             raise bad(url, "a '[' is not closed by ']'",

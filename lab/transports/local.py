@@ -3,6 +3,7 @@
 import os
 import signal
 import subprocess
+
 from lab.core.outcomes import CouldNotCheck
 from lab.transports import address
 from lab.transports.base import MAX_OUTPUT, CommandResult, Transport

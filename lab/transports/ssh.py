@@ -140,7 +140,7 @@ class SshTransport(Transport):
             # The shell starts now, so that a login that can run no command is one fault, said once.
             deadline = time.monotonic() + self.connect_timeout
             self._read_start(self._current_shell(deadline), deadline)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             self.close()
             raise GuestUnreachable(f"the shell of {self.describe()} did not start within {self.connect_timeout} s",
                                    "does something in the login (~/.bashrc, ~/.profile) wait for input? "
@@ -196,7 +196,7 @@ class SshTransport(Transport):
             raise CouldNotCheck(f"the SSH host key of {where} changed",
                                 f"if you rebuilt that machine, remove its line with `ssh-keygen -R {known_as}`") \
                 from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             client.close()
             raise GuestUnreachable(f"connecting to SSH at {where} timed out after {self.connect_timeout} s",
                                    "is the machine running?") from None
@@ -215,7 +215,8 @@ class SshTransport(Transport):
                                        f"{self.connect_timeout} s", f"is the machine still starting up? wait a "
                                                                     f"minute and try again; is {where} its SSH "
                                                                     f"port?") from None
-            raise GuestUnreachable(f"cannot open an SSH session to {where} ({printable(str(exc)) or type(exc).__name__})",
+            why = printable(str(exc)) or type(exc).__name__
+            raise GuestUnreachable(f"cannot open an SSH session to {where} ({why})",
                                    "is the machine running?") from None
         return client
 
@@ -404,7 +405,7 @@ def _left(deadline):
     """Seconds left until deadline; a timeout once there are none."""
     left = deadline - time.monotonic()
     if left <= 0:
-        raise socket.timeout("timed out")
+        raise TimeoutError("timed out")
     return left
 
 

@@ -22,10 +22,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 from lab.core import labyml, schema
 from lab.core.files import write_atomically
 from lab.core.labfolder import nearest_vagrantfile_folder
+from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 from lab.core.schema import Field
 from lab.core.statefile import parse_json
 from lab.transports import address

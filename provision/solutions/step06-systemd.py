@@ -6,8 +6,16 @@ import time
 
 from deployment import install_code, install_single_service, installs
 from facts import APP, DB_DIR, DEV_HOST, DEV_PORT, GUEST_USER, SERVICE
-from guestconf import (chown_tree, daemon_reload, enable_now, ensure_dir, ensure_system_user, port_answers, record,
-                       wait_until)
+from guestconf import (
+    chown_tree,
+    daemon_reload,
+    enable_now,
+    ensure_dir,
+    ensure_system_user,
+    port_answers,
+    record,
+    wait_until,
+)
 
 ensure_system_user(APP, home=DB_DIR)
 # The development server of step 3 holds its port: stop it.

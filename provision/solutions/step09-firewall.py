@@ -2,9 +2,9 @@
 
 import os
 
+from facts import FIREWALL_PORTS
 from guestconf import apt_install, record, run
 
-from facts import FIREWALL_PORTS
 # The checker's reader of ufw's output, so that the solution and the checker
 # agree on what a rule lets in: a rule the student already made, such as
 # `ufw allow OpenSSH` or `ufw allow 'Nginx Full'`, is not added again.

@@ -24,8 +24,8 @@ import time
 
 import pytest
 
-from lab.tools.exercise import actions
 from lab.core.manifest import load
+from lab.tools.exercise import actions
 from tests.guest.conftest import BENCH
 from tests.support.guesthost import FIRST_RELEASE, SECOND_RELEASE
 

@@ -14,7 +14,6 @@ from tests.support.otheruser import as_another_user
 from tests.support.paths import COURSE, REPO
 from tests.support.sshd import Sshd
 
-
 # --- the key file, against a real sshd -----------------------------------------------------
 
 @pytest.fixture(scope="module")

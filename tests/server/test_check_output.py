@@ -12,7 +12,6 @@ import pytest
 
 from tests.support.localservers import REPO
 
-
 NON_ASCII_CHECKS = '''
 from lab import Fail, Registry
 

@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from lab.guest.http import Http
 from lab.core.outcomes import Fail
+from lab.guest.http import Http
 from tests.support.localservers import REPO, Gunicorn, Nginx, self_signed_certificate, tls_settings
 
 

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from lab.engine.context import Settings
 from lab.core.outcomes import CouldNotCheck
+from lab.engine.context import Settings
 from lab.transports import open_transport
 from tests.support.localservers import REPO
 from tests.support.paths import FIXTURES

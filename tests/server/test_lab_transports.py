@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 from lab.engine.context import Settings
 from lab.guest.system import Guest
-from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 from lab.transports import open_transport, transport_class
 from lab.transports.local import LocalTransport
 from lab.transports.ssh import SshTransport

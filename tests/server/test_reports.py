@@ -14,7 +14,6 @@ from tests.support.gradescope import a_course, gradescope_of
 from tests.support.localservers import free_port
 from tests.support.paths import COURSE, REPO
 
-
 # --- the real CLI: run, save, render again --------------------------------------------------
 
 def lab_check(*args, cwd):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.engine.context import Settings
 from lab.core.outcomes import CouldNotCheck
+from lab.engine.context import Settings
 from lab.transports import open_transport
 from tests.support.paths import COURSE, REPO
 from tests.support.sshd import Sshd

@@ -17,7 +17,6 @@ from tests.support.otheruser import as_another_user
 from tests.support.paths import COURSE, REPO
 from tests.support.progress_files import entry, progress_text
 
-
 GOOD_GRADE = [
     "good: Everything passes",
     "  ✓ the shell echoes a quoted argument back (2/2)",

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from checks import step08_upstream
-from lab.guest.system import Guest
 from lab.engine.results import FAILED, PASSED
+from lab.guest.system import Guest
 from tests.support.localservers import Gunicorn
 from tests.support.student_nginx import StudentNginx, grade, site, skip_without_sudo
 

@@ -9,11 +9,16 @@ import pytest
 
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
 from lab.transports.vagrant import VagrantTransport
-from tests.support.fake_vagrant import LIBVIRT_PORTS, PORTS_MACHINE_READABLE, ports_answer, ssh_config
-from tests.support.fake_vagrant import fake_vagrant, lab_folder  # noqa: F401 (fixtures)
+from tests.support.fake_vagrant import (  # noqa: F401 (fixtures)
+    LIBVIRT_PORTS,
+    PORTS_MACHINE_READABLE,
+    fake_vagrant,
+    lab_folder,
+    ports_answer,
+    ssh_config,
+)
 from tests.support.localservers import free_port
 from tests.support.sshd import Sshd
-
 
 # --- real logins through the fake vagrant's answers --------------------------------------------
 

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-
 # --- what `vagrant port` prints ----------------------------------------------------------------
 
 PORTS_MACHINE_READABLE = """1700000000,default,metadata,provider,virtualbox

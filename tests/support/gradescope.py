@@ -6,7 +6,6 @@ import json
 from lab.report import formats
 from tests.support.paths import COURSE
 
-
 # What Gradescope's results.json may hold, from its autograder specification
 # (https://gradescope-autograders.readthedocs.io/en/latest/specs/, "Output format").
 GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",

@@ -10,8 +10,8 @@ __all__ = ["deployment", "guestconf", "solving_env"]
 
 sys.path.insert(0, str(REPO / "provision"))
 
-import deployment  # noqa: E402
-import guestconf  # noqa: E402
+import deployment
+import guestconf
 
 
 def solving_env(monkeypatch, target, step_id, course=None):

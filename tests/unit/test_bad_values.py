@@ -10,7 +10,6 @@ from lab.engine.context import Settings
 from lab.transports.ssh import SshTransport
 from tests.support.localservers import free_port
 
-
 STEP = '[[steps]]\nid = "a"\ntitle = "A"\nexercise = "a.md"\nchecks = "a.py"\nsolution = "a.sh"\n'
 
 
@@ -42,7 +41,7 @@ def test_wrong_types_in_the_manifest_name_the_field(tmp_path, body, message):
 
 
 def test_a_manifest_that_is_not_utf8_names_its_line(tmp_path):
-    path = manifest_with(tmp_path, "format_version = 1\n".encode() + STEP.replace('"A"', '"caf\xe9"').encode("latin-1"))
+    path = manifest_with(tmp_path, b"format_version = 1\n" + STEP.replace('"A"', '"caf\xe9"').encode("latin-1"))
     with pytest.raises(ManifestError) as err:
         load(path, import_checks=False)
     assert str(err.value) == f"{path}, line 4: this is not UTF-8 text; save the file as UTF-8"

@@ -19,7 +19,6 @@ from lab.tools.roster import RosterError, Student, read_roster, safe_name
 from tests.support.paths import COURSE
 from tests.support.roster import write_roster
 
-
 # --- the roster -----------------------------------------------------------------------------
 
 def test_roster_keeps_its_own_columns_in_order(tmp_path):

@@ -12,7 +12,6 @@ from lab.guest.system import Guest
 from lab.transports.base import CommandResult, Transport
 from tests.support.engine_fakes import FakeTransport
 
-
 # --- the commands the helpers send, and what they read from the answers ---------------
 
 @pytest.mark.parametrize("call, command", [
@@ -227,10 +226,10 @@ def test_processes_read_ps_once_and_leave_the_probe_out():
 def test_listeners_held_by_the_apps_processes_and_how_to_reach_them():
     g = guest(("ps -eo", (0, PS, "")), ("-Hltnp", (0, SS_TCP, "")), ("-Hlxp", (0, SS_UNIX, "")))
     held = g.listeners(held_by=g.processes("sample_app|gunicorn"))
-    assert [(l.kind, l.address, l.on_loopback) for l in held] == [
+    assert [(seen.kind, seen.address, seen.on_loopback) for seen in held] == [
         ("tcp", "[::1]:8080", True), ("tcp", "127.0.0.1:8080", True), ("unix", "/run/likes/gunicorn.sock", True)]
-    assert [l.reachable for l in held if l.kind == "tcp"] == ["[::1]:8080", "127.0.0.1:8080"]
-    everywhere = [l for l in g.listeners("tcp") if l.address.startswith("0.0.0.0")][0]
+    assert [seen.reachable for seen in held if seen.kind == "tcp"] == ["[::1]:8080", "127.0.0.1:8080"]
+    everywhere = [seen for seen in g.listeners("tcp") if seen.address.startswith("0.0.0.0")][0]
     assert (everywhere.on_loopback, everywhere.reachable) == (False, "127.0.0.1:80")
 
 

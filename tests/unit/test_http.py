@@ -5,7 +5,6 @@ import pytest
 
 from lab import CouldNotCheck, Fail
 
-
 # --- HTTP: which redirects the checks follow to HTTPS ---------------------------
 
 @pytest.mark.parametrize("status, location, followed", [

@@ -14,14 +14,14 @@ import pytest
 
 from lab import Fail, Registry
 from lab.core import solved
-from lab.tools.lint import lint
-from lab.engine.context import Settings
 from lab.core.manifest import ManifestError, load
+from lab.engine.context import Settings
+from lab.engine.results import NOT_APPLICABLE, PASSED, Report, StepReport
+from lab.engine.runner import run_checks
 from lab.report import formats
 from lab.report.html import to_html
 from lab.report.terminal import Terminal
-from lab.engine.results import NOT_APPLICABLE, PASSED, Report, StepReport
-from lab.engine.runner import run_checks
+from lab.tools.lint import lint
 from lab.transports.local import LocalTransport
 
 

@@ -11,6 +11,7 @@ from lab.tools import exercise
 from provision import facts
 from tests.support.localservers import REPO
 
+
 @pytest.mark.parametrize("text, name, value", [
     ("hostname: lab\n", "hostname", "lab"),
     ("http_port: 8600  # mine\n", "http_port", "8600"),

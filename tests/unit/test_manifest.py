@@ -11,8 +11,8 @@ import pytest
 
 from lab import Registry
 from lab.core.manifest import ManifestError, load, order_checks
-from tests.support.paths import COURSE as FIXTURE_COURSE, REPO
-
+from tests.support.paths import COURSE as FIXTURE_COURSE
+from tests.support.paths import REPO
 
 # --- the kit's manifest and a course's --------------------------------------------
 

@@ -7,6 +7,7 @@ from lab import Fail, Mismatch
 from lab.report.formats import expected_and_actual
 from lab.tools.lint import _fails_without_hint
 
+
 def test_the_rationale_is_made_from_the_two_values():
     failure = Mismatch("expected the nginx service to be {expected}, found it {actual}",
                        hint="`sudo systemctl start nginx`", expected="active", actual="failed")

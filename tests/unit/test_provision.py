@@ -12,7 +12,6 @@ from lab.core.manifest import load
 from tests.support.localservers import REPO
 from tests.support.provision import deployment, guestconf, solving_env
 
-
 ME = pwd.getpwuid(os.getuid()).pw_name
 GROUP = __import__("grp").getgrgid(os.getgid()).gr_name
 
@@ -29,10 +28,10 @@ def test_install_file_writes_once_and_reports(tmp_path, capsys):
 
 def test_solve_installs_what_it_reads_the_manifest_with_before_reading_it(monkeypatch, capsys):
     """As on Ubuntu 22.04: Python 3.10, no tomllib, and tomli missing until apt installs python3-tomli."""
+    import solve
     import tomllib
 
     import lab.core
-    import solve
 
     installed = []
 

@@ -12,6 +12,7 @@ from lab.core import guests, registry
 from lab.core.manifest import ManifestError, load
 from provision import facts
 
+
 def test_a_registry_without_facts_shows_the_deployments_values():
     check = Registry()
 

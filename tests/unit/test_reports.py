@@ -20,9 +20,9 @@ from lab.report.statuses import STATUSES, TABLE
 from lab.report.terminal import Terminal
 from tests.support.engine_fakes import FakeTransport, make_checks, settings
 from tests.support.gradescope import a_course, gradescope_of
-from tests.support.paths import COURSE as FIXTURE_COURSE, FIXTURES, REPO
+from tests.support.paths import COURSE as FIXTURE_COURSE
+from tests.support.paths import FIXTURES, REPO
 from tests.support.wcag import contrast
-
 
 LAB = REPO / "lab"
 TRACEBACK = "Traceback (most recent call last):\n  File \"checks/web.py\", line 9, in crashes\nKeyError: 'x'\n"

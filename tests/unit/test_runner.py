@@ -19,7 +19,6 @@ from lab.engine.runner import run_checks
 from lab.transports.base import CommandResult, Transport
 from tests.support.engine_fakes import FakeTransport, make_checks, settings
 
-
 # --- every outcome of a check ------------------------------------------------------
 
 def test_runner_outcomes(tmp_path):

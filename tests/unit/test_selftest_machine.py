@@ -9,6 +9,7 @@ from lab import selftest
 from lab.engine.context import Settings
 from tests.support.localservers import REPO
 
+
 def fake_vagrant(tmp_path, monkeypatch, body):
     """A `vagrant` first on PATH that runs body (sh)."""
     folder = tmp_path / "bin"

@@ -13,12 +13,23 @@ from lab.check import main
 from lab.core.outcomes import CouldNotCheck
 from lab.engine.context import Settings
 from lab.transports import open_transport
-from lab.transports.vagrant import (SshConfig, VagrantTransport, configured_port, parse_forwarded_ports,
-                                    parse_ssh_config, parse_status)
-from tests.support.fake_vagrant import LIBVIRT_PORTS, PORTS_MACHINE_READABLE, ports_answer, ssh_config
-from tests.support.fake_vagrant import fake_vagrant, lab_folder  # noqa: F401 (fixtures)
+from lab.transports.vagrant import (
+    SshConfig,
+    VagrantTransport,
+    configured_port,
+    parse_forwarded_ports,
+    parse_ssh_config,
+    parse_status,
+)
+from tests.support.fake_vagrant import (  # noqa: F401 (fixtures)
+    LIBVIRT_PORTS,
+    PORTS_MACHINE_READABLE,
+    fake_vagrant,
+    lab_folder,
+    ports_answer,
+    ssh_config,
+)
 from tests.support.localservers import free_port
-
 
 # --- what `vagrant ssh-config` prints, as real Vagrants print it --------------------------------
 # The template (templates/commands/ssh_config/config.erb) leaves an empty line before each
