@@ -1,7 +1,7 @@
 """What a check function receives: the guest, HTTP to it, the settings, a log."""
 
 # The Guest and Http types are named for the reader only: `--list` builds Settings
-# and must not import the guest's facts (and their parsers) to do so.
+# and must not import the guest's probes (and their parsers) to do so.
 from __future__ import annotations
 
 import time
