@@ -1,11 +1,5 @@
-"""What `vagrant ssh-config` prints, read with paramiko's ssh_config reader.
-
-The texts are written as Vagrant's template prints them
-(templates/commands/ssh_config/config.erb): an empty line before each
-IdentityFile, a path in double quotes only when it holds a space, and the
-insecure keys listed after the machine's own when Vagrant could not yet
-replace them (config.ssh.insert_key).
-"""
+"""What `vagrant ssh-config` prints, read with paramiko's ssh_config reader
+(the transcripts are tests/support/ssh_config.py's)."""
 
 import subprocess
 import sys
@@ -15,59 +9,15 @@ import pytest
 
 from lab.transports.vagrant import parse_ssh_config
 from tests.support.localservers import REPO
-
-# VirtualBox on Windows, for a user named "Jane Doé": Ruby writes forward slashes, and
-# every path under the user's folder holds a space, so every one is quoted.
-VIRTUALBOX_WINDOWS = """Host default
-  HostName 127.0.0.1
-  User vagrant
-  Port 2222
-  UserKnownHostsFile /dev/null
-  StrictHostKeyChecking no
-  PasswordAuthentication no
-
-  IdentityFile "C:/Users/Jane Doé/lab/.vagrant/machines/default/virtualbox/private_key"
-
-  IdentityFile "C:/Users/Jane Doé/.vagrant.d/insecure_private_keys/vagrant.key.ed25519"
-
-  IdentityFile "C:/Users/Jane Doé/.vagrant.d/insecure_private_keys/vagrant.key.rsa"
-  IdentitiesOnly yes
-  LogLevel FATAL
-  PubkeyAcceptedKeyTypes +ssh-rsa
-  HostKeyAlgorithms +ssh-rsa
-"""
-
-# vagrant-libvirt on Linux: the guest's own address on libvirt's network, port 22.
-LIBVIRT = """Host default
-  HostName 192.168.121.45
-  User vagrant
-  Port 22
-  UserKnownHostsFile /dev/null
-  StrictHostKeyChecking no
-  PasswordAuthentication no
-
-  IdentityFile /home/jane/lab/.vagrant/machines/default/libvirt/private_key
-  IdentitiesOnly yes
-  LogLevel FATAL
-  PubkeyAcceptedKeyTypes +ssh-rsa
-  HostKeyAlgorithms +ssh-rsa
-"""
-
-# Parallels on a Mac (Apple silicon): the guest's address on Parallels' shared network.
-PARALLELS = """Host default
-  HostName 10.211.55.12
-  User vagrant
-  Port 22
-  UserKnownHostsFile /dev/null
-  StrictHostKeyChecking no
-  PasswordAuthentication no
-
-  IdentityFile /Users/jane/lab/.vagrant/machines/default/parallels/private_key
-  IdentitiesOnly yes
-  LogLevel FATAL
-  PubkeyAcceptedKeyTypes +ssh-rsa
-  HostKeyAlgorithms +ssh-rsa
-"""
+from tests.support.ssh_config import (
+    INSECURE_KEY_FALLBACK,
+    LIBVIRT,
+    PARALLELS,
+    VIRTUALBOX_MACOS,
+    VIRTUALBOX_WINDOWS,
+    WINDOWS_BACKSLASHES,
+    WINDOWS_FORWARD_SLASHES,
+)
 
 
 @pytest.mark.parametrize("text, host, port, keys", [
@@ -77,7 +27,16 @@ PARALLELS = """Host default
       "C:/Users/Jane Doé/.vagrant.d/insecure_private_keys/vagrant.key.rsa"]),
     (LIBVIRT, "192.168.121.45", 22, ["/home/jane/lab/.vagrant/machines/default/libvirt/private_key"]),
     (PARALLELS, "10.211.55.12", 22, ["/Users/jane/lab/.vagrant/machines/default/parallels/private_key"]),
-], ids=["virtualbox-windows", "libvirt", "parallels"])
+    (VIRTUALBOX_MACOS, "127.0.0.1", 2222, ["/Users/Jane Doé/lab/.vagrant/machines/default/virtualbox/private_key"]),
+    (WINDOWS_FORWARD_SLASHES, "127.0.0.1", 2200,
+     ["C:/Users/Jane Doé/lab/.vagrant/machines/default/virtualbox/private_key"]),
+    (WINDOWS_BACKSLASHES, "127.0.0.1", 2222,
+     [r"C:\Users\Jane Doé\lab\.vagrant\machines\default\virtualbox\private_key",
+      r"C:\Users\jane\.vagrant.d\insecure_private_key"]),
+    (INSECURE_KEY_FALLBACK, "127.0.0.1", 2222,
+     ["/home/jane/lab/.vagrant/machines/default/virtualbox/private_key", "/home/jane/.vagrant.d/insecure_private_key"]),
+], ids=["virtualbox-windows", "libvirt", "parallels", "virtualbox-space", "windows", "windows-backslashes",
+        "two-keys"])
 def test_what_each_provider_prints(text, host, port, keys):
     conf = parse_ssh_config(text)
     assert (conf.host, conf.port, conf.user, conf.identity_files) == (host, port, "vagrant", keys)

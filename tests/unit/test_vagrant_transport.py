@@ -30,99 +30,7 @@ from tests.support.fake_vagrant import (  # noqa: F401 (fixtures)
     ssh_config,
 )
 from tests.support.localservers import free_port
-
-# --- what `vagrant ssh-config` prints, as real Vagrants print it --------------------------------
-# The template (templates/commands/ssh_config/config.erb) leaves an empty line before each
-# IdentityFile, and quotes the path only when it holds a space.
-
-VIRTUALBOX_MACOS = """Host default
-  HostName 127.0.0.1
-  User vagrant
-  Port 2222
-  UserKnownHostsFile /dev/null
-  StrictHostKeyChecking no
-  PasswordAuthentication no
-
-  IdentityFile "/Users/Jane Doé/lab/.vagrant/machines/default/virtualbox/private_key"
-  IdentitiesOnly yes
-  LogLevel FATAL
-  PubkeyAcceptedKeyTypes +ssh-rsa
-  HostKeyAlgorithms +ssh-rsa
-"""
-
-WINDOWS_FORWARD_SLASHES = """Host default
-  HostName 127.0.0.1
-  User vagrant
-  Port 2200
-  UserKnownHostsFile /dev/null
-  StrictHostKeyChecking no
-  PasswordAuthentication no
-
-  IdentityFile "C:/Users/Jane Doé/lab/.vagrant/machines/default/virtualbox/private_key"
-  IdentitiesOnly yes
-  LogLevel FATAL
-"""
-
-WINDOWS_BACKSLASHES = r"""Host default
-  HostName 127.0.0.1
-  User vagrant
-  Port 2222
-  UserKnownHostsFile /dev/null
-  StrictHostKeyChecking no
-  PasswordAuthentication no
-
-  IdentityFile "C:\Users\Jane Doé\lab\.vagrant\machines\default\virtualbox\private_key"
-
-  IdentityFile C:\Users\jane\.vagrant.d\insecure_private_key
-  IdentitiesOnly yes
-  LogLevel FATAL
-"""
-
-LIBVIRT = """Host default
-  HostName 192.168.121.45
-  User vagrant
-  Port 22
-  UserKnownHostsFile /dev/null
-  StrictHostKeyChecking no
-  PasswordAuthentication no
-
-  IdentityFile /home/jane/lab/.vagrant/machines/default/libvirt/private_key
-  IdentitiesOnly yes
-  LogLevel FATAL
-"""
-
-# When Vagrant could not put the machine's own key in place yet, it offers both.
-INSECURE_KEY_FALLBACK = """Host default
-  HostName 127.0.0.1
-  User vagrant
-  Port 2222
-  UserKnownHostsFile /dev/null
-  StrictHostKeyChecking no
-  PasswordAuthentication no
-
-  IdentityFile /home/jane/lab/.vagrant/machines/default/virtualbox/private_key
-
-  IdentityFile /home/jane/.vagrant.d/insecure_private_key
-  IdentitiesOnly yes
-  LogLevel FATAL
-"""
-
-
-@pytest.mark.parametrize("text, host, port, keys", [
-    (VIRTUALBOX_MACOS, "127.0.0.1", 2222, ["/Users/Jane Doé/lab/.vagrant/machines/default/virtualbox/private_key"]),
-    (WINDOWS_FORWARD_SLASHES, "127.0.0.1", 2200,
-     ["C:/Users/Jane Doé/lab/.vagrant/machines/default/virtualbox/private_key"]),
-    (WINDOWS_BACKSLASHES, "127.0.0.1", 2222,
-     [r"C:\Users\Jane Doé\lab\.vagrant\machines\default\virtualbox\private_key",
-      r"C:\Users\jane\.vagrant.d\insecure_private_key"]),
-    (LIBVIRT, "192.168.121.45", 22, ["/home/jane/lab/.vagrant/machines/default/libvirt/private_key"]),
-    (INSECURE_KEY_FALLBACK, "127.0.0.1", 2222,
-     ["/home/jane/lab/.vagrant/machines/default/virtualbox/private_key", "/home/jane/.vagrant.d/insecure_private_key"]),
-], ids=["virtualbox-space", "windows", "windows-backslashes", "libvirt", "two-keys"])
-def test_ssh_config_as_vagrant_prints_it(text, host, port, keys):
-    conf = parse_ssh_config(text)
-    assert (conf.host, conf.port, conf.user, conf.identity_files) == (host, port, "vagrant", keys)
-    assert conf.known_hosts is None  # UserKnownHostsFile /dev/null: Vagrant checks no host key
+from tests.support.ssh_config import VIRTUALBOX_MACOS
 
 
 def test_the_first_key_that_exists_is_used(tmp_path):
@@ -211,7 +119,9 @@ def test_vagrant_transport_reads_the_ports_as_the_vagrantfile_does(tmp_path, mon
     ("status", "vagrant status default --machine-readable"),
 ])
 def test_a_vagrant_that_does_not_answer_is_one_line(fake_vagrant, lab_folder, monkeypatch, capsys, hangs, command):
-    monkeypatch.setattr(vagrant_mod, "VAGRANT_TIMEOUT", 0.5)
+    # Long enough for the fake's other answers on a machine busy with a guest tier (each is a
+    # new Python process); the hung one still ends the run well before its 30 s.
+    monkeypatch.setattr(vagrant_mod, "VAGRANT_TIMEOUT", 3)
     if hangs == "status":  # reached when ssh-config fails, to say why
         fake_vagrant.answer("ssh-config", rc=1)
     else:
@@ -220,9 +130,9 @@ def test_a_vagrant_that_does_not_answer_is_one_line(fake_vagrant, lab_folder, mo
     fake_vagrant.answer(hangs, sleep=30)
     started = time.monotonic()
     assert main(["step1", "--root", str(lab_folder)]) == 2
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 20
     out = capsys.readouterr()
-    assert f"could not check: `{command}` did not answer within 0.5 s: run `{command}` yourself in {lab_folder} " \
+    assert f"could not check: `{command}` did not answer within 3 s: run `{command}` yourself in {lab_folder} " \
            f"to see why; if it hangs there too, restart VirtualBox (or the provider you use) and try again" \
            in out.out
     assert "Traceback" not in out.out + out.err and "internal error" not in out.out + out.err
