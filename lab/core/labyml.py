@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 DEFAULTS_FILE = "lab.default.yml"  # the kit's, which no student edits
+KIT = Path(__file__).resolve().parents[2]  # lab/core/labyml.py: the kit is two folders up
 OWN_FILE = "lab.yml"  # the student's copy, which wins over it
 
 

@@ -43,7 +43,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.core import schema
+from lab.core import labyml, schema
 from lab.core.registry import Registry
 from lab.core.schema import Field
 
@@ -54,7 +54,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "steps.toml"
-REPO = Path(__file__).resolve().parents[2]  # lab/core/manifest.py: the kit is two folders up
+REPO = labyml.KIT  # the kit's folder, which holds checks/ and lab.default.yml
 DEFAULT_MANIFEST = REPO / "checks" / MANIFEST_NAME
 
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")

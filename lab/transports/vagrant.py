@@ -33,7 +33,6 @@ from lab.transports.ssh import SshTransport
 
 # The guest's ports that Vagrant forwards, and the lab setting naming each one's host port.
 GUEST_PORTS = {"http_port": 80, "https_port": 443}
-DEFAULT_PORTS = {"http_port": 8500, "https_port": 8443}
 # A TCP port number, as .lab/settings.json and .lab/vagrant.json hold one.
 PORT = Field((int,), allowed=range(1, 65536))
 # .lab/vagrant.json as _discover writes it (its "id" must also be the machine's). A cache from an
@@ -125,8 +124,13 @@ def configured_port(root, setting):
     variable = os.environ.get(f"LAB_{setting.upper()}", "").strip()
     if variable.isdigit():
         return int(variable)
-    written = next((value for value in labyml.values(root, setting) if value.isdigit()), None)
-    return int(written) if written else DEFAULT_PORTS[setting]
+    # Last, the kit's own lab.default.yml, for a lab folder without one: the defaults are written once.
+    found = labyml.values(root, setting) + labyml.values(labyml.KIT, setting)
+    written = next((value for value in found if value.isdigit()), None)
+    if written is None:
+        raise CouldNotCheck(f"neither lab.yml nor lab.default.yml gives {setting} a port number",
+                            f"write `{setting}: 8500` (or another free port) in lab.yml, then run `vagrant reload`")
+    return int(written)
 
 
 # --- what `vagrant ssh-config` and `vagrant port` print -------------------------------------

@@ -111,6 +111,20 @@ def test_vagrant_transport_reads_the_ports_as_the_vagrantfile_does(tmp_path, mon
     assert configured_port(tmp_path, "https_port") == 10443
 
 
+def test_a_folder_with_no_file_that_gives_a_port_falls_back_to_the_kits_defaults(tmp_path, monkeypatch):
+    from lab.core import labyml
+
+    monkeypatch.delenv("LAB_HTTP_PORT", raising=False)
+    kit_default = labyml.read_value((labyml.KIT / labyml.DEFAULTS_FILE).read_text(encoding="utf-8"), "http_port")
+    assert configured_port(tmp_path, "http_port") == int(kit_default)
+    # Only an edited copy of the kit, whose lab.default.yml gives no port, leaves none: one line, no traceback.
+    (tmp_path / "kit").mkdir()
+    (tmp_path / "kit" / labyml.DEFAULTS_FILE).write_text("http_port: soon\n")
+    monkeypatch.setattr(labyml, "KIT", tmp_path / "kit")
+    with pytest.raises(CouldNotCheck, match=r"neither lab.yml nor lab.default.yml gives http_port a port number"):
+        configured_port(tmp_path, "http_port")
+
+
 # --- `vagrant` commands that hang ------------------------------------------------------------
 
 @pytest.mark.parametrize("hangs, command", [
