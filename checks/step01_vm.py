@@ -23,8 +23,7 @@ def guest_os(ctx):
 @check(points=2, depends=guest_os, applies_to="vagrant")
 def shared_folder(ctx):
     """a file written in the lab folder on your machine shows up in {LAB_FOLDER} in the guest"""
-    nonce = ctx.nonce()
-    name = f"shared-folder-check-{nonce}"
+    nonce = name = ctx.nonce("shared-folder-check")
     host_file = ctx.settings.state_dir / name
     host_file.parent.mkdir(parents=True, exist_ok=True)
     host_file.write_text(nonce + "\n")

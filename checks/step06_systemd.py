@@ -2,11 +2,10 @@
 
 from checks.step04_proxy import proxies_to_app
 from lab import Fail, Mismatch, Registry
-from lab.engine.context import BACK_WITHIN
 from lab.guest.sql import sql_text
-from provision.facts import APP, APP_UNITS, DB_DIR, DB_PATH, SERVICE
+from provision.facts import APP, APP_UNITS, BACK_WITHIN, DB_DIR, DB_PATH, SERVICE
 
-check = Registry(facts={"BACK_WITHIN": BACK_WITHIN})
+check = Registry()
 
 UNIT_HINT = f"write /etc/systemd/system/{SERVICE} (see the exercise), then " \
             f"`sudo systemctl daemon-reload && sudo systemctl enable --now {APP}`"
@@ -114,7 +113,7 @@ def data_kept_across_restart(ctx):
         units = running_units(ctx)
         for unit in units:
             ctx.guest.sudo("systemctl restart %s", unit, timeout=60)
-        still_down = ctx.wait_until_serving(units)
+        still_down = ctx.wait_until_serving(units, BACK_WITHIN)
         if still_down:
             raise Fail(f"after `systemctl restart`, {', '.join(still_down)} did not listen again within "
                        f"{BACK_WITHIN} s",

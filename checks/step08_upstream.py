@@ -5,6 +5,7 @@ import time
 from checks.step07_gunicorn import nginx_proxies_to_socket
 from lab import Fail, Registry
 from provision.facts import (
+    BACK_WITHIN,
     INSTANCE_SERVICE,
     INSTANCE_UNITS,
     INSTANCES,
@@ -100,7 +101,7 @@ def survives_one_down(ctx):
         ctx.guest.sudo("systemctl start %s", victim, timeout=60)
         # Leave it as found: serving, so that the next check (or the student's next
         # run) doesn't meet an instance still starting.
-        ctx.wait_until_serving([victim])
+        ctx.wait_until_serving([victim], BACK_WITHIN)
     errors = [s for s in statuses if s >= 500]
     ctx.note(f"with {victim} stopped: {len(statuses) - len(errors)} good answers, {len(errors)} errors")
     if errors:

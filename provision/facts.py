@@ -64,6 +64,11 @@ WORKERS = 3
 # gunicorn's workers (step 7) or the upstream's servers (step 8): enough that
 # each of three gets several, however nginx and gunicorn share them out.
 SPREAD_REQUESTS = 30
+# How long a restarted or killed app may take to serve again (steps 6 and 8; the
+# exercise says so). gunicorn is up in a second on a laptop; a guest whose page
+# cache is cold after a boot, emulated without hardware help, has been seen to
+# take 16 s from the kill to listening.
+BACK_WITHIN = 30
 # The unix socket gunicorn binds: the single service's, and each instance's.
 SINGLE_SOCKET = f"/run/{APP}/gunicorn.sock"
 

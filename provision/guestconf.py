@@ -18,7 +18,14 @@ import time
 from pathlib import Path
 
 import facts
-from lab.core.files import write_atomically  # the lab folder is on the path: solve.py puts it there
+
+# The kit's guest-safe core (lab/core/) is in the lab folder, the one above this
+# one. It goes last on the path, after the standard library, so that no file a
+# student leaves in the shared folder (a random.py, a secrets.py) can stand in
+# for a module Python or Jinja2 imports. Every solution imports this module, so
+# this is the one place that says where the core is.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
+from lab.core.files import write_atomically  # found through the line above
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 APT = ["apt-get", "-o", f"DPkg::Lock::Timeout={facts.APT_LOCK_TIMEOUT}"]

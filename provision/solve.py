@@ -23,7 +23,9 @@ PROVISION = Path(__file__).resolve().parent
 ROOT = PROVISION.parent  # the lab folder: /vagrant in the guest
 # The manifest's reader lives in the lab folder's `lab` package; importing it
 # needs the standard library only (and tomli on Python 3.10, installed below).
-sys.path.insert(0, str(ROOT))
+# Last on the path, so that a student's file in the shared folder never stands
+# in for a module of the standard library.
+sys.path.append(str(ROOT))
 
 
 def ensure_python_packages():
@@ -104,8 +106,8 @@ def main(argv):
 def solution_env(manifest, planned, installs):
     """What a solution is told, through provision/deployment.py: the steps being
     solved, the shared things there are, and the ones it installs."""
-    # provision/ for facts, guestconf and deployment; the lab folder for the kit's guest-safe core (lab/core/).
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROVISION), str(ROOT)]), "LAB_ROOT": str(ROOT),
+    # provision/ for facts, guestconf and deployment; guestconf adds the lab folder, for lab/core/.
+    return {**os.environ, "PYTHONPATH": str(PROVISION), "LAB_ROOT": str(ROOT),
             "LAB_SOLVE_STEPS": " ".join(step.id for step, _ in planned), "LAB_SHARED": " ".join(manifest.shared),
             "LAB_INSTALLS": " ".join(installs)}
 

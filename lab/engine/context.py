@@ -13,12 +13,6 @@ if TYPE_CHECKING:
     from lab.guest.http import Http
     from lab.guest.system import Guest
 
-# How long a restarted app may take to serve again. gunicorn is up in a second on a
-# laptop; a guest whose page cache is cold after a boot, emulated without
-# hardware help, has been seen to take 16 s from the kill to listening.
-BACK_WITHIN = 30
-
-
 @dataclass
 class Settings:
     root: Path  # the lab folder: holds the Vagrantfile and the shared folder's host side
@@ -72,8 +66,9 @@ class Context:
                 return value
             time.sleep(interval)
 
-    def wait_until_serving(self, units, timeout=BACK_WITHIN):
-        """Wait until each unit serves again (listens, so it can answer); returns those that still don't.
+    def wait_until_serving(self, units, timeout):
+        """Wait up to timeout seconds until each unit serves again (listens, so it can answer);
+        returns those that still don't.
 
         A check that restarts the app waits for this before it asks nginx anything: a
         request that reaches an instance still starting makes nginx leave that

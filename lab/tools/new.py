@@ -68,7 +68,9 @@ def new_step(name, title=None, root=manifest_mod.REPO):
     short = NAME.match(name).group(2)
     files = {
         paths["exercise"]: EXERCISE.format(id=paths["id"], title=title),
-        paths["checks"]: CHECKS.format(id=paths["id"], docstring=_docstring_text(title), short=short.replace("-", "_")),
+        paths["checks"]: CHECKS.format(id=paths["id"], docstring=_docstring_text(title),
+                                       check_docstring=_docstring_text(title, of_a_check=True),
+                                       short=short.replace("-", "_")),
         paths["solution"]: SOLUTION.format(id=paths["id"], docstring=_docstring_text(title)),
     }
     entry = {"id": paths["id"], "title": title, "exercise": f"../exercises/{paths['exercise'].name}",
@@ -133,9 +135,12 @@ def manifest_table(entry, after=b""):
     return separator + table.encode("utf-8")
 
 
-def _docstring_text(title):
-    """The title as it can stand inside a triple-quoted docstring of the generated checks."""
-    return title.replace("\\", "\\\\").replace('"', '\\"')
+def _docstring_text(title, of_a_check=False):
+    """The title as it can stand inside a triple-quoted docstring. A check's docstring names
+    facts between braces, so there a brace of the title's own is doubled: the student reads it
+    as written, and the Registry finds no fact missing."""
+    text = title.replace("\\", "\\\\").replace('"', '\\"')
+    return text.replace("{", "{{").replace("}", "}}") if of_a_check else text
 
 
 EXERCISE = """# {title}
@@ -168,7 +173,7 @@ check = Registry()
 
 @check(points=1)
 def {short}_done(ctx):
-    """{docstring}: the first thing the student must get right"""
+    """{check_docstring}: the first thing the student must get right"""
     raise Fail("this check is not written yet", hint="write the check in this module, then run "
                "`python -m lab.selftest {id}`")
 '''

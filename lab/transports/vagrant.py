@@ -129,7 +129,7 @@ def configured_port(root, setting):
     written = next((value for value in found if value.isdigit()), None)
     if written is None:
         raise CouldNotCheck(f"neither lab.yml nor lab.default.yml gives {setting} a port number",
-                            f"write `{setting}: 8500` (or another free port) in lab.yml, then run `vagrant reload`")
+                            f"give `{setting}:` a free port from 1024 to 65535 in lab.yml, then run `vagrant reload`")
     return int(written)
 
 

@@ -5,7 +5,8 @@ import os
 from facts import FIREWALL_PORTS
 from guestconf import apt_install, record, run
 
-# The checker's reader of ufw's output, so that the solution and the checker
+# The checker's reader of ufw's output (guestconf, imported above, puts the lab
+# folder on the path for it), so that the solution and the checker
 # agree on what a rule lets in: a rule the student already made, such as
 # `ufw allow OpenSSH` or `ufw allow 'Nginx Full'`, is not added again.
 from lab.core.ufw import parse_ufw_status

@@ -103,7 +103,7 @@ def test_an_inactive_or_open_firewall_fails():
 
 def solve_step9(firewall):
     """Step 9's reference solution, run inside with Debian's python3 as provisioning runs it."""
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join([str(REPO / "provision"), str(REPO)])}  # as solve.py sets it
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO / "provision")}  # as solve.py sets it
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     return firewall.run("%s %s", python, REPO / "provision" / "solutions" / "step09-firewall.py", env=env)
 

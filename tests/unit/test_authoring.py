@@ -42,6 +42,15 @@ def test_new_scaffolds_a_step_that_lints_and_lists(kit):
     assert lab(kit, "lint").returncode == 0
 
 
+def test_new_keeps_a_titles_braces_as_the_student_reads_them(kit):
+    """A check's docstring names facts between braces; a title's own braces are no fact."""
+    assert lab(kit, "new", "step12-json", "--title", "Serve {json} answers").returncode == 0
+    listed = lab(kit, "--list", module="lab.check")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "Serve {json} answers: the first thing the student must get right" in listed.stdout
+    assert lab(kit, "lint").returncode == 0
+
+
 def test_new_writes_a_python_solution_that_solve_runs_and_that_says_it_is_unwritten(kit):
     """Like every solution of the kit: Python, run by solve.py with the guest's python3 and
     provision/ on its path. Until it is written it fails, so the selftest can't pass it by."""
@@ -54,7 +63,7 @@ def test_new_writes_a_python_solution_that_solve_runs_and_that_says_it_is_unwrit
         sys.path.insert(0, str(REPO / "provision"))
     import solve
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(kit / "provision"), str(kit)])}
+    env = {**os.environ, "PYTHONPATH": str(kit / "provision")}  # as solve.py sets it
     run = subprocess.run([sys.executable, str(solution)], env=env, capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stdout) == (1, "")
     assert run.stderr == ("step12: the solution is not written yet; write it in this file, then run "

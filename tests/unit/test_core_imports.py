@@ -78,9 +78,10 @@ def test_the_walk_finds_what_the_guest_could_not_import(tmp_path, source, found)
 
 
 def test_the_solutions_reach_the_core_without_changing_sys_path():
-    """solve.py puts the lab folder on each solution's path once, so no solution patches it itself."""
+    """guestconf, which every solution imports, puts the lab folder on the path once (and solve.py
+    for itself), so no solution patches it."""
     patched = [path.relative_to(REPO).as_posix() for path in sorted((REPO / "provision").rglob("*.py"))
-               if path.name != "solve.py" and "sys.path" in path.read_text(encoding="utf-8")]
+               if path.name not in ("solve.py", "guestconf.py") and "sys.path" in path.read_text(encoding="utf-8")]
     assert patched == []
 
 
@@ -144,3 +145,20 @@ def test_an_import_from_above_is_found(tmp_path):
         (4, "lab.engine.progress"), (5, "lab.check"), (6, "lab.tools.replay")]
     assert upward_imports(module, "lab.tools.probe") == [(5, "lab.check")]
     assert upward_imports(module, "lab.check") == []
+
+
+def test_a_students_file_in_the_lab_folder_never_stands_in_for_the_standard_library(tmp_path):
+    """The solutions find lab/core/ in the shared folder, after the standard library: a secrets.py
+    a student leaves there is not the one Python imports."""
+    import shutil
+    import subprocess
+
+    kit = tmp_path / "lab folder"
+    for folder in ("lab", "provision"):
+        shutil.copytree(REPO / folder, kit / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (kit / "secrets.py").write_text("raise SystemExit('the student\\'s secrets.py was imported')\n")
+    probe = "import guestconf, secrets, lab.core.files; print(lab.core.files.__file__); print(secrets.token_hex(2) != '')"
+    run = subprocess.run([sys.executable, "-c", probe], cwd="/", capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(kit / "provision")})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [str(kit / "lab" / "core" / "files.py"), "True"]
