@@ -137,7 +137,7 @@ def _helpers_from_other_steps(manifest):
             problems.append(f"{exercise._shown(step.checks_path)}:{line}: takes {name} from {module}, "
                             f"{other.id}'s module, and it is not one of {other.id}'s checks: a step's module "
                             "imports another step's only for the checks it depends on; code two steps share "
-                            "belongs in lab/guest (a fact about the guest) or the engine (lab/engine), and a value "
+                            "belongs in lab/guest (a probe of the guest) or the engine (lab/engine), and a value "
                             "of the deployment in provision/facts.py")
 
         def checks_of(module):

@@ -176,7 +176,7 @@ def test_lint_finds_a_solution_asking_for_what_its_step_does_not_write(kit):
 
 TANGLED = REPO / "tests" / "fixtures" / "tangled_course"
 SHARED_CODE_BELONGS = ("a step's module imports another step's only for the checks it depends on; code two steps "
-                       "share belongs in lab/guest (a fact about the guest) or the engine (lab/engine), and a value "
+                       "share belongs in lab/guest (a probe of the guest) or the engine (lab/engine), and a value "
                        "of the deployment in provision/facts.py")
 
 
