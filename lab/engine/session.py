@@ -5,8 +5,9 @@ class's `lab.grade` and the instructors' `lab.selftest` sum scores, mark
 kit-solved steps and report an unreachable guest the same way.
 """
 
+from lab.core.manifest import DEFAULT_KIT_POLICY
 from lab.core.outcomes import CouldNotCheck
-from lab.engine.results import DEFAULT_KIT_POLICY, Report, StepReport
+from lab.engine.results import Report, StepReport
 
 
 class Session:
