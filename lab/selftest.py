@@ -3,6 +3,7 @@
     python -m lab.selftest                 every step
     python -m lab.selftest step3..step6    a range (earlier steps are solved first)
     python -m lab.selftest --course DIR    a course's steps, its own included
+    python -m lab.selftest --each          earlier steps graded after every step
 
 Run it on the host, in the lab folder, on a guest that has had only its base
 provisioning (a fresh `vagrant up`). For each step in turn:
@@ -11,7 +12,12 @@ provisioning (a fresh `vagrant up`). For each step in turn:
 2. its reference solution is applied (`vagrant provision --provision-with
    solution`, which runs provision/solve.py in the guest with $LAB_SOLVE_TO and
    $LAB_COURSE), and the guest restarted if the step says `reboot = true`;
-3. its checks must all pass, and so must every earlier step's.
+3. its checks must all pass.
+
+After the last step, every step up to it is graded once more and must pass:
+no solution may undo an earlier step's work. With --each that happens after
+every step instead, which also catches an earlier step broken for a while
+and mended by a later solution, at the cost of grading step 1 eleven times.
 
 It prints a table and exits 1 on any miss, 2 when it could not check. A
 course folder must be inside the lab folder: the guest sees only that.
@@ -89,7 +95,7 @@ def misses(results):
             for r in results if r.status != PASSED]
 
 
-def selftest(manifest, steps, machine, out=print):
+def selftest(manifest, steps, machine, out=print, each=False):
     rows, failures = [], []
     ids = manifest.ids()
     first = ids.index(steps[0].id)
@@ -105,9 +111,11 @@ def selftest(manifest, steps, machine, out=print):
             failures.append(f"{step.id}: its checks do not fail before the solution ({before_score}/{total})")
         say(f"{step.id}: applying the solution" + (" and restarting the guest" if step.reboot else ""))
         seconds = machine.solve(step)
-        upto = manifest.up_to(step.id)
-        say(f"{step.id}: checking {upto[0].id}..{step.id}")
-        graded = machine.grade(upto)
+        # The earlier steps are graded with this one after the last step, or after each with --each.
+        earlier = each or step is steps[-1]
+        graded_steps = manifest.up_to(step.id) if earlier else [step]
+        say(f"{step.id}: checking " + (f"{graded_steps[0].id}..{step.id}" if earlier else step.id))
+        graded = machine.grade(graded_steps)
         after_score = graded[step.id].score
         if after_score != total:
             failures.append(f"{step.id}: the solution leaves {after_score}/{total}: "
@@ -115,10 +123,12 @@ def selftest(manifest, steps, machine, out=print):
         others = [report for sid, report in graded.items() if sid != step.id and report.score != report.max_score]
         broken = [f"{report.step.id} {report.score}/{report.max_score}" for report in others]
         for report in others:
-            failures.append(f"{step.id}: broke {report.step.id}: " + "; ".join(misses(report.results)))
+            failures.append(f"after {step.id}'s solution, {report.step.id} no longer passes: "
+                            + "; ".join(misses(report.results)))
         verdict = "ok" if caught and before_score < total and after_score == total and not broken else "MISS"
+        shown = (", ".join(broken) or "all pass") if earlier else "at the end"
         rows.append((step.id, f"{before_score}/{total}", f"{seconds:.0f}s", f"{after_score}/{total}",
-                     ", ".join(broken) or "all pass", verdict))
+                     shown, verdict))
 
     out(f"\n{'step':<8} {'before':>7} {'solution':>9} {'after':>7}  {'earlier steps':<20} result")
     for row in rows:
@@ -135,6 +145,8 @@ def main(argv=None):
     parser.add_argument("steps", nargs="*", metavar="STEP", help="step1..step10, step3, or nothing for all")
     parser.add_argument("--course", default=os.environ.get("LAB_COURSE"),
                         help="a course folder inside the lab folder, as for lab.check")
+    parser.add_argument("--each", action="store_true",
+                        help="grade the earlier steps after every step, not only after the last")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the lab folder (default: here)")
     args = parser.parse_args(argv)
     settings = Settings(root=args.root.resolve(), course=args.course)
@@ -144,7 +156,7 @@ def main(argv=None):
         steps = manifest.select(args.steps or ["all"])
         course_in_guest(settings)  # before the first check: a course the guest cannot see stops here
         machine.connect()
-        ok = selftest(manifest, steps, machine)
+        ok = selftest(manifest, steps, machine, each=args.each)
     except (manifest_mod.ManifestError, CouldNotCheck) as exc:
         say(exc.one_line() if isinstance(exc, CouldNotCheck) else str(exc))
         return 2

@@ -102,3 +102,77 @@ def test_a_solution_that_leaves_a_check_failing_is_a_miss(flag_course, monkeypat
     assert not selftest.selftest(manifest, manifest.steps, machine, out=lines.append)
     assert lines[1:] == ["flag         0/2        3s     0/2  all pass             MISS",
                          "  miss: flag: the solution leaves 0/2: flag_written: failed (there is no flag file)"]
+
+
+SECOND_FLAG_CHECKS = FLAG_CHECKS.replace("LAB_TEST_FLAG", "LAB_TEST_SECOND_FLAG").replace(
+    "def flag_written", "def second_flag_written").replace("the flag file", "the second flag file")
+
+
+@pytest.fixture(scope="module")
+def three_step_manifest(tmp_path_factory):
+    """Three steps: the first and the third each write a flag, the second may take the first's away."""
+    course = tmp_path_factory.mktemp("selftest") / "course"
+    (course / "selftest_three_checks").mkdir(parents=True)
+    (course / "selftest_three_checks" / "first.py").write_text(FLAG_CHECKS)
+    (course / "selftest_three_checks" / "second.py").write_text(SECOND_FLAG_CHECKS)
+    (course / "selftest_three_checks" / "third.py").write_text(
+        SECOND_FLAG_CHECKS.replace("LAB_TEST_SECOND_FLAG", "LAB_TEST_THIRD_FLAG"))
+    (course / "exercises").mkdir()
+    (course / "exercises" / "flag.md").write_text("# Write the flags\n")
+    steps = "".join(f'\n[[steps]]\nid = "{name}"\ntitle = "The {name} flag"\nexercise = "exercises/flag.md"\n'
+                    f'checks = "selftest_three_checks/{name}.py"\nsolution = "flag.sh"\n'
+                    for name in ("first", "second", "third"))
+    (course / "steps.toml").write_text(f"format_version = 1\nreplace = true\n{steps}")
+    return selftest.manifest_mod.load(course=course)
+
+
+@pytest.fixture
+def three_flags(three_step_manifest, tmp_path, monkeypatch):
+    flags = {name: tmp_path / name for name in ("first", "second", "third")}
+    for name, variable in (("first", "LAB_TEST_FLAG"), ("second", "LAB_TEST_SECOND_FLAG"),
+                           ("third", "LAB_TEST_THIRD_FLAG")):
+        monkeypatch.setenv(variable, str(flags[name]))
+    machine = selftest.VagrantMachine(Settings(root=tmp_path, guest_url="local://"))
+    machine.connect()
+    yield three_step_manifest, machine, flags
+    machine.close()
+
+
+def solving(flags, second_takes_first, third_mends):
+    """A solve() that writes each step's flag; the second may remove the first's, the third put it back."""
+    def solve(step):
+        flags[step.id].write_text("")
+        if step.id == "second" and second_takes_first:
+            flags["first"].unlink()
+        if step.id == "third" and third_mends:
+            flags["first"].write_text("")
+        return 1.0
+    return solve
+
+
+def test_a_solution_that_undoes_an_earlier_step_is_caught_after_the_last_step(three_flags, monkeypatch):
+    manifest, machine, flags = three_flags
+    monkeypatch.setattr(machine, "solve", solving(flags, second_takes_first=True, third_mends=False))
+    lines = []
+    assert not selftest.selftest(manifest, manifest.steps, machine, out=lines.append)
+    assert lines[1:] == ["first        0/2        1s     2/2  at the end           ok",
+                         "second       0/2        1s     2/2  at the end           ok",
+                         "third        0/2        1s     2/2  first 0/2            MISS",
+                         "  miss: after third's solution, first no longer passes: "
+                         "flag_written: failed (there is no flag file)"]
+
+
+def test_with_each_a_break_a_later_step_mends_is_caught_where_it_happened(three_flags, monkeypatch):
+    manifest, machine, flags = three_flags
+    monkeypatch.setattr(machine, "solve", solving(flags, second_takes_first=True, third_mends=True))
+    lines = []
+    assert selftest.selftest(manifest, manifest.steps, machine, out=lines.append)  # mended: the end is whole
+    for name in flags.values():
+        name.unlink()
+    lines = []
+    assert not selftest.selftest(manifest, manifest.steps, machine, out=lines.append, each=True)
+    assert lines[1:] == ["first        0/2        1s     2/2  all pass             ok",
+                         "second       0/2        1s     2/2  first 0/2            MISS",
+                         "third        0/2        1s     2/2  all pass             ok",
+                         "  miss: after second's solution, first no longer passes: "
+                         "flag_written: failed (there is no flag file)"]
