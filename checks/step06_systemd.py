@@ -73,16 +73,35 @@ def runs_unprivileged(ctx):
                             f"to the [Service] section; give it {DB_DIR} with chown")
 
 
-@check(points=1, depends=service_running_and_enabled)
+@check(points=1, depends=(service_running_and_enabled, proxies_to_app))
 def database_in_var_lib(ctx):
-    """the service keeps its database under {DB_DIR}"""
-    for unit in running_units(ctx):
-        service = ctx.guest.service(unit)
-        settings = service.show("Environment") + " " + service.show("ExecStart")
-        if DB_DIR not in settings:
-            raise Fail(f"expected {unit} to use the database in {DB_DIR}, but neither its "
-                       "Environment nor its ExecStart mentions it",
-                       hint=f"add `Environment=LIKES_DB={DB_PATH}` (or `--db`) to the unit")
+    """the service keeps its database in {DB_PATH}"""
+    # Observed, not read from the unit: each service answers a request of its own, which
+    # opens the app's database, and its processes must then hold {DB_PATH} open; a
+    # like posted through nginx must land there. A second Environment= line or a
+    # comment that merely mentions the folder changes neither.
+    thing = ctx.nonce()
+    ctx.http.post("/likes", json={"likes": [thing]})
+    try:
+        for unit in running_units(ctx):
+            pids = ctx.guest.service(unit).pids
+            for endpoint in ctx.guest.listeners(held_by=pids)[:1]:
+                ctx.guest.http_get(endpoint, "/likes")
+            held = ctx.guest.open_files(pids)
+            if DB_PATH not in held:
+                # What else it holds open names the mistake: a database in /tmp, in the shared folder.
+                others = sorted(path for path in held if path.endswith(".db"))
+                raise Mismatch("expected {unit} to hold {expected} open after answering /likes, found {actual}",
+                               hint=f"set `Environment=LIKES_DB={DB_PATH}` (or `--db {DB_PATH}`) in the unit, "
+                                    f"then `sudo systemctl daemon-reload` and restart it",
+                               expected=DB_PATH, actual=", ".join(others) or "no database open",
+                               unit=unit)
+        landed = ctx.guest.sqlite(DB_PATH, f"SELECT count(*) FROM likes WHERE thing = {sql_text(thing)};")
+        if landed.stdout.strip() != "1":
+            raise Fail(f"posted the like {thing!r} through nginx, and it is not in {DB_PATH}",
+                       hint="does nginx proxy to this service, and not to a development server still running?")
+    finally:
+        ctx.guest.sqlite(DB_PATH, f"DELETE FROM likes WHERE thing = {sql_text(thing)};")
 
 
 @check(points=3, depends=(service_running_and_enabled, proxies_to_app), timeout=90)

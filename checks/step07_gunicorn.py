@@ -1,12 +1,18 @@
 """Step 7: gunicorn with several workers on a unix socket, behind nginx."""
 
+import posixpath
+
 from checks.step04_proxy import proxies_to_app
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 from provision.facts import APP, APP_PROCESS, DEV_PORT, NGINX_USER, SINGLE_SOCKET, SPREAD_REQUESTS, WORKERS
 
 check = Registry()
 NO_ANSWER_FROM_GUNICORN = ("`sudo tail /var/log/nginx/error.log` says why nginx got no answer: does proxy_pass name "
                            f"the socket gunicorn binds, and may nginx's user {NGINX_USER} open it?")
+
+
+# A user in none of the app's groups, on every Debian and Ubuntu: who "others" are.
+OUTSIDER = "nobody"
 
 
 def gunicorn_masters(ctx):
@@ -62,6 +68,33 @@ def nginx_proxies_to_socket(ctx):
     if not server.startswith("gunicorn"):
         raise Fail(f"expected gunicorn to answer behind nginx, found {server!r}",
                    hint="is the old development server still running? `sudo ss -ltnp` shows who listens")
+
+
+@check(points=2, depends=nginx_proxies_to_socket)
+def socket_closed_to_others(ctx):
+    """gunicorn's socket lets nginx in and nobody else: it and its folder are closed to others"""
+    # Observed three ways: a user outside the group is refused, and the modes of the socket
+    # itself (gunicorn's umask) and of its folder (the unit's RuntimeDirectoryMode) say why.
+    for master, workers in gunicorn_masters(ctx).items():
+        for listener in ctx.guest.listeners("unix", held_by=[master, *workers]):
+            path, folder = listener.address, posixpath.dirname(listener.address)
+            socket_mode, folder_mode = ctx.guest.file(path).mode, ctx.guest.file(folder).mode
+            if socket_mode is None or folder_mode is None:
+                continue  # gone between the two probes: a restart, which workers_on_unix_socket reports
+            if ctx.guest.socket(f"unix://{path}").accepts(OUTSIDER):
+                raise Fail(f"expected {path} to refuse a user outside the {APP} group, but {OUTSIDER} "
+                           f"connected: the socket's mode is {socket_mode:o} and {folder}'s is {folder_mode:o}",
+                           hint="run gunicorn with `--umask 007` and give the unit `RuntimeDirectoryMode=0750`, "
+                                f"then `sudo systemctl daemon-reload && sudo systemctl restart {APP}`")
+            if socket_mode & 0o007:
+                raise Mismatch("expected {path} to give others no permission, found its mode {actual} "
+                               "(wanted {expected})", expected="770", actual=f"{socket_mode:o}", path=path,
+                               hint="`--umask 007` on gunicorn's command line: the socket it creates is then "
+                                    "read-write for its user and group only")
+            if folder_mode & 0o007:
+                raise Mismatch("expected {folder} to be closed to others, found its mode {actual} "
+                               "(wanted {expected})", expected="750", actual=f"{folder_mode:o}", folder=folder,
+                               hint="`RuntimeDirectoryMode=0750` in the unit's [Service] section")
 
 
 @check(points=2, depends=nginx_proxies_to_socket)

@@ -142,6 +142,18 @@ class Guest:
                 found.append(process)
         return found
 
+    def open_files(self, pids):
+        """The files the processes hold open (what their /proc/PID/fd links point at), as a set of
+        paths; sockets, pipes and the like are left out. A process that has gone holds nothing."""
+        if not pids:
+            return set()
+        # As root: the app's processes run as another user. find exits 1 when a process went
+        # between the listing and the reading; what the others hold is still the answer.
+        folders = [f"/proc/{int(getattr(p, 'pid', p))}/fd" for p in pids]
+        result = self.run_expect((0, 1), "find " + " ".join(["%s"] * len(folders)) + " -type l -printf '%%l\\n'",
+                                 *folders, sudo=True)
+        return {line for line in result.stdout.splitlines() if line.startswith("/")}
+
     def unit_of(self, pid):
         """The systemd service a process belongs to, from its cgroup: "likes@2.service", or None."""
         cgroup = self.run("cat /proc/%s/cgroup", pid).stdout
@@ -480,3 +492,21 @@ class Socket:
         if not host:
             return any(p == int(port) for _, p in listening)
         return (host.strip("[]"), int(port)) in listening
+
+    # Connects to a unix socket and says how it went: 0 connected, 3 refused for want of
+    # permission (on the socket or a folder above it). Python, because no shell connects to a
+    # unix socket, and curl's one exit code (7) does not tell a refusal from a socket nobody holds.
+    CONNECT = ("import socket, sys\n"
+               "s = socket.socket(socket.AF_UNIX)\n"
+               "try:\n"
+               "    s.connect(sys.argv[1])\n"
+               "except PermissionError:\n"
+               "    sys.exit(3)\n")
+
+    def accepts(self, user):
+        """Whether a process of user (with every group it is in) may connect to this unix socket."""
+        scheme, _, path = self.address.partition("://")
+        assert scheme == "unix", self.address
+        # runuser as in File.readable_by: the user's groups as a restarted service gets them.
+        return self.guest.run_expect((0, 3), "runuser -u %s -- python3 -c %s %s", user, self.CONNECT, path,
+                                     sudo=True).ok

@@ -213,6 +213,7 @@ def test_data_survives_vagrant_reload(guest):
 # -- break it: each misconfiguration is caught by the right check ----------------------
 
 SITE = "/etc/nginx/sites-available/likes"
+DROP_IN = "/etc/systemd/system/likes@2.service.d"
 BREAKS = [
     # (name, the check that must fail, words its rationale must contain, break command, restore command)
     ("nginx proxies to the wrong port", "step4.proxies_to_app", "502",
@@ -224,6 +225,18 @@ BREAKS = [
      f"cp /root/site.bak {SITE} && systemctl reload nginx"),
     ("the service not enabled", "step6.service_running_and_enabled", "not enabled",
      "systemctl disable likes@2", "systemctl enable likes@2"),
+    # A decoy: the unit mentions the folder, but the instance's database is elsewhere.
+    ("a database elsewhere, its folder only mentioned", "step6.database_in_var_lib", "/tmp/decoy.db",
+     f"mkdir -p {DROP_IN} && printf '[Service]\\nEnvironment=\"LIKES_DB=/tmp/decoy.db\" DECOY=/var/lib/likes\\n' "
+     f"> {DROP_IN}/decoy.conf && systemctl daemon-reload && systemctl restart likes@2 && "
+     + gunicorn_processes_at_least(3 + 3 * 3),
+     f"rm -r {DROP_IN} && systemctl daemon-reload && systemctl restart likes@2 && rm -f /tmp/decoy.db* && "
+     + gunicorn_processes_at_least(3 + 3 * 3)),
+    # The modes the exercise sets, undone on the live socket and its folder: gunicorn's answers still
+    # reach nginx, and anybody else too.
+    ("a socket open to everyone", "step7.socket_closed_to_others", "nobody connected",
+     "chmod 755 /run/likes-2 && chmod 777 /run/likes-2/gunicorn.sock",
+     "chmod 750 /run/likes-2 && chmod 770 /run/likes-2/gunicorn.sock"),
     ("the app bound to 0.0.0.0", "step3.app_on_loopback_only", "0.0.0.0:8080",
      "runuser -u vagrant -- sh -c 'cd /vagrant && nohup setsid python3 -m sample_app --host 0.0.0.0 "
      "--port 8080 --db /tmp/break.db > /tmp/break.log 2>&1 < /dev/null &' && "
