@@ -3,7 +3,7 @@
 from checks.step04_proxy import proxies_to_app
 from lab import Fail, Mismatch, Registry
 from lab.guest.sql import sql_text
-from provision.facts import APP, APP_UNITS, BACK_WITHIN, DB_DIR, DB_PATH, SERVICE
+from provision.facts import APP, APP_UNITS, BACK_WITHIN, DB_DIR, DB_PATH, GUEST_USER, NGINX_USER, OUTSIDER, SERVICE
 
 check = Registry()
 
@@ -17,6 +17,15 @@ def app_units(ctx):
     if not found:
         raise Fail(f"expected a systemd service for the app ({SERVICE}), found none", hint=UNIT_HINT)
     return found
+
+
+def posted(ctx, thing):
+    """POST a like through nginx; Fail unless the app took it, and say why where it can."""
+    res = ctx.http.post("/likes", json={"likes": [thing]})
+    if res.status != 201:
+        raise Fail(f"posted a like through nginx and got HTTP {res.status}, not 201",
+                   hint=f"`sudo journalctl -u {APP} -n 30` says why; a database the service's user may not "
+                        f"write (`sudo chown -R {APP}:{APP} {DB_DIR}`) is the usual cause")
 
 
 def running_units(ctx):
@@ -63,12 +72,18 @@ def restarts_on_failure(ctx):
 
 @check(points=2, depends=service_running_and_enabled)
 def runs_unprivileged(ctx):
-    """the app runs as an unprivileged user, not root"""
+    """the app runs as a system user of its own: not root, not you, not nginx's user"""
+    # Each is a mistake with a cost: root can do anything, vagrant can sudo, and the user
+    # nginx runs as would let a bug in one server reach the other's files.
+    refused = {"root": "root can change anything on the system", "": "it runs as no user the guest knows",
+               GUEST_USER: f"{GUEST_USER} may use sudo", NGINX_USER: f"{NGINX_USER} is nginx's own user",
+               OUTSIDER: f"{OUTSIDER} is shared by every service that uses it"}
     for unit in running_units(ctx):
         pid = ctx.guest.service(unit).main_pid
         user = next((p.user for p in ctx.guest.processes() if p.pid == pid), "")
-        if user in ("root", ""):
-            raise Fail(f"expected {unit} to run as an unprivileged user, found it running as {user or 'nobody'}",
+        if user in refused:
+            raise Fail(f"expected {unit} to run as a system user of its own, found it running as "
+                       f"{user or 'nobody known'}: {refused[user]}",
                        hint=f"create a system user (`sudo useradd --system {APP}`) and add `User={APP}` "
                             f"to the [Service] section; give it {DB_DIR} with chown")
 
@@ -81,7 +96,7 @@ def database_in_var_lib(ctx):
     # like posted through nginx must land there. A second Environment= line or a
     # comment that merely mentions the folder changes neither.
     thing = ctx.nonce()
-    ctx.http.post("/likes", json={"likes": [thing]})
+    posted(ctx, thing)
     try:
         for unit in running_units(ctx):
             pids = ctx.guest.service(unit).pids
@@ -127,7 +142,7 @@ def back_after_kill(ctx):
 def data_kept_across_restart(ctx):
     """likes are kept when the service restarts"""
     thing = ctx.nonce()
-    ctx.http.post("/likes", json={"likes": [thing]})
+    posted(ctx, thing)
     try:
         units = running_units(ctx)
         for unit in units:

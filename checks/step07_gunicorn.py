@@ -4,15 +4,11 @@ import posixpath
 
 from checks.step04_proxy import proxies_to_app
 from lab import Fail, Mismatch, Registry
-from provision.facts import APP, APP_PROCESS, DEV_PORT, NGINX_USER, SINGLE_SOCKET, SPREAD_REQUESTS, WORKERS
+from provision.facts import APP, APP_PROCESS, DEV_PORT, NGINX_USER, OUTSIDER, SINGLE_SOCKET, SPREAD_REQUESTS, WORKERS
 
 check = Registry()
 NO_ANSWER_FROM_GUNICORN = ("`sudo tail /var/log/nginx/error.log` says why nginx got no answer: does proxy_pass name "
                            f"the socket gunicorn binds, and may nginx's user {NGINX_USER} open it?")
-
-
-# A user in none of the app's groups, on every Debian and Ubuntu: who "others" are.
-OUTSIDER = "nobody"
 
 
 def gunicorn_masters(ctx):
@@ -57,17 +53,36 @@ def workers_on_unix_socket(ctx):
 @check(points=2, depends=(workers_on_unix_socket, proxies_to_app))
 def nginx_proxies_to_socket(ctx):
     """nginx passes requests to gunicorn's unix socket"""
-    config = ctx.guest.nginx_config()
-    targets = [" ".join(d.args) for d in config.find("proxy_pass")] + \
-              [d.args[0] for up in config.find("upstream") for d in up.children if d.name == "server" and d.args]
-    if not any("unix:" in t for t in targets):
-        raise Fail("expected nginx to proxy to a unix socket, found it proxying to "
-                   + (", ".join(targets) or "nothing"),
-                   hint=f"`proxy_pass http://unix:{SINGLE_SOCKET};` (or a `server unix:...` in an upstream)")
-    server = ctx.http.get("/whoami").expect_json(hint=NO_ANSWER_FROM_GUNICORN).get("server", "")
+    answer = ctx.http.get("/whoami").expect_json(hint=NO_ANSWER_FROM_GUNICORN)
+    server = answer.get("server", "")
     if not server.startswith("gunicorn"):
         raise Fail(f"expected gunicorn to answer behind nginx, found {server!r}",
                    hint="is the old development server still running? `sudo ss -ltnp` shows who listens")
+    # gunicorn reports the address a request came from: nothing over a unix socket, nginx's
+    # 127.0.0.1 over TCP. What nginx's configuration names only explains a failure.
+    came_from = answer.get("remote_addr")
+    if came_from:
+        config = ctx.guest.nginx_config()
+        targets = [" ".join(d.args) for d in config.find("proxy_pass")] + \
+                  [d.args[0] for up in config.find("upstream") for d in up.children if d.name == "server" and d.args]
+        raise Fail(f"expected nginx to reach gunicorn over its unix socket, but gunicorn saw the request come "
+                   f"over TCP from {came_from} (nginx's configuration proxies to {', '.join(targets) or 'nothing'})",
+                   hint=f"`proxy_pass http://unix:{SINGLE_SOCKET};` (or a `server unix:...` in an upstream), "
+                        "and gunicorn bound to that socket alone")
+
+
+@check(points=1, depends=nginx_proxies_to_socket)
+def requests_logged(ctx):
+    """each request gunicorn answers is logged to the journal"""
+    path = f"/whoami?logged={ctx.nonce()}"
+    ctx.http.get(path).expect_json(hint=NO_ANSWER_FROM_GUNICORN)
+    # The workers write where their master does (the journal, under systemd). The journal
+    # takes a moment to have the line.
+    pids = list(gunicorn_masters(ctx))
+    if not ctx.wait_for(lambda: path in ctx.guest.recent_output(pids, lines=200), timeout=10, interval=1):
+        raise Fail(f"asked nginx for {path}, and gunicorn's output does not show the request",
+                   hint="add `--access-logfile -` to gunicorn's command line: gunicorn logs no requests "
+                        f"without it, and `-` sends them to the journal (`sudo journalctl -u {APP}`)")
 
 
 @check(points=2, depends=nginx_proxies_to_socket)

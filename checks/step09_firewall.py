@@ -2,7 +2,8 @@
 
 from checks.step02_nginx import page_reaches_host
 from lab import Fail, Mismatch, Registry
-from provision.facts import APP_PROCESS, DEV_HOST, FIREWALL_PORTS, HTTP_PORT, SSH_PORT
+from lab.core.ufw import enabled_at_boot
+from provision.facts import APP_PROCESS, DEV_HOST, FIREWALL_PORTS, HTTP_PORT, SSH_PORT, UFW_CONF
 
 check = Registry()
 
@@ -21,7 +22,7 @@ def firewall_active(ctx):
         raise Fail("expected `sudo ufw status` to say active, it says inactive",
                    hint=f"allow SSH first (`sudo ufw allow {SSH_PORT}/tcp`, or you lock Vagrant out), then "
                         "`sudo ufw enable`")
-    if not ctx.guest.file("/etc/ufw/ufw.conf").contains("ENABLED=yes"):
+    if not enabled_at_boot(ctx.guest.file(UFW_CONF).content or ""):
         raise Fail("ufw is active now but will be off after a reboot", hint="`sudo ufw enable` makes it permanent")
 
 

@@ -6,9 +6,11 @@ from urllib.parse import urlsplit
 
 from checks.step09_firewall import firewall_active
 from lab import Fail, Mismatch, Registry
-from provision.facts import HTTPS_PORT, PRIVATE_KEY
+from provision.facts import APP, GUEST_USER, HTTPS_PORT, NGINX_USER, OUTSIDER, PRIVATE_KEY
 
 check = Registry()
+# Who might read the private key and must not: you, nginx's workers, the app, anybody.
+KEY_OUTSIDERS = (GUEST_USER, NGINX_USER, APP, OUTSIDER)
 
 def _served_certificate(ctx):
     # cryptography comes with paramiko, which the checker needs anyway.
@@ -89,6 +91,13 @@ def private_key_secret(ctx):
                        hint=f"anyone who reads the key can pretend to be your site: "
                             f"`sudo chown root:root {path} && sudo chmod 600 {path}`",
                        expected="600 root:root", actual=f"{key.mode:o} {key.owner}:{key.group}")
+        # The mode can look right while an ACL (`setfacl -m u:vagrant:r`) lets someone in: the
+        # users who could want the key each try to open it.
+        readers = [user for user in KEY_OUTSIDERS if ctx.guest.file(path).readable_by(user)]
+        if readers:
+            raise Fail(f"expected {path} to be readable by root alone, but {', '.join(readers)} can read it "
+                       f"(its mode is {key.mode:o}: an ACL lets them in, `getfacl {path}` shows it)",
+                       hint=f"`sudo setfacl -b {path}` removes the ACL; `sudo chmod 600 {path}` then closes it")
 
 
 @check(points=2)

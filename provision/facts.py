@@ -27,6 +27,9 @@ STATIC_DIR = f"{APP_SOURCE}/static"
 # -- the guest's user --------------------------------------------------------------
 # The user students log in as (`vagrant ssh`), who starts the development server.
 GUEST_USER = "vagrant"
+# A user in none of the deployment's groups, on every Debian and Ubuntu: "others",
+# whom the app's socket and the private key must refuse.
+OUTSIDER = "nobody"
 
 # -- the app ---------------------------------------------------------------------
 # "likes" names the app's system user and group, its systemd units, its nginx
@@ -111,6 +114,8 @@ PRIVATE_KEY = f"/etc/ssl/private/{APP}.key"
 # The TCP ports step 9's firewall lets in: SSH (Vagrant's way in), HTTP and HTTPS.
 SSH_PORT = 22
 FIREWALL_PORTS = (SSH_PORT, HTTP_PORT, HTTPS_PORT)
+# ufw's own settings: its ENABLED= line says whether the firewall comes up at boot.
+UFW_CONF = "/etc/ufw/ufw.conf"
 
 # -- the guest's packages --------------------------------------------------------
 # Another apt process may hold apt's lock for minutes (an install the student

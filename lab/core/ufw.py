@@ -1,4 +1,5 @@
-"""ufw's rules as `sudo ufw status verbose` prints them, read into what they let in.
+"""ufw's rules as `sudo ufw status verbose` prints them, read into what they let in,
+and whether /etc/ufw/ufw.conf turns ufw on at boot.
 
 The one reader of that output: steps 9 and 11 judge the firewall with it, and
 step 9's reference solution imports it in the guest, where it runs under
@@ -179,3 +180,17 @@ def _without_notes(source):
     """The From column without a rule's comment ("# ssh") and logging note ("(log)")."""
     source = source.split(" # ", 1)[0].strip()
     return re.sub(r"\s+\((?:log|log-all)[^)]*\)$", "", source)
+
+
+# A line of ufw.conf that sets ENABLED, quoted or not, with nothing after it but a comment.
+ENABLED_LINE = re.compile(r"""^\s*ENABLED=(["']?)(?P<value>[^"'\s#]*)\1\s*(#.*)?$""")
+
+
+def enabled_at_boot(conf_text):
+    """Whether ufw.conf's text turns ufw on at boot: its last ENABLED= assignment says yes.
+
+    ufw's boot script (/lib/ufw/ufw-init) sources the file as sh does, so a comment
+    counts for nothing and the last of several assignments wins; ufw-init-functions
+    then starts the firewall for "yes" or "YES"."""
+    values = [m.group("value") for m in map(ENABLED_LINE.match, conf_text.splitlines()) if m]
+    return bool(values) and values[-1] in ("yes", "YES")

@@ -254,6 +254,11 @@ BREAKS = [
      + gunicorn_processes_at_least(3 + 3),
      "cp /root/gunicorn.bak /etc/likes/gunicorn.conf.py && systemctl restart likes@1 likes@2 likes@3 && "
      + gunicorn_processes_at_least(3 + 3 * 3)),
+    # A decoy: ufw is on now, and a comment says it starts at boot; the line that counts says no.
+    ("ufw off at the next boot, a comment saying otherwise", "step9.firewall_active", "off after a reboot",
+     "cp /etc/ufw/ufw.conf /root/ufw.conf.bak && sed -i 's/^ENABLED=yes/# ENABLED=yes\\nENABLED=no/' "
+     "/etc/ufw/ufw.conf && grep -qx ENABLED=no /etc/ufw/ufw.conf",
+     "cp /root/ufw.conf.bak /etc/ufw/ufw.conf"),
     ("an upstream with one dead member and no failover", "step8.survives_one_down", "failed with HTTP 502",
      f"cp {SITE} /root/site.bak && sed -i 's#proxy_next_upstream .*;#proxy_next_upstream off;#' {SITE} "
      "&& systemctl reload nginx",

@@ -115,3 +115,22 @@ def test_a_test_that_ignores_supplementary_groups_fools_the_old_probe_only(reade
         assert not old_probe(guest, user, tree["private.css"])
     finally:
         shutil.rmtree(bin_dir)
+
+
+def test_an_acl_lets_a_user_read_a_key_whose_mode_looks_closed(reader, tree):
+    """Step 11's decoy: `setfacl -m u:USER:r` on a root-owned 600 key. The mode then reads 640
+    root:root (the ACL's mask shows as the group bits), which a mode test takes for a key
+    root alone reads; the probe opens it as the user, as the kernel decides."""
+    if shutil.which("setfacl") is None:
+        pytest.skip("no setfacl here (Debian's acl package)")
+    user, _ = reader
+    key = Path(tree["private.css"]).with_name("likes.key")
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    key.chmod(0o600)
+    guest = Guest(LocalTransport())
+    assert not guest.file(str(key)).readable_by(user)
+    subprocess.run(["setfacl", "-m", f"u:{user}:r", str(key)], check=True)
+    st = guest.file(str(key)).stat()
+    assert (st.mode, st.owner, st.group) == (0o640, "root", "root")
+    assert guest.file(str(key)).readable_by(user)
+    assert not guest.file(str(key)).readable_by("nobody")

@@ -1,7 +1,11 @@
 """lab/core/ufw.py, the one reader of `ufw status verbose` (steps 9 and 11 and
 step 9's solution use it), on what Debian's ufw really prints."""
 
-from lab.core.ufw import parse_ufw_status
+import subprocess
+
+import pytest
+
+from lab.core.ufw import enabled_at_boot, parse_ufw_status
 
 # Each fixture is what `LC_ALL=C ufw status verbose` printed, verbatim (trailing
 # spaces included), from Debian 12's ufw 0.36.2 run for real as root in a
@@ -226,3 +230,26 @@ def test_ufw_inactive():
     status = parse_ufw_status("Status: inactive\n")
     assert (status.active, status.default_incoming, status.rules) == (False, "", ())
     assert not status.lets_in(22)
+
+
+@pytest.mark.parametrize("conf, at_boot", [
+    ("# /etc/ufw/ufw.conf\nENABLED=yes\nLOGLEVEL=low\n", True),
+    ("ENABLED=no\nLOGLEVEL=low\n", False),
+    ('ENABLED="yes"\n', True),
+    ("ENABLED=YES\n", True),
+    ("ENABLED=yes  # on at boot\n", True),
+    # Decoys: a comment that says yes, an assignment a later one undoes, a longer name.
+    ("# ENABLED=yes\nENABLED=no\n", False),
+    ("ENABLED=yes\nENABLED=no\n", False),
+    ("UFW_ENABLED=yes\nENABLED=no\n", False),
+    ("ENABLED=yesterday\n", False),
+    ("", False),
+], ids=["debian", "off", "quoted", "upper", "trailing-comment", "commented-decoy", "undone", "longer-name",
+        "prefix", "empty"])
+def test_ufw_conf_is_read_as_its_boot_script_reads_it(conf, at_boot, tmp_path):
+    assert enabled_at_boot(conf) is at_boot
+    # ufw-init sources the file with sh and ufw-init-functions tests the value: sh agrees.
+    (tmp_path / "ufw.conf").write_text(conf)
+    sourced = subprocess.run(["sh", "-c", '. "$1"; [ "$ENABLED" = yes ] || [ "$ENABLED" = YES ]', "sh",
+                              str(tmp_path / "ufw.conf")])
+    assert (sourced.returncode == 0) is at_boot
