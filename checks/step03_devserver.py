@@ -1,6 +1,6 @@
 """Step 3: the app's development server runs in the background on loopback, its output kept in a log."""
 
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 from provision.facts import APP_PROCESS, DB_DIR, DB_PATH, DEV_HOST, DEV_LOG, DEV_PORT, GUEST_USER, LAB_FOLDER
 
 check = Registry()
@@ -68,11 +68,19 @@ def app_output_logged(ctx):
 
 @check(points=1, depends=app_answers_in_guest)
 def database_on_guest_disk(ctx):
-    """the database is {DB_PATH}, on the guest's own disk"""
+    """the app keeps its database in {DB_PATH}, on the guest's own disk"""
+    # Observed: the app opens its database for a request and keeps it open, so after an
+    # answer its processes hold the file they really use.
+    processes = ctx.guest.processes(APP_PROCESS)
+    for endpoint in ctx.guest.listeners(held_by=processes)[:1]:
+        ctx.guest.http_get(endpoint, "/likes")
+    held = ctx.guest.open_files(processes)
+    if DB_PATH not in held:
+        others = sorted(path for path in held if path.endswith(".db"))
+        raise Mismatch("expected the app to hold {expected} open after answering /likes, found {actual}",
+                       hint=f"create the folder (`sudo mkdir -p {DB_DIR} && sudo chown {GUEST_USER} {DB_DIR}`) "
+                            f"and start the app with `--db {DB_PATH}`; SQLite must not live on the "
+                            "shared folder, where its file locking breaks",
+                       expected=DB_PATH, actual=", ".join(others) or "no database open")
     result = ctx.guest.sqlite(DB_PATH, "SELECT COUNT(*) FROM likes;")
-    if not result.ok:
-        raise Fail(f"expected the app's SQLite database at {DB_PATH}, found none there",
-                   hint=f"create the folder (`sudo mkdir -p {DB_DIR} && sudo chown {GUEST_USER} {DB_DIR}`) "
-                        f"and start the app with `--db {DB_PATH}`; SQLite must not live on the "
-                        "shared folder, where its file locking breaks")
     ctx.note(f"{DB_PATH} holds {result.stdout.strip()} likes")

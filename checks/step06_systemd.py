@@ -3,10 +3,24 @@
 from checks.step04_proxy import proxies_to_app
 from lab import Fail, Mismatch, Registry
 from lab.guest.sql import sql_text
-from provision.facts import APP, APP_UNITS, BACK_WITHIN, DB_DIR, DB_PATH, GUEST_USER, NGINX_USER, OUTSIDER, SERVICE
+from provision.facts import (
+    APP,
+    APP_SOURCE,
+    APP_UNITS,
+    BACK_WITHIN,
+    CODE_DIR,
+    DB_DIR,
+    DB_PATH,
+    GUEST_USER,
+    NGINX_USER,
+    OUTSIDER,
+    SERVICE,
+)
 
 check = Registry()
 
+# One file of the copy stands for it: rsync gives them all one owner and mode.
+CODE_FILE = f"{CODE_DIR}/sample_app/app.py"
 UNIT_HINT = f"write /etc/systemd/system/{SERVICE} (see the exercise), then " \
             f"`sudo systemctl daemon-reload && sudo systemctl enable --now {APP}`"
 
@@ -86,6 +100,30 @@ def runs_unprivileged(ctx):
                        f"{user or 'nobody known'}: {refused[user]}",
                        hint=f"create a system user (`sudo useradd --system {APP}`) and add `User={APP}` "
                             f"to the [Service] section; give it {DB_DIR} with chown")
+
+
+@check(points=1, depends=service_running_and_enabled)
+def runs_guest_local_copy(ctx):
+    """the service runs the app's copy in {CODE_DIR}, which only root may change"""
+    # A program started with `python3 -m` or gunicorn imports the app from the folder it
+    # runs in, so the folder each service's process runs in is which copy it runs.
+    for unit in running_units(ctx):
+        folder = ctx.guest.cwd_of(ctx.guest.service(unit).main_pid)
+        if folder is not None and folder != CODE_DIR:
+            raise Mismatch("expected {unit} to run the copy in {expected}, found it running in {actual}",
+                           hint=f"copy the app with rsync (see the exercise) and set `WorkingDirectory={CODE_DIR}`; "
+                                "the shared folder is mounted too late at boot for a service",
+                           expected=CODE_DIR, actual=folder, unit=unit)
+    code = ctx.guest.file(CODE_FILE).stat()
+    if code is None:
+        raise Fail(f"expected the app's copy in {CODE_DIR}, found no {CODE_FILE}",
+                   hint=f"`sudo rsync -a --delete --chown=root:root --chmod=D755,F644 {APP_SOURCE}/ "
+                        f"{CODE_DIR}/sample_app/`")
+    if code.owner != "root" or code.mode & 0o022:
+        raise Mismatch("expected {CODE_FILE} to be root's, writable by root alone, found {actual}",
+                       hint="the app's own user must not be able to change its code: copy it again with "
+                            "rsync's `--chown=root:root --chmod=D755,F644`",
+                       expected="644 root", actual=f"{code.mode:o} {code.owner}", CODE_FILE=CODE_FILE)
 
 
 @check(points=1, depends=(service_running_and_enabled, proxies_to_app))

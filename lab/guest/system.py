@@ -154,6 +154,11 @@ class Guest:
                                  *folders, sudo=True)
         return {line for line in result.stdout.splitlines() if line.startswith("/")}
 
+    def cwd_of(self, pid):
+        """The folder a process runs in (its /proc/PID/cwd), or None once it has gone."""
+        result = self.run_expect((0, 1), "readlink %s", f"/proc/{int(pid)}/cwd", sudo=True)
+        return result.stdout.strip() if result.ok else None
+
     def unit_of(self, pid):
         """The systemd service a process belongs to, from its cgroup: "likes@2.service", or None."""
         cgroup = self.run("cat /proc/%s/cgroup", pid).stdout

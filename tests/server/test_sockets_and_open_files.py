@@ -1,7 +1,8 @@
-"""Two facts checks observe instead of reading configuration, against this
+"""Three facts checks observe instead of reading configuration, against this
 machine's real processes and permissions: which files a process holds open
-(step 6's database), and who may connect to a unix socket (step 7's socket,
-closed to others by its mode or its folder's)."""
+(steps 3 and 6: the database), the folder it runs in (step 6: the app's copy),
+and who may connect to a unix socket (step 7: closed to others by its mode or
+its folder's)."""
 
 import os
 import shutil
@@ -78,9 +79,9 @@ time.sleep(60)
 """
 
 
-def holding(path):
+def holding(path, cwd=None):
     """A process that holds path open (and a socket, which is not a file), once it says so."""
-    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True, cwd=cwd)
     assert child.stdout.readline() == "ready\n"
     return child
 
@@ -109,6 +110,20 @@ def test_a_process_that_has_gone_holds_nothing_and_the_others_still_answer(base)
         held = Guest(LocalTransport()).open_files([gone.pid, child.pid])
         assert str(database) in held
         assert Guest(LocalTransport()).open_files([]) == set()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_the_folder_a_process_runs_in_is_its_cwd(base):
+    (base / "opt likes").mkdir()
+    child = holding(base / "likes.db", cwd=base / "opt likes")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        guest = Guest(LocalTransport())
+        assert guest.cwd_of(child.pid) == str(base / "opt likes")
+        assert guest.cwd_of(gone.pid) is None
     finally:
         child.kill()
         child.wait()
