@@ -41,11 +41,15 @@ def instances_running(ctx):
 
 @check(points=2, depends=instances_running)
 def upstream_of_all(ctx):
-    """nginx has an upstream block with the {INSTANCES} servers"""
+    """nginx proxies to an upstream block with the {INSTANCES} servers"""
+    config = ctx.guest.nginx_config()
     upstreams = {" ".join(u.args): [d.args[0] for d in u.children if d.name == "server" and d.args]
-                 for u in ctx.guest.nginx_config().find("upstream")}
-    if not any(len(servers) >= INSTANCES for servers in upstreams.values()):
-        found = "; ".join(f"{name}: {len(s)} server(s)" for name, s in upstreams.items()) or "no upstream block"
+                 for u in config.find("upstream")}
+    # Only an upstream a proxy_pass names carries requests: a block nothing uses is a decoy.
+    used = {d.args[0].partition("://")[2].split("/")[0] for d in config.find("proxy_pass") if d.args}
+    if not any(len(servers) >= INSTANCES for name, servers in upstreams.items() if name in used):
+        found = "; ".join(f"{name}: {len(s)} server(s)" + ("" if name in used else ", which no proxy_pass names")
+                          for name, s in upstreams.items()) or "no upstream block"
         raise Fail(f"expected an nginx upstream with {INSTANCES} servers, found {found}",
                    hint=f"list one `server unix:{instance_socket('N')};` per instance in an "
                         f"`upstream {UPSTREAM} {{ ... }}` block, and `proxy_pass http://{UPSTREAM};`")
