@@ -179,3 +179,18 @@ def test_nothing_is_lost_under_concurrent_posts(tmp_path):
     for n in range(threads):
         mine = [like for like in likes if like.startswith(f"t{n}-")]
         assert mine == [f"t{n}-{i}" for i in range(per_thread)]
+
+
+def test_gunicorn_tells_a_request_over_its_unix_socket_from_one_over_tcp(tmp_path):
+    """What step 7's nginx_proxies_to_socket observes: behind nginx, Debian's gunicorn
+    reports no client address for a request that came over its unix socket, and
+    nginx's 127.0.0.1 for one over TCP."""
+    seen = {}
+    for name, bind in (("unix", f"unix:{tmp_path / 'gunicorn.sock'}"), ("tcp", None)):
+        with Gunicorn(tmp_path / name, tmp_path / "likes.db", workers=1, bind=bind) as app_server:
+            target = bind if bind else f"127.0.0.1:{app_server.port}"
+            with Nginx(tmp_path / f"nginx-{name}", [target]) as proxy:
+                info = requests.get(proxy.url + "/whoami", timeout=5).json()
+        assert info["server"].startswith("gunicorn/")
+        seen[name] = info["remote_addr"]
+    assert seen == {"unix": "", "tcp": "127.0.0.1"}
