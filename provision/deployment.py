@@ -13,15 +13,20 @@ step 10 twice changes nothing the second time.
 import json
 import os
 import sys
+from pathlib import Path
 
 from facts import (
     APP,
     APP_SOURCE,
     CERTIFICATE,
+    CHEROOT_SERVICE,
+    CHEROOT_SOCKET,
     CODE_DIR,
     CONFIG_DIR,
     DEV_HOST,
     DEV_PORT,
+    GUEST_USER,
+    HELLO_FILE,
     HTTP_PORT,
     HTTPS_PORT,
     INSTANCE_SERVICE,
@@ -37,7 +42,7 @@ from facts import (
     instance_socket,
     instance_unit,
 )
-from guestconf import install_template, link, remove, sync_tree
+from guestconf import install_template, link, record, remove, set_owner_and_mode, sync_tree
 
 
 def _listed(variable):
@@ -71,6 +76,10 @@ def uses_tls():
     return solving("step11")
 
 
+def uses_cheroot():
+    return solving("step12")
+
+
 def public_https_port():
     """The port on the student's computer forwarded to the guest's 443.
 
@@ -92,7 +101,8 @@ def instance_sockets():
 
 def app_servers():
     if uses_instances():
-        return [f"unix:{s}" for s in instance_sockets()]
+        # Step 12's second WSGI server joins the instances in the upstream.
+        return [f"unix:{s}" for s in instance_sockets()] + ([f"unix:{CHEROOT_SOCKET}"] if uses_cheroot() else [])
     if uses_gunicorn():
         return [f"unix:{SINGLE_SOCKET}"]
     return [f"{DEV_HOST}:{DEV_PORT}"]
@@ -130,6 +140,20 @@ def install_single_service():
     """likes.service, running the dev server (step 6) or gunicorn (step 7)."""
     return install_template("systemd/likes.service.j2", f"/etc/systemd/system/{SERVICE}",
                             gunicorn=uses_gunicorn(), workers=WORKERS)
+
+
+def install_hello():
+    """The student's own WSGI app, as step 12's exercise writes it, in their home folder and theirs."""
+    changed = install_template("wsgi/hello.py.j2", HELLO_FILE)
+    if set_owner_and_mode(Path(HELLO_FILE), GUEST_USER, GUEST_USER, 0o644):
+        record(f"gave {HELLO_FILE} to {GUEST_USER}")
+        changed = True
+    return changed
+
+
+def install_cheroot_service():
+    """likes-cheroot.service, the app on step 12's second WSGI server."""
+    return install_template("systemd/likes-cheroot.service.j2", f"/etc/systemd/system/{CHEROOT_SERVICE}")
 
 
 def install_instance_service():

@@ -89,6 +89,18 @@ def instance_socket(name):
     return f"/run/{APP}-{name}/gunicorn.sock"
 
 
+
+# -- a WSGI callable by hand, and a second WSGI server (step 12) --------------------
+# The student's own WSGI app, in their home folder, and the port it answers on when
+# run under the standard library's wsgiref.
+HELLO_FILE = f"/home/{GUEST_USER}/hello.py"
+HELLO_PORT = 8001
+# CherryPy's WSGI server, from Debian's and Ubuntu's python3-cheroot, as a fourth
+# member of the upstream: one process, a pool of threads.
+CHEROOT_SERVICE = f"{APP}-cheroot.service"
+CHEROOT_SOCKET = f"/run/{APP}-cheroot/cheroot.sock"
+CHEROOT_THREADS = 4
+
 # -- nginx ---------------------------------------------------------------------
 # The name of the upstream block that lists the app servers (proxy_pass http://likes_app).
 UPSTREAM = f"{APP}_app"

@@ -134,7 +134,7 @@ def test_selftest_every_step(guest):
     rows = [line.split()[0] for line in run.stdout.splitlines() if line.split() and line.split()[-1] == "ok"]
     assert rows == steps
     # Its last row graded every step on the solved guest ("earlier steps: all pass"), so no
-    # `lab.check all` follows here: the replay's step 11 runs that as the student does.
+    # `lab.check all` follows here: the replay's last step runs that as the student does.
 
 
 def test_solved_guest_serves_page_and_api_through_the_forwarded_ports(guest):

@@ -9,7 +9,8 @@ Each exercise ends with its own `python -m lab.check stepN`, which the replay
 runs and which exits 0 only with full marks: that proves the step. Where a
 text does not grade its own step, the tier does. That no step's text breaks an
 earlier step is proven where the texts grade every step themselves: step 10's
-`lab.check step1..step10` after its reboot and step 11's `lab.check all`; were
+`lab.check step1..step10` and step 11's `lab.check step1..step11` after their
+reboots, and step 12's `lab.check all` at the end; were
 those gone, the tier would grade every step after the last. It runs after
 test_guest.py, on the same session's guest, destroyed and created anew from
 the second release's box so that it starts with base provisioning only:
@@ -87,7 +88,7 @@ def test_the_exercise_as_written_earns_full_marks(fresh_guest, lab_check, step_i
     assert run.returncode == 0, f"the replay of {step_id} stopped:\n{run.stdout[-6000:]}{run.stderr[-3000:]}"
 
     # What the text graded as the replay ran it needs no second run. The step itself must be
-    # graded, and after the last step every step is: step 11's text runs `lab.check all`
+    # graded, and after the last step every step is: step 12's text runs `lab.check all`
     # itself, and were that gone, the tier would.
     by_text = graded_by_the_text(step_id)
     if step_id == STEPS[-1]:
