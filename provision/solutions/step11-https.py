@@ -21,7 +21,8 @@ if not valid:
     key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     old_umask = os.umask(0o077)  # the key is created readable by root alone
     try:
-        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes", "-days", "365",
+        # -noenc: the key is stored without a passphrase (OpenSSL 3.0's name for the old -nodes).
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-noenc", "-days", "365",
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
             "-keyout", str(key), "-out", str(certificate), capture_output=True)
     finally:
