@@ -186,11 +186,30 @@ def plan(planned, out=say):
             out(f"  {where:<36} {text}")
 
 
+def _grades(action, step):
+    """Whether the action is the step's own check, `python -m lab.check step6`."""
+    match = exercise.CHECK_COMMAND.match(action.text) if action.kind == "host" else None
+    return match is not None and match.group("steps") == step.id
+
+
+def answer_from_key(step, root, out=say):
+    """Answer the step's questions as the key says, in the file `python -m lab answer` writes. True if any."""
+    from lab.core import questions
+    from lab.tools.answer import save
+
+    keyed = questions.key_answers(questions.read(step.exercise)[0])
+    if keyed:
+        out(f"  {exercise._shown(step.exercise) + ':':<36} answer {len(keyed)} question(s) from the key")
+        save(root, step.id, keyed, out=lambda line: out(f"      | {line}"))
+    return bool(keyed)
+
+
 def replay(planned, settings, out=say):
     """Follow the steps' exercises, planned as (step, its actions); 0 when every action succeeded,
     1 at the first that failed."""
     runner = Replay(settings)
     block, settling = None, False
+    answered = {}  # step id -> whether its questions were answered from the key
     try:
         for step, actions in planned:
             out(f"{step.id}: {step.title}")
@@ -204,6 +223,8 @@ def replay(planned, settings, out=say):
                 if action.kind == "host" and not runner.runs_on_this_guest(action):
                     out(f"  {action.where:<36} {action.describe()}   [skipped: not a Vagrant guest]")
                     continue
+                if _grades(action, step) and not answered.get(step.id):
+                    answered[step.id] = answer_from_key(step, settings.root, out)
                 out(f"  {action.where:<36} {action.describe()}")
                 try:
                     output = runner.run(action)
