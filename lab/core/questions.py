@@ -16,7 +16,8 @@ comment holds its key, which GitHub does not show:
 
     **q2.** Which command makes systemd read a changed unit file?
 
-    <!-- key q2: accept systemctl daemon-reload | /daemon-?reload/
+    <!-- key q2: accept systemctl daemon-reload
+    match: daemon-?reload
     if systemctl restart likes: a restart runs the unit as systemd last read it
     -->
 
@@ -25,10 +26,12 @@ comment holds its key, which GitHub does not show:
     <!-- key q3: free -->
 
 The key's first line says the answer: a choice's letter; `accept` and the
-answers accepted, separated by `|`, where /.../ is a regular expression; or
-`free`, a free-text answer the checker doesn't grade (answering it is enough)
-and the instructor reads. Each `if WRONG: why` line is the feedback a student
-gets for that wrong answer (a choice's letter, or a short answer). Short
+answers accepted, separated by `|`; or `free`, a free-text answer the checker
+doesn't grade (answering it is enough) and the instructor reads. A short
+answer's `match: REGEX` lines accept what the regular expression finds in the
+answer (lower case, spaces collapsed). Each `if WRONG: why` line is the
+feedback a student gets for that wrong answer (a choice's letter, or a short
+answer). Short
 answers compare without case, spaces, quotes or backticks, and without a
 leading sudo, so "sudo Systemctl  Daemon-Reload" is "systemctl daemon-reload".
 
@@ -68,7 +71,8 @@ class Question:
     choices: dict = field(default_factory=dict)  # letter -> the option's text
     kind: str = None  # "choice", "short" or "free", from its key; None: it has no key
     answer: str = None  # a choice question's letter
-    accept: list = field(default_factory=list)  # a short answer's accepted answers; "/re/" for a pattern
+    accept: list = field(default_factory=list)  # a short answer's accepted answers
+    patterns: list = field(default_factory=list)  # and the regular expressions that accept one
     feedback: dict = field(default_factory=dict)  # a wrong answer (a letter, or normalised) -> why
     key_line: int = None
 
@@ -98,11 +102,14 @@ def read(path, shown=None):
             body = line[:-3].strip() if closing else line
             if body:
                 match = FEEDBACK.match(body)
-                if match:
+                if body.startswith("match:"):
+                    key.patterns.append(body[len("match:"):].strip())
+                elif match:
                     wrong = match.group("wrong").strip()
                     key.feedback[wrong if key.kind == "choice" else normalised(wrong)] = match.group("why")
                 else:
-                    problems.append(f"{where(number)}: a key's further lines are `if WRONG: why`, not {body!r}")
+                    problems.append(f"{where(number)}: a key's further lines are `if WRONG: why` or `match: REGEX`, "
+                                    f"not {body!r}")
             if closing:
                 key = None
             continue
@@ -178,23 +185,19 @@ def _problems(found, where):
         if q.kind == "short":
             if not q.accept:
                 problems.append(f"{where(q.key_line)}: {q.id}'s key accepts no answer; write `accept A | B`")
-            for accepted in q.accept:
-                if _is_pattern(accepted):
-                    try:
-                        re.compile(accepted[1:-1])
-                    except re.error as exc:
-                        problems.append(f"{where(q.key_line)}: {q.id}'s pattern {accepted} is no regular "
-                                        f"expression: {exc}")
+            for pattern in q.patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    problems.append(f"{where(q.key_line)}: {q.id}'s match: {pattern} is no regular expression: {exc}")
             for wrong in q.feedback:
                 if judge(q, wrong)[0]:
                     problems.append(f"{where(q.key_line)}: {q.id} has feedback for {wrong!r}, which it accepts")
         if q.kind == "free" and q.feedback:
             problems.append(f"{where(q.key_line)}: {q.id} is free text, which gets no feedback")
+        if q.kind != "short" and q.patterns:
+            problems.append(f"{where(q.key_line)}: {q.id} is not a short answer, so no match: lines")
     return problems
-
-
-def _is_pattern(accepted):
-    return len(accepted) > 2 and accepted.startswith("/") and accepted.endswith("/")
 
 
 def judge(question, answer):
@@ -207,16 +210,14 @@ def judge(question, answer):
         letter = answer.lower().rstrip(")").strip()
         return letter == question.answer, question.feedback.get(letter)
     given = normalised(answer)
-    for accepted in question.accept:
-        if _is_pattern(accepted):
-            try:
-                if re.search(accepted[1:-1], " ".join(answer.lower().split())):
-                    return True, None
-            except re.error:
-                continue  # lint says so
-
-        elif normalised(accepted) == given:
-            return True, None
+    if any(normalised(accepted) == given for accepted in question.accept):
+        return True, None
+    for pattern in question.patterns:
+        try:
+            if re.search(pattern, " ".join(answer.lower().split())):
+                return True, None
+        except re.error:
+            continue  # lint says so
     return False, question.feedback.get(given)
 
 
@@ -228,7 +229,7 @@ def key_answers(questions):
         if q.kind == "choice":
             answers[q.id] = q.answer
         elif q.kind == "short":
-            answers[q.id] = next((a for a in q.accept if not _is_pattern(a)), q.accept[0].strip("/"))
+            answers[q.id] = q.accept[0]
         elif q.kind == "free":
             answers[q.id] = "(answered by the replay, from the key)"
     return answers

@@ -186,10 +186,20 @@ def plan(planned, out=say):
             out(f"  {where:<36} {text}")
 
 
-def _grades(action, step):
-    """Whether the action is the step's own check, `python -m lab.check step6`."""
+def _graded_steps(action, step, manifest=None):
+    """The steps a host action grades, when it is a check, `python -m lab.check step1..step10`; the
+    manifest turns a selection into steps, and without one only the step's own id counts."""
     match = exercise.CHECK_COMMAND.match(action.text) if action.kind == "host" else None
-    return match is not None and match.group("steps") == step.id
+    if match is None:
+        return []
+    if manifest is None:
+        return [step] if match.group("steps") == step.id else []
+    from lab.core.manifest import ManifestError
+
+    try:
+        return manifest.select([match.group("steps")])
+    except ManifestError:  # a selection the checker itself refuses, and says why
+        return []
 
 
 def answer_from_key(step, root, out=say):
@@ -204,9 +214,10 @@ def answer_from_key(step, root, out=say):
     return bool(keyed)
 
 
-def replay(planned, settings, out=say):
+def replay(planned, settings, out=say, manifest=None):
     """Follow the steps' exercises, planned as (step, its actions); 0 when every action succeeded,
-    1 at the first that failed."""
+    1 at the first that failed. Before a check runs, the questions of the steps it grades are
+    answered from their keys (manifest: to know which steps `step1..step10` names)."""
     runner = Replay(settings)
     block, settling = None, False
     answered = {}  # step id -> whether its questions were answered from the key
@@ -223,8 +234,9 @@ def replay(planned, settings, out=say):
                 if action.kind == "host" and not runner.runs_on_this_guest(action):
                     out(f"  {action.where:<36} {action.describe()}   [skipped: not a Vagrant guest]")
                     continue
-                if _grades(action, step) and not answered.get(step.id):
-                    answered[step.id] = answer_from_key(step, settings.root, out)
+                for graded in _graded_steps(action, step, manifest):
+                    if graded.id not in answered:  # answered once, before the first check that grades them
+                        answered[graded.id] = answer_from_key(graded, settings.root, out)
                 out(f"  {action.where:<36} {action.describe()}")
                 try:
                     output = runner.run(action)
@@ -266,7 +278,7 @@ def main(args):
         # Host commands run in the lab folder: a course named relative to here must still be found there.
         course = Path(args.course).resolve() if args.course else None
         settings = Settings(root=root, guest_url=args.guest, course=course)
-        return replay(planned, settings)
+        return replay(planned, settings, manifest=manifest)
     except BrokenPipeError:  # its output went to a pager or `head` that has stopped reading
         sys.stdout = open(os.devnull, "w")
         return 1

@@ -43,7 +43,8 @@ if a: that is `kill -9`
 **q2.** Which command makes systemd read a changed
 unit file?
 
-<!-- key q2: accept systemctl daemon-reload | /daemon.?reload/
+<!-- key q2: accept systemctl daemon-reload
+match: daemon.?reload
 if systemctl restart likes: a restart uses the unit systemd already read
 -->
 
@@ -71,9 +72,9 @@ def test_the_reader_finds_each_kind_with_its_key_and_feedback(tmp_path):
     q1, q2, q3 = found
     assert (q1.kind, q1.answer, q1.choices, q1.feedback) == ("choice", "b", {"a": "SIGKILL", "b": "SIGTERM"},
                                                              {"a": "that is `kill -9`"})
-    assert q2.kind == "short" and q2.accept == ["systemctl daemon-reload", "/daemon.?reload/"]
+    assert q2.kind == "short" and q2.accept == ["systemctl daemon-reload"] and q2.patterns == ["daemon.?reload"]
     assert q2.text == "Which command makes systemd read a changed unit file?"
-    assert q3.kind == "free" and q3.line == 27
+    assert q3.kind == "free" and q3.line == 28
     assert exercise.problems(page(tmp_path), "quiz") == []
 
 
@@ -84,15 +85,16 @@ def test_a_page_without_the_section_has_no_questions(tmp_path):
 @pytest.mark.parametrize("change, problem", [
     (("<!-- key q1: b", "<!-- key q1: c"), "q1's key names 'c', which is none of its options (a, b)"),
     (("<!-- key q1: b\n", ""), "q1 has no key; put `<!-- key q1: ... -->` right after it"),
-    (("accept systemctl daemon-reload | /daemon.?reload/", "accept"), "q2's key accepts no answer"),
-    (("/daemon.?reload/", "/daemon(reload/"), "q2's pattern /daemon(reload/ is no regular expression"),
+    (("accept systemctl daemon-reload\n", "accept\n"), "q2's key accepts no answer"),
+    (("match: daemon.?reload", "match: daemon(reload"), "q2's match: daemon(reload is no regular expression"),
+    (("<!-- key q3: free -->", "<!-- key q3: free\nmatch: x\n-->"), "q3 is not a short answer, so no match: lines"),
     (("**q3.**", "**q2.**"), "the question id q2 is used twice on this page"),
     (("if a: that is", "if b: that is"), "q1 has feedback for 'b', which is not one of its wrong options"),
     (("if systemctl restart likes:", "if Systemctl Daemon-Reload:"),
      "q2 has feedback for 'systemctldaemon-reload', which it accepts"),
     (("<!-- key q3: free -->", "<!-- key q3: free\nif x: no\n-->"), "q3 is free text, which gets no feedback"),
     (("<!-- key q3: free -->", "<!-- key q1: free -->"), "a key for q1 must follow that question"),
-    (("if a: that is `kill -9`", "a: that is `kill -9`"), "a key's further lines are `if WRONG: why`"),
+    (("if a: that is `kill -9`", "a: that is `kill -9`"), "a key's further lines are `if WRONG: why` or `match: REGEX`"),
     (("<!-- key q3: free -->", "<!-- key q3: free"), "this key's comment is never closed with -->"),
     (("- a) SIGKILL\n- b) SIGTERM\n", ""), "the question has fewer than two options"),
 ])
@@ -111,6 +113,12 @@ def test_lint_holds_the_kits_exercises_to_the_convention_and_every_step_asks_que
         assert {q.kind for q in asked} >= {"choice"}, step.id
         assert exercise.problems(step.exercise, step.id) == []
         assert [c.name for c in step.checks][-len(asked):] == [q.id for q in asked]
+        # the key's own answers pass, and each answer with feedback fails with exactly that feedback
+        keyed = questions.key_answers(asked)
+        for q in asked:
+            assert questions.judge(q, keyed[q.id]) == (True, None), (step.id, q.id)
+            for wrong, why in q.feedback.items():
+                assert questions.judge(q, wrong) == (False, why), (step.id, q.id, wrong)
 
 
 # -- judging and grading -------------------------------------------------------------------
@@ -298,3 +306,13 @@ def test_the_replay_answers_before_the_steps_own_check(tmp_path, monkeypatch):
     assert replay_mod.replay([(step, exercise.actions(step.exercise))], settings_of(tmp_path),
                              out=lambda line: None) == 0
     assert seen == [("python -m lab.check quiz", True)]
+
+
+def test_a_check_of_several_steps_has_every_one_of_them_answered_first(tmp_path):
+    manifest = manifest_mod.load(import_checks=False)
+    step10 = manifest.step("step10")
+    action = exercise.Action("x:1", "x:1", "host", "python -m lab.check step1..step10")
+    assert [s.id for s in replay_mod._graded_steps(action, step10, manifest)] == manifest.ids()[:10]
+    assert replay_mod._graded_steps(action, step10) == []  # without the manifest: its own id only
+    own = exercise.Action("x:1", "x:1", "host", "python -m lab.check step10")
+    assert replay_mod._graded_steps(own, step10) == [step10]
