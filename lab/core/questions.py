@@ -51,6 +51,8 @@ except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib
 
 SECTION = "## Check your understanding"
+# How a free-text answer is kept in its check's log, where lab.grade finds it for the instructor.
+FREE_TEXT_NOTE = "free-text answer: "
 ANSWERS_FOLDER = "answers"
 KINDS = ("choice", "short", "free")
 QUESTION = re.compile(r"^\*\*(?P<id>q\d+)\.\*\*\s+(?P<text>\S.*)$")
@@ -235,6 +237,14 @@ def key_answers(questions):
     return answers
 
 
+def free_text_answers(results):
+    """(step id, the question as the student read it, the answer) of each free-text answer in a
+    results dictionary: what lab.grade collects for the instructor."""
+    return [(check["step"], check["description"], line[len(FREE_TEXT_NOTE):])
+            for step in results["steps"] for check in step["checks"]
+            for line in check["log"] if line.startswith(FREE_TEXT_NOTE)]
+
+
 def answers_file(step_id):
     """Where a step's answers are, relative to the lab folder: answers/step6.toml."""
     return f"{ANSWERS_FOLDER}/{step_id}.toml"
@@ -293,7 +303,7 @@ def _grade(ctx, step_id, question):
     right, why = judge(question, answer)
     if question.kind == "free":
         # The instructor reads it in the results (lab.grade's per-student report); the student sees it kept.
-        ctx.note(f"free-text answer: {answer}")
+        ctx.note(FREE_TEXT_NOTE + answer)
         return
     if not right:
         said = f"{answer.strip()!r} is not the answer to {question.id}"
