@@ -67,8 +67,14 @@ def _ask(question, saved, ask, out):
 
 
 def main(args):
+    import io
+
     from lab.core import manifest as manifest_mod
     from lab.core.labfolder import find_lab_root
+
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # What a console in another encoding sends that this one can't decode becomes U+FFFD, not a crash.
+        sys.stdin.reconfigure(errors="replace")
 
     try:
         manifest = manifest_mod.load(course=args.course, import_checks=False)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
+from lab.core.questions import answers_file
 from lab.tools import exercise
 
 # Long enough for `apt install` on an emulated guest, short enough that a hung command ends the replay.
@@ -182,6 +183,11 @@ def plan(planned, out=say):
         out(f"{step.id}: {step.title} ({exercise._shown(step.exercise)})")
         items = [(a.where, a.describe()) for a in actions]
         items += [(where, f"(not run: {reason})") for where, reason in exercise.skipped(step.exercise)]
+        asked = len(exercise.questions(step.exercise))
+        check = next((a for a in actions if _graded_steps(a, step)), None)
+        if asked and check is not None:  # sorted before the check's own line, which has the same file:line
+            items.insert(0, (check.where, f"answer {asked} question(s) from the key, in "
+                                          f"{answers_file(step.id)}"))
         for where, text in sorted(items, key=lambda item: int(item[0].rsplit(":", 1)[1])):
             out(f"  {where:<36} {text}")
 

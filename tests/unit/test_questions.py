@@ -3,6 +3,9 @@ missing and damaged answers, `python -m lab answer` with scripted input, the rep
 answers from the key, and the reports that carry the question checks."""
 
 import json
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +22,7 @@ from lab.tools import replay as replay_mod
 from tests.support.engine_fakes import FakeTransport
 from tests.support.engine_fakes import settings as settings_of
 from tests.support.gradescope import gradescope_of
+from tests.support.paths import REPO
 from tests.unit.test_reports import valid_junit
 
 PAGE = """# A step
@@ -316,3 +320,32 @@ def test_a_check_of_several_steps_has_every_one_of_them_answered_first(tmp_path)
     assert replay_mod._graded_steps(action, step10) == []  # without the manifest: its own id only
     own = exercise.Action("x:1", "x:1", "host", "python -m lab.check step10")
     assert replay_mod._graded_steps(own, step10) == [step10]
+
+
+def test_the_dry_run_says_the_questions_are_answered_before_the_check():
+    run = subprocess.run([sys.executable, "-m", "lab", "replay", "step6", "--dry-run"], cwd=REPO, capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    lines = run.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "host$ python -m lab.check step6" in line)
+    assert "answer 4 question(s) from the key, in answers/step6.toml" in lines[at - 1]
+
+
+def test_the_answer_command_on_an_ascii_console_in_a_folder_with_spaces(tmp_path):
+    course = tmp_path / "a course"
+    (course / "exercises").mkdir(parents=True)
+    (course / "exercises" / "quiz.md").write_text(PAGE.replace("Why run", "Pourquoi « run »"), encoding="utf-8")
+    (course / "steps.toml").write_text('format_version = 1\nreplace = true\n\n[[steps]]\nid = "quiz"\n'
+                                       'title = "Un quiz"\nexercise = "exercises/quiz.md"\nchecks = "quiz.py"\n'
+                                       'solution = "quiz.sh"\n', encoding="utf-8")
+    root = tmp_path / "my lab"
+    root.mkdir()
+    run = subprocess.run([sys.executable, "-m", "lab", "answer", "quiz", "--course", str(course), "--root", str(root)],
+                         cwd=tmp_path, input="b\nsystemctl daemon-reload\nà mon avis\n".encode(), capture_output=True,
+                         timeout=60, env={**os.environ, "PYTHONIOENCODING": "ascii", "NO_COLOR": "1"})
+    out = run.stdout.decode("ascii")  # every character the console can't show became "?"
+    assert run.returncode == 0, out + run.stderr.decode("ascii", "replace")
+    assert "q3. Pourquoi ? run ? the app as its own user?" in out
+    saved = questions.parse_answers((root / "answers" / "quiz.toml").read_text(encoding="utf-8"), "x")
+    assert saved["q1"] == "b" and saved["q2"] == "systemctl daemon-reload"
+    # what the console could not decode is replaced, not a crash; the file itself is UTF-8 either way
+    assert saved["q3"].endswith(" mon avis") and "à" not in saved["q3"]
