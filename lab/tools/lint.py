@@ -53,7 +53,8 @@ def lint(root=manifest_mod.REPO, course=None):
     for problem in problems:
         say(f"problem: {problem}")
     checks = sum(len(s.checks) for s in manifest.steps)
-    say(f"{len(manifest.steps)} steps, {checks} checks: " +
+    asked = sum(len(exercise.questions(s.exercise)) for s in manifest.steps if s.exercise.is_file())
+    say(f"{len(manifest.steps)} steps, {checks} checks" + (f" and {asked} questions" if asked else "") + ": " +
         ("no problems" if not problems else f"{len(problems)} problem(s)"))
     return 1 if problems else 0
 
