@@ -37,8 +37,9 @@ leading sudo, so "sudo Systemctl  Daemon-Reload" is "systemctl daemon-reload".
 
 The student's answers are a TOML file per step in the lab folder,
 answers/step6.toml (answers_file), one `q1 = "b"` per question, which
-`python -m lab answer step6` writes. Standard library only: the checker reads
-questions, and lab lint checks them (problems()).
+`python -m lab answer step6` writes. Standard library only, as all of lab/core:
+the checker grades with this reader, and `python -m lab lint` reports the
+problems it finds.
 """
 
 import re
@@ -54,7 +55,6 @@ SECTION = "## Check your understanding"
 # How a free-text answer is kept in its check's log, where lab.grade finds it for the instructor.
 FREE_TEXT_NOTE = "free-text answer: "
 ANSWERS_FOLDER = "answers"
-KINDS = ("choice", "short", "free")
 QUESTION = re.compile(r"^\*\*(?P<id>q\d+)\.\*\*\s+(?P<text>\S.*)$")
 CHOICE = re.compile(r"^[-*]\s+(?P<letter>[a-z])\)\s+(?P<text>\S.*)$")
 KEY = re.compile(r"^<!--\s*key\s+(?P<id>\S+?):\s*(?P<value>.*?)\s*(?P<end>-->)?\s*$")
@@ -274,8 +274,7 @@ def checks_for(step, points=1):
     for question in read(step.exercise)[0]:
         if question.kind is None:
             continue  # lint says so; the student is not graded on a question without a key
-        check = Check(_grader(step.id, question), max(points, 1), (), 30)
-        check.points = points
+        check = Check(_grader(step.id, question), points, (), 30)
         check.question = question
         check.step = step.id
         made.append(check)
