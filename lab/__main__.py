@@ -3,13 +3,16 @@
     python -m lab new step12-postgres [--title "PostgreSQL instead of SQLite"]
     python -m lab lint
     python -m lab replay step1..step4 [--dry-run]
+    python -m lab answer step6
 
 `new` scaffolds a step: its exercise, its check module, its solution and its
 manifest entry. `lint` checks the curriculum's content, the exercises' code
 blocks included, and exits 1 on any problem. `replay` does what the exercises
 say, exactly as written, against the guest, and stops at the first action that
-fails (exit 1). Students use `python -m lab.check`; a guest-wide proof of the
-reference solutions is `python -m lab.selftest`.
+fails (exit 1). `answer` is the students' one: it asks a step's concept
+questions and saves the answers, which `python -m lab.check` grades. Students
+use `python -m lab.check`; a guest-wide proof of the reference solutions is
+`python -m lab.selftest`.
 """
 
 import argparse
@@ -49,6 +52,11 @@ def _run(argv):
     replayer.add_argument("--course", **course)
     replayer.add_argument("--root", metavar="DIR", type=Path, default=None,
                           help="the lab folder (default: the nearest folder with a Vagrantfile)")
+    answerer = sub.add_parser("answer", help="answer a step's concept questions (saved in answers/STEP.toml)")
+    answerer.add_argument("step", metavar="STEP", help="the step, e.g. step6")
+    answerer.add_argument("--course", **course)
+    answerer.add_argument("--root", metavar="DIR", type=Path, default=None,
+                          help="the lab folder (default: the nearest folder with a Vagrantfile)")
     args = parser.parse_args(argv)
     if args.command == "new":
         return new_step(args.name, args.title)
@@ -56,6 +64,10 @@ def _run(argv):
         from lab.tools.replay import main as replay_main
 
         return replay_main(args)
+    if args.command == "answer":
+        from lab.tools.answer import main as answer_main
+
+        return answer_main(args)
     return lint(course=args.course)
 
 

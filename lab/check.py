@@ -105,7 +105,7 @@ def _main(args):
     from lab.engine.context import Settings
 
     settings = Settings(root=find_lab_root(args.root), guest_url=args.guest, course=args.course, debug=args.debug)
-    manifest = manifest_mod.load(course=args.course)
+    manifest = manifest_mod.load(course=args.course, questions=True)
     if args.list:
         list_steps(manifest, as_json=args.json)
         return 0

@@ -105,7 +105,7 @@ def _graded(argv):
 def _main(args):
     from lab.engine.context import Settings
 
-    manifest = manifest_mod.load(course=args.course)
+    manifest = manifest_mod.load(course=args.course, questions=True)
     steps = manifest.select([s.strip() for s in args.steps.split(",") if s.strip()])
     step_ids = [s.id for s in steps]
     header, students = read_roster(args.roster, reserved=step_ids + list(TAIL))
@@ -133,7 +133,10 @@ def _main(args):
     with tempfile.TemporaryDirectory(prefix="lab-grade-", ignore_cleanup_errors=True) as work:
         # A lab folder of their own per student: a check that leaves a file there meets nobody else's.
         def settings_for(student):
-            return Settings(root=Path(work) / student.folder, guest_url=student.guest, course=args.course)
+            # The student's answers to the concept questions are read where the rest of their work is:
+            # the lab folder in their guest, through the same connection.
+            return Settings(root=Path(work) / student.folder, guest_url=student.guest, course=args.course,
+                            answers_in_guest=True)
 
         progress.start()
         try:

@@ -31,6 +31,7 @@ A course's [course] table holds its settings (COURSE_SETTINGS):
     [course]
     lab_folder = "/home/student/lab"   # where the lab folder is in the guest (default /vagrant)
     kit_solutions = "zero"             # what a step the kit's solution applied earns: count, flag, zero
+    questions = "practice"             # what a step's concept questions earn: count (a point each), practice
 
 Reading the manifest needs only the standard library (and tomli before Python
 3.11): provision/solve.py reads it inside the guest with Debian's python3.
@@ -67,6 +68,10 @@ VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 # flagged in the gradebook (the default), or count for nothing.
 KIT_SOLUTION_POLICIES = ("count", "flag", "zero")
 DEFAULT_KIT_POLICY = "flag"
+# What a step's concept questions (lab/core/questions.py) earn, the `questions` course setting:
+# a point each in the step's score (the default), or nothing: graded with feedback, for practice.
+QUESTION_POLICIES = ("count", "practice")
+DEFAULT_QUESTION_POLICY = "count"
 
 
 class ManifestError(Exception):
@@ -119,8 +124,10 @@ COURSE_SETTINGS = {
     # What a step the kit's reference solution applied earns (KIT_SOLUTION_POLICIES).
     "kit_solutions": Field((str,), required=False, allowed=KIT_SOLUTION_POLICIES,
                            wanted=schema.one_of(KIT_SOLUTION_POLICIES)),
+    # What the concept questions earn (QUESTION_POLICIES).
+    "questions": Field((str,), required=False, allowed=QUESTION_POLICIES, wanted=schema.one_of(QUESTION_POLICIES)),
 }
-COURSE_DEFAULTS = {"lab_folder": None, "kit_solutions": DEFAULT_KIT_POLICY}
+COURSE_DEFAULTS = {"lab_folder": None, "kit_solutions": DEFAULT_KIT_POLICY, "questions": DEFAULT_QUESTION_POLICY}
 
 
 @dataclass
@@ -305,11 +312,14 @@ def merge(base, course, afters, replace, omit=()):
     return merged
 
 
-def load(path=None, course=None, import_checks=True):
+def load(path=None, course=None, import_checks=True, questions=False):
     """The manifest with its check modules imported and their checks attached to each step.
 
     With import_checks=False, only the steps: no check module is imported, so
-    nothing beyond the standard library is needed (as in the guest).
+    nothing beyond the standard library is needed (as in the guest). With
+    questions=True, each step's checks end with its exercise's concept questions
+    (lab/core/questions.py), as the student's and the class's grading want them;
+    the selftest, which proves solutions, leaves them out.
     """
     course = course or os.environ.get("LAB_COURSE") or None
     if course:
@@ -334,6 +344,11 @@ def load(path=None, course=None, import_checks=True):
     if import_checks:
         for step in manifest.steps:
             step.checks = _import_checks(step)
+            if questions:
+                from lab.core import questions as questions_mod
+
+                points = 1 if manifest.course["questions"] == "count" else 0
+                step.checks += questions_mod.checks_for(step, points)
             _check_visibility_names(step)
         _check_graph(manifest)
     return manifest

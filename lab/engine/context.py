@@ -19,6 +19,9 @@ class Settings:
     guest_url: str = "vagrant://default"
     course: str = None
     debug: bool = False
+    # Where the concept questions' answers are read (lab/core/questions.py): the lab folder on this
+    # computer (a student's lab.check), or the one in the guest (a class's lab.grade).
+    answers_in_guest: bool = False
 
     @property
     def state_dir(self):

@@ -40,6 +40,22 @@ to the next, through the prompt: after `cd X` the next prompt shows X.
 Code blocks sit at the top level of the page: not in a quote, not in an HTML
 comment (students would not see it), not as four-space indented code.
 
+An exercise ends with its concept questions, under `## Check your
+understanding`: each starts with its id in bold (`**q1.** Why ...?`), a
+multiple-choice one lists its options (`- a) ...`), and right after it an HTML
+comment, which the rendered page hides, holds its key and the feedback for
+known wrong answers:
+
+    <!-- key q1: b                    the right option; or `accept A | /regex/`; or `free`
+    if a: why a is wrong              shown to the student who answered a
+    -->
+
+A key is no code block, so it may sit in a comment. lab/core/questions.py is
+the one reader of questions (questions()), which the checker grades with; its
+problems are the page's. The sentence before the final check block tells the
+student to answer them first (`python -m lab answer step6`); the replay
+answers from the keys there.
+
 `python -m lab lint` enforces the convention (problems()); `python -m lab
 replay` follows the actions (actions()).
 """
@@ -52,6 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.core import labyml
+from lab.core import questions as questions_mod
 from lab.core.manifest import REPO
 
 # The prompt of the exercises' guest blocks: the user students log in as, and the guest's host
@@ -454,9 +471,14 @@ def problems(path, step_id=None):
     return _problems(path, *_scan(path), step_id)
 
 
+def questions(path):
+    """The concept questions at the end of one exercise (lab.core.questions.Question), in order."""
+    return questions_mod.read(path)[0]
+
+
 def _problems(path, all_blocks, found, step_id=None):
     """problems() of a page already scanned: its blocks, and the problems of the page itself."""
-    found = list(found)
+    found = list(found) + questions_mod.read(path, _shown(path))[1]
     cwd = None  # the folder the student's shell in the guest is in, after the commands so far
     for index, block in enumerate(all_blocks):
         found += block.problems

@@ -5,6 +5,7 @@ of reports beside it."""
 import csv
 from urllib.parse import urlsplit
 
+from lab.core import questions
 from lab.core.files import write_atomically
 from lab.engine.results import COULD_NOT_CHECK
 from lab.tools.roster import RosterError
@@ -15,6 +16,8 @@ TAIL = ("total", "max", "status", "reason", "kit_solved")
 GRADED = "graded"
 # What each student's folder holds: file name -> how it is rendered from the results dictionary.
 STUDENT_FILES = ("results.json", "report.html", "gradescope.json")
+# And the student's free-text answers to the concept questions, for the instructor to read.
+FREE_TEXT_FILE = "free-text.md"
 
 
 def possible_points(steps, guest):
@@ -108,7 +111,22 @@ def write_student(out, student, results):
             write_atomically(folder / name, render(results) + ("\n" if name.endswith(".json") else ""))
         except OSError as exc:
             problems.append(f"cannot write {folder / name}: {exc.strerror or exc}")
+    answers = questions.free_text_answers(results)
+    if answers:
+        try:
+            write_atomically(folder / FREE_TEXT_FILE, free_text_page(student.name, answers))
+        except OSError as exc:
+            problems.append(f"cannot write {folder / FREE_TEXT_FILE}: {exc.strerror or exc}")
     return problems
+
+
+def free_text_page(name, answers):
+    """A student's free-text answers as markdown: a heading per question, the answer quoted below."""
+    parts = [f"# Free-text answers of {name}\n"]
+    for step_id, question, answer in answers:
+        quoted = "\n".join(f"> {line}" if line else ">" for line in answer.splitlines() or [""])
+        parts.append(f"## {step_id}, {question}\n\n{quoted}\n")
+    return "\n".join(parts)
 
 
 # What makes a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a formula: a roster's

@@ -40,6 +40,7 @@ def lint(root=manifest_mod.REPO, course=None):
         problems += [f"{step.id}.{c.name}: points must be positive" for c in step.checks if c.points <= 0]
     problems += [p for step in manifest.steps if step.exercise.is_file()
                  for p in exercise.problems(step.exercise, step.id)]
+    problems += _questions_problems(manifest)
     check_folders = {step.checks_path.resolve().parent for step in manifest.steps}
     problems += _unparsable([*(p for folder in sorted(check_folders) for p in sorted(folder.glob("*.py"))),
                              *(s.solution for s in manifest.steps if s.solution.suffix == ".py")], root)
@@ -52,9 +53,28 @@ def lint(root=manifest_mod.REPO, course=None):
     for problem in problems:
         say(f"problem: {problem}")
     checks = sum(len(s.checks) for s in manifest.steps)
-    say(f"{len(manifest.steps)} steps, {checks} checks: " +
+    asked = sum(len(exercise.questions(s.exercise)) for s in manifest.steps if s.exercise.is_file())
+    say(f"{len(manifest.steps)} steps, {checks} checks" + (f" and {asked} questions" if asked else "") + ": " +
         ("no problems" if not problems else f"{len(problems)} problem(s)"))
     return 1 if problems else 0
+
+
+def _questions_problems(manifest):
+    """A step's questions are graded as checks named by their ids, so an id must be no check's name; and a
+    page with questions tells the student how to answer them, `python -m lab answer stepN`."""
+    problems = []
+    for step in manifest.steps:
+        asked = exercise.questions(step.exercise) if step.exercise.is_file() else []
+        if not asked:
+            continue
+        names = {c.name for c in step.checks}
+        problems += [f"{exercise._shown(step.exercise)}:{q.line}: the question id {q.id} is also the name of a check "
+                     f"of {step.id}" for q in asked if q.id in names]
+        told = f"python -m lab answer {step.id}"
+        if told not in step.exercise.read_text(encoding="utf-8"):
+            problems.append(f"{exercise._shown(step.exercise)}: it has questions, and never tells the student to "
+                            f"answer them with `{told}`")
+    return problems
 
 
 def _missing_files(manifest):

@@ -153,6 +153,9 @@ EXERCISE = """# {title}
 
 ## Check your work
 
+First answer the questions under "Check your understanding" at the end of this page
+(`python -m lab answer {id}` asks them), then run the check, which grades them too.
+
 ```sh host
 python -m lab.check {id}
 ```
@@ -162,6 +165,20 @@ The checker verifies that ...
 ## Troubleshooting
 
 - **A symptom.** Its cause, and how to fix it.
+
+## Check your understanding
+
+Answer with `python -m lab answer {id}`; `python -m lab.check {id}` grades
+your answers along with your work.
+
+**q1.** A question on why the step works as it does?
+
+- a) the right answer
+- b) a wrong one a student might give
+
+<!-- key q1: a
+if b: why b is wrong, without giving the right answer away
+-->
 """
 
 CHECKS = '''"""{id}: {docstring}."""

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from lab.core.outcomes import CouldNotCheck, GuestUnreachable
+from lab.core.questions import answers_file
 from lab.tools import exercise
 
 # Long enough for `apt install` on an emulated guest, short enough that a hung command ends the replay.
@@ -182,15 +183,50 @@ def plan(planned, out=say):
         out(f"{step.id}: {step.title} ({exercise._shown(step.exercise)})")
         items = [(a.where, a.describe()) for a in actions]
         items += [(where, f"(not run: {reason})") for where, reason in exercise.skipped(step.exercise)]
+        asked = len(exercise.questions(step.exercise))
+        check = next((a for a in actions if _graded_steps(a, step)), None)
+        if asked and check is not None:  # sorted before the check's own line, which has the same file:line
+            items.insert(0, (check.where, f"answer {asked} question(s) from the key, in "
+                                          f"{answers_file(step.id)}"))
         for where, text in sorted(items, key=lambda item: int(item[0].rsplit(":", 1)[1])):
             out(f"  {where:<36} {text}")
 
 
-def replay(planned, settings, out=say):
+def _graded_steps(action, step, manifest=None):
+    """The steps a host action grades, when it is a check, `python -m lab.check step1..step10`; the
+    manifest turns a selection into steps, and without one only the step's own id counts."""
+    match = exercise.CHECK_COMMAND.match(action.text) if action.kind == "host" else None
+    if match is None:
+        return []
+    if manifest is None:
+        return [step] if match.group("steps") == step.id else []
+    from lab.core.manifest import ManifestError
+
+    try:
+        return manifest.select([match.group("steps")])
+    except ManifestError:  # a selection the checker itself refuses, and says why
+        return []
+
+
+def answer_from_key(step, root, out=say):
+    """Answer the step's questions as the key says, in the file `python -m lab answer` writes. True if any."""
+    from lab.core import questions
+    from lab.tools.answer import save
+
+    keyed = questions.key_answers(questions.read(step.exercise)[0])
+    if keyed:
+        out(f"  {exercise._shown(step.exercise) + ':':<36} answer {len(keyed)} question(s) from the key")
+        save(root, step.id, keyed, out=lambda line: out(f"      | {line}"))
+    return bool(keyed)
+
+
+def replay(planned, settings, out=say, manifest=None):
     """Follow the steps' exercises, planned as (step, its actions); 0 when every action succeeded,
-    1 at the first that failed."""
+    1 at the first that failed. Before a check runs, the questions of the steps it grades are
+    answered from their keys (manifest: to know which steps `step1..step10` names)."""
     runner = Replay(settings)
     block, settling = None, False
+    answered = {}  # step id -> whether its questions were answered from the key
     try:
         for step, actions in planned:
             out(f"{step.id}: {step.title}")
@@ -204,6 +240,9 @@ def replay(planned, settings, out=say):
                 if action.kind == "host" and not runner.runs_on_this_guest(action):
                     out(f"  {action.where:<36} {action.describe()}   [skipped: not a Vagrant guest]")
                     continue
+                for graded in _graded_steps(action, step, manifest):
+                    if graded.id not in answered:  # answered once, before the first check that grades them
+                        answered[graded.id] = answer_from_key(graded, settings.root, out)
                 out(f"  {action.where:<36} {action.describe()}")
                 try:
                     output = runner.run(action)
@@ -245,7 +284,7 @@ def main(args):
         # Host commands run in the lab folder: a course named relative to here must still be found there.
         course = Path(args.course).resolve() if args.course else None
         settings = Settings(root=root, guest_url=args.guest, course=course)
-        return replay(planned, settings)
+        return replay(planned, settings, manifest=manifest)
     except BrokenPipeError:  # its output went to a pager or `head` that has stopped reading
         sys.stdout = open(os.devnull, "w")
         return 1

@@ -32,8 +32,10 @@ def closed_guest(port=None):
 def test_list_shows_steps_and_checks(tmp_path):
     run = lab_check("--list", cwd=tmp_path)
     assert run.returncode == 0
-    assert "step1: The virtual machine (7 points)" in run.stdout
+    # 7 points of checks, and a point for each of its 4 concept questions, listed after them
+    assert "step1: The virtual machine (11 points)" in run.stdout
     assert "shared_folder" in run.stdout
+    assert "  q1                                1  question q1: Which machine does a command run on" in run.stdout
 
 
 def test_passing_step_exits_0(tmp_path):

@@ -156,22 +156,23 @@ def course_with(tmp_path, table):
     return str(tmp_path)
 
 
-def test_a_course_sets_its_lab_folder_and_policy(tmp_path, monkeypatch):
+def test_a_course_sets_its_lab_folder_and_policies(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_FOLDER", "")  # so that monkeypatch puts back what load() changes
-    manifest = load(course=course_with(tmp_path, 'lab_folder = "/home/student/lab"\nkit_solutions = "zero"'),
-                    import_checks=False)
-    assert manifest.course == {"lab_folder": "/home/student/lab", "kit_solutions": "zero"}
+    table = 'lab_folder = "/home/student/lab"\nkit_solutions = "zero"\nquestions = "practice"'
+    manifest = load(course=course_with(tmp_path, table), import_checks=False)
+    assert manifest.course == {"lab_folder": "/home/student/lab", "kit_solutions": "zero", "questions": "practice"}
     # provision/facts.py reads it from there, in the checker and in the solutions.
     assert os.environ["LAB_FOLDER"] == "/home/student/lab"
 
 
 def test_the_kit_alone_keeps_the_defaults(monkeypatch):
     monkeypatch.delenv("LAB_COURSE", raising=False)
-    assert load(import_checks=False).course == {"lab_folder": None, "kit_solutions": "flag"}
+    assert load(import_checks=False).course == {"lab_folder": None, "kit_solutions": "flag", "questions": "count"}
 
 
 @pytest.mark.parametrize("table, says", [
     ('kit_solutions = "sometimes"', 'kit_solutions must be one of "count", "flag" or "zero"'),
+    ('questions = "bonus"', 'questions must be one of "count" or "practice"'),
     ('lab_folder = "lab"', "lab_folder must be an absolute path in the guest"),
     ('colour = "red"', "[course] has no setting 'colour'"),
 ])

@@ -24,7 +24,7 @@ def test_the_kit_lints_clean():
     run = lab(REPO, "lint")
     assert run.returncode == 0, run.stdout
     assert run.stdout.strip().splitlines()[-1].startswith("lab: 11 steps, ")
-    assert run.stdout.strip().endswith("checks: no problems")
+    assert run.stdout.strip().endswith("checks and 44 questions: no problems")
 
 
 def test_new_scaffolds_a_step_that_lints_and_lists(kit):
@@ -38,7 +38,7 @@ def test_new_scaffolds_a_step_that_lints_and_lists(kit):
     assert 'id = "step12"' in (kit / "checks" / "steps.toml").read_text()
     assert load(kit / "checks" / "steps.toml", import_checks=False).step("step12").writes == ()
     listed = lab(kit, "--list", module="lab.check")
-    assert "step12: PostgreSQL instead of SQLite (1 points)" in listed.stdout
+    assert "step12: PostgreSQL instead of SQLite (2 points)" in listed.stdout  # its check and its question
     assert lab(kit, "lint").returncode == 0
 
 
@@ -135,7 +135,7 @@ def test_new_writes_a_title_with_quotes_and_backslashes_as_toml(kit):
     assert "# What several steps' solutions change in turn." in after
     step = load(manifest, import_checks=False).step("step12")
     assert (step.title, step.writes) == (title, ())
-    assert f"step12: {title} (1 points)" in lab(kit, "--list", module="lab.check").stdout
+    assert f"step12: {title} (2 points)" in lab(kit, "--list", module="lab.check").stdout
     assert lab(kit, "lint").returncode == 0
 
 
@@ -308,4 +308,4 @@ def test_lint_reports_python_it_cannot_read_with_file_and_line(kit):
     assert any(p.startswith("lab: problem: checks/helpers.py:2: Python cannot read it: (unicode error) 'utf-8' "
                             "codec can't decode byte 0xe9") for p in problems), problems
     assert any(p.startswith("lab: problem: checks/nul.py:2: Python cannot read it: ") for p in problems), problems
-    assert run.stdout.splitlines()[-1].endswith(f"checks: {len(problems)} problem(s)")
+    assert run.stdout.splitlines()[-1].endswith(f"checks and 44 questions: {len(problems)} problem(s)")
