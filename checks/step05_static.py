@@ -3,9 +3,17 @@
 import posixpath
 
 from checks.step04_proxy import proxies_to_app
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 from lab.guest import nginx
-from provision.facts import APP_PROCESS, GUEST_USER, LAB_FOLDER, NGINX_USER, STATIC_DIR
+from provision.facts import (
+    APP_PROCESS,
+    GUEST_USER,
+    LAB_FOLDER,
+    NGINX_USER,
+    STATIC_DIR,
+    STATIC_EXPIRES_HOURS,
+    STATIC_MAX_AGE,
+)
 
 check = Registry()
 STYLE = "/static/style.css"  # the static file the checks ask for
@@ -34,7 +42,7 @@ def www_data_reads_shared_folder(ctx):
         if not ctx.guest.file(path).readable_by(user):
             if nginx.under(path, LAB_FOLDER):
                 hint = (f"the shared folder lets in its owner and the group {GUEST_USER} only: "
-                        f"`sudo usermod -aG {GUEST_USER} {user}`, then `sudo systemctl restart nginx` "
+                        f"`sudo usermod -aG {GUEST_USER} {user}`, then `sudo systemctl reload nginx` "
                         f"(on Parallels, whose folder shows your computer's modes, also let others read "
                         f"the files on your computer: `chmod -R a+rX sample_app/static`)")
             else:
@@ -65,10 +73,11 @@ def static_served_by_nginx(ctx):
     res = ctx.http.get(f"{STYLE}?{static_probe}")
     if res.status == 403:
         # www_data_reads_shared_folder passed: the user can read the files now, with
-        # the groups it has today, but the running nginx started with the old ones.
+        # the groups it has today, but nginx's workers started with the old ones. A reload
+        # starts new workers, which take the user's groups as they are now.
         raise Fail(f"expected a text/css file from {res.url}, got {res.status_line}",
-                   hint="nginx's user can read the files now, but the running nginx still has the groups "
-                        "it started with: `sudo systemctl restart nginx`")
+                   hint="nginx's user can read the files now, but nginx's workers still have the groups "
+                        "they started with: `sudo systemctl reload nginx` starts new ones")
     if res.status != 200 or res.content_type != "text/css":
         raise Fail(f"expected a text/css file from {res.url}, got {res.status_line} ({res.content_type})",
                    hint="check the `location /static/` block: its alias must end with a slash, "
@@ -135,3 +144,16 @@ def static_served_fresh(ctx):
                            hint="add `sendfile off;` to the static location and reload nginx")
     finally:
         ctx.guest.run("rm -f %s", path)
+
+
+@check(points=1, depends=static_served_by_nginx)
+def static_cached_for_an_hour(ctx):
+    """browsers may keep the static files for {STATIC_EXPIRES_HOURS} h (Cache-Control: max-age={STATIC_MAX_AGE})"""
+    # `expires` makes nginx send an Expires date and Cache-Control's max-age; browsers go by the latter.
+    res = ctx.http.get(STYLE)
+    cache_control = res.headers.get("Cache-Control", "")
+    if f"max-age={STATIC_MAX_AGE}" not in cache_control.replace(" ", ""):
+        raise Mismatch("expected {url} to say Cache-Control: {expected}, found {actual}",
+                       hint=f"add `expires {STATIC_EXPIRES_HOURS}h;` to the /static/ location, then "
+                            "`sudo nginx -t` and reload",
+                       expected=f"max-age={STATIC_MAX_AGE}", actual=cache_control, url=res.url)

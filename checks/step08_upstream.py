@@ -3,7 +3,7 @@
 import time
 
 from checks.step07_gunicorn import nginx_proxies_to_socket
-from lab import Fail, Registry
+from lab import Fail, Mismatch, Registry
 from provision.facts import (
     BACK_WITHIN,
     INSTANCE_SERVICE,
@@ -84,7 +84,7 @@ def requests_reach_all(ctx):
 
 @check(points=1, depends=upstream_of_all)
 def gzip_for_text(ctx):
-    """text answers (CSS, JavaScript, JSON) are gzip-compressed"""
+    """text answers (CSS, JavaScript, JSON) are gzip-compressed, for clients behind a proxy too, and say so to caches"""
     # /whoami, not /likes: nginx doesn't compress answers under 20 bytes, such as an empty list.
     for path in ("/static/style.css", "/static/likes.js", "/whoami"):
         res = ctx.http.get(path, headers={"Accept-Encoding": "gzip"})
@@ -92,6 +92,18 @@ def gzip_for_text(ctx):
             raise Fail(f"expected {res.url} to come back gzip-compressed, it came back plain",
                        hint="`gzip on;` plus `gzip_types text/css application/javascript application/json;` "
                             "in the server block: without gzip_types nginx compresses text/html only")
+        if "accept-encoding" not in res.headers.get("Vary", "").lower():
+            raise Mismatch("expected {url} to say {expected}, found Vary: {actual}",
+                           hint="`gzip_vary on;`: a cache between the app and a browser then keeps the "
+                                "compressed and the plain answer apart",
+                           expected="Vary: Accept-Encoding", actual=res.headers.get("Vary", ""), url=res.url)
+    # A request that came through a proxy carries a Via header, and nginx leaves its answer plain
+    # unless gzip_proxied says otherwise.
+    res = ctx.http.get("/whoami", headers={"Accept-Encoding": "gzip", "Via": "1.1 a-company-proxy"})
+    if res.headers.get("Content-Encoding") != "gzip":
+        raise Fail(f"expected {res.url}, asked through a proxy (Via: 1.1 a-company-proxy), to come back "
+                   "gzip-compressed, it came back plain",
+                   hint="`gzip_proxied any;`: by default nginx compresses nothing for a request with a Via header")
 
 
 @check(points=3, depends=requests_reach_all, timeout=120)

@@ -52,6 +52,11 @@ CODE_DIR = f"/opt/{APP}"
 # The app's settings for gunicorn.
 CONFIG_DIR = f"/etc/{APP}"
 
+# How long browsers may keep the static files (step 5's `expires 1h`), and the
+# Cache-Control max-age nginx sends for it.
+STATIC_EXPIRES_HOURS = 1
+STATIC_MAX_AGE = STATIC_EXPIRES_HOURS * 3600
+
 # -- the services ------------------------------------------------------------------
 # The app's single service (steps 6 and 7) and its templated instances (step 8).
 SERVICE = f"{APP}.service"

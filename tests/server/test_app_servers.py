@@ -142,6 +142,11 @@ def test_text_is_gzip_encoded_when_asked(stack, path):
     plain = requests.get(proxy.url + path, headers={"Accept-Encoding": "identity"}, timeout=5)
     assert "Content-Encoding" not in plain.headers
     assert zipped.content == plain.content  # requests decoded the gzip body
+    # What step 8's check asks too: a request that came through a proxy (it carries a Via
+    # header) is compressed all the same, which nginx does only with gzip_proxied.
+    proxied = requests.get(proxy.url + path, headers={"Accept-Encoding": "gzip", "Via": "1.1 a-company-proxy"},
+                           timeout=5)
+    assert proxied.headers.get("Content-Encoding") == "gzip"
 
 
 def test_nginx_hides_its_version(stack):
