@@ -1,6 +1,6 @@
 """python -m lab: the instructors' tools.
 
-    python -m lab new step12-postgres [--title "PostgreSQL instead of SQLite"]
+    python -m lab new step13-postgres [--title "PostgreSQL instead of SQLite"]
     python -m lab lint
     python -m lab replay step1..step4 [--dry-run]
     python -m lab answer step6

@@ -81,7 +81,7 @@ answer(status=seen.get("status"), headers=[list(h) for h in seen.get("headers") 
 # with curl, until it answers; then stops it. Where the student's own copy is
 # already running on the port, this one can't bind and ends, and theirs answers.
 SERVE_PROBE = r"""
-timeout 10 python3 "$1" >/dev/null 2>&1 &
+timeout 10 python3 "$1" </dev/null >/dev/null 2>&1 &
 started=$!
 for _ in $(seq 1 50); do
     if curl -s -i -m 2 "$2"; then kill "$started" 2>/dev/null; exit 0; fi

@@ -5,6 +5,7 @@ selftest of every step, a reload, the break-it scenarios, and a halt.
 The tests share one guest and run in file order; each leaves it as the next expects.
 """
 
+import base64
 import csv
 import json
 import re
@@ -16,7 +17,11 @@ from urllib.parse import quote
 
 import pytest
 
+from lab.core import questions
 from lab.core.manifest import load
+from lab.tools.answer import save
+from lab.tools.gradebook import FREE_TEXT_FILE
+from provision.facts import LAB_FOLDER
 from tests.guest.conftest import BENCH
 from tests.support.guesthost import NETNS
 from tests.support.sshd import Sshd
@@ -161,6 +166,16 @@ def test_a_class_is_graded_over_ssh(guest, tmp_path):
     # the key that lives below "Jane Doé/my lab", quoted as a URL wants it.
     own = (f"ssh://{cache['user']}@{cache['host']}:{cache['port']}?key={quote(cache['key'])}"
            f"&http=http://127.0.0.1:{cache['http_port']}&https=https://127.0.0.1:{cache['https_port']}")
+    # The class answered the concept questions, as the keys do, in the lab folder each guest
+    # sees: lab.grade reads them there, over the same connection as the checks.
+    answered = tmp_path / "answers"
+    for step in load().steps:
+        save(answered, step.id, questions.key_answers(questions.read(step.exercise)[0]), out=lambda line: None)
+    for path in sorted((answered / questions.ANSWERS_FOLDER).iterdir()):
+        encoded = base64.b64encode(path.read_bytes()).decode()
+        written = in_guest(guest, f"mkdir -p {LAB_FOLDER}/{questions.ANSWERS_FOLDER} && echo {encoded} | base64 -d "
+                                  f"> {LAB_FOLDER}/{questions.answers_file(path.stem)}")
+        assert written.returncode == 0, written.stdout + written.stderr
     with Sshd(tmp_path / "sshd", netns=NETNS) as empty:
         roster = tmp_path / "roster.csv"
         roster.write_text(f"student,guest,section\nsolved,{own},A\nnobody,ssh://vagrant@127.0.0.1:9,A\n"
@@ -181,7 +196,9 @@ def test_a_class_is_graded_over_ssh(guest, tmp_path):
     not_applicable = {f"{s['id']}.{c['name']}" for s in results["steps"] for c in s["checks"]
                       if c["status"] == "not applicable"}
     assert not_applicable == {"step1.shared_folder", "step1.forwarded_port_private"}
-    assert int(solved["max"]) == sum(step.max_points for step in load().steps) - 4
+    # The checks' points, and a point for each concept question (the kit's courses count them).
+    question_points = sum(len(questions.read(step.exercise)[0]) for step in load().steps)
+    assert int(solved["max"]) == sum(step.max_points for step in load().steps) - 4 + question_points
     # The selftest solved every step with the kit's solutions: each is flagged.
     assert solved["kit_solved"].split() == steps
     assert nobody["status"] == "could not check" and "127.0.0.1:9" in nobody["reason"], nobody
@@ -190,6 +207,10 @@ def test_a_class_is_graded_over_ssh(guest, tmp_path):
     failed = [c for s in json.loads((tmp_path / "grades" / "empty" / "results.json").read_text())["steps"]
               for c in s["checks"] if c["status"] == "failed"]
     assert failed and all(c["rationale"] and c["hint"] for c in failed)
+    # What the solved guest's class wrote in words reaches the instructor, one answer per free-text question.
+    free_text = (tmp_path / "grades" / "solved" / FREE_TEXT_FILE).read_text(encoding="utf-8")
+    assert free_text.count("(answered by the replay, from the key)") == sum(
+        q.kind == "free" for step in load().steps for q in questions.read(step.exercise)[0])
 
 
 def test_solving_again_changes_nothing(guest):
@@ -217,7 +238,8 @@ DROP_IN = "/etc/systemd/system/likes@2.service.d"
 BREAKS = [
     # (name, the check that must fail, words its rationale must contain, break command, restore command)
     ("nginx proxies to the wrong port", "step4.proxies_to_app", "502",
-     f"cp {SITE} /root/site.bak && sed -i 's#server unix:/run/likes-[0-9]/gunicorn.sock.*;#server 127.0.0.1:9;#' "
+     # Every server of the upstream: the gunicorn instances' sockets and cheroot's.
+     f"cp {SITE} /root/site.bak && sed -i 's#server unix:/run/likes-[^/]*/[a-z]*[.]sock.*;#server 127.0.0.1:9;#' "
      f"{SITE} && systemctl reload nginx",
      f"cp /root/site.bak {SITE} && systemctl reload nginx"),
     ("static files served by the app", "step5.static_served_by_nginx", "reached the app",

@@ -4,7 +4,9 @@ it) or from a copy deployed in the guest pass; the mistakes still fail."""
 
 import os
 import shutil
+import signal
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -57,12 +59,13 @@ def static_results(nginx):
 
 def test_shared_folder_with_sendfile_off_in_the_http_block(tmp_path, dev_server, shared):
     # sendfile off where nginx.conf sets sendfile: the site's location inherits it.
-    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {shared}/;", f"server 127.0.0.1:{dev_server.port};"),
-                         http="sendfile off;")
+    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {shared}/; expires 1h;",
+                                                  f"server 127.0.0.1:{dev_server.port};"), http="sendfile off;")
     with nginx:
         results = static_results(nginx)
     assert {name: r.status for name, r in results.items()} == {
-        "www_data_reads_shared_folder": PASSED, "static_served_by_nginx": PASSED, "static_served_fresh": PASSED}
+        "www_data_reads_shared_folder": PASSED, "static_served_by_nginx": PASSED, "static_served_fresh": PASSED,
+        "static_cached_for_an_hour": PASSED}
     assert not list(shared.glob("lab-check-fresh-*")), "the checker removes its probe file"
 
 
@@ -79,14 +82,17 @@ def test_shared_folder_with_sendfile_on_in_the_http_block_fails(tmp_path, dev_se
 
 def test_a_deployed_copy_served_by_www_data(tmp_path, dev_server, shared, deployed_copy):
     # As production does: nginx serves a copy in the guest, and sendfile may stay on.
-    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {deployed_copy}/;", f"server 127.0.0.1:{dev_server.port};"),
+    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {deployed_copy}/; expires 60m;",
+                                                  f"server 127.0.0.1:{dev_server.port};"),
                          http="sendfile on;", user="www-data")
     with nginx:
         results = static_results(nginx)
         deployed_copy.parent.chmod(0o700)  # now www-data can't get in
         refused = grade(step05_static.www_data_reads_shared_folder, nginx)
+    # `expires 60m` is an hour too: graded by the header nginx sends, not by the line.
     assert {name: r.status for name, r in results.items()} == {
-        "www_data_reads_shared_folder": PASSED, "static_served_by_nginx": PASSED, "static_served_fresh": PASSED}
+        "www_data_reads_shared_folder": PASSED, "static_served_by_nginx": PASSED, "static_served_fresh": PASSED,
+        "static_cached_for_an_hour": PASSED}
     assert any(f"nginx serves /static/ from {deployed_copy}, a copy in the guest" in line
                for line in results["static_served_fresh"].log)
     assert refused.status == FAILED
@@ -106,6 +112,16 @@ def test_static_files_passed_on_to_the_app_fail(tmp_path, dev_server, shared):
                                                            "reached the app")
 
 
+def test_static_files_without_expires_fail_the_hour_browsers_may_keep_them(tmp_path, dev_server, shared):
+    nginx = StudentNginx(tmp_path / "nginx", site(f"alias {shared}/; sendfile off;",
+                                                  f"server 127.0.0.1:{dev_server.port};"))
+    with nginx:
+        result = grade(step05_static.static_cached_for_an_hour, nginx)
+    assert result.status == FAILED
+    assert result.rationale == f"expected {nginx.url}/static/style.css to say Cache-Control: max-age=3600, found nothing"
+    assert "`expires 1h;`" in result.hint
+
+
 def test_another_folders_style_css_fails(tmp_path, dev_server, shared):
     other = tmp_path / "other"
     other.mkdir()
@@ -118,9 +134,9 @@ def test_another_folders_style_css_fails(tmp_path, dev_server, shared):
                                 f"another file ({other}/style.css)")
 
 
-def test_an_nginx_started_before_its_user_joined_the_group_is_told_to_restart(dev_server, monkeypatch):
-    """The student ran `usermod -aG vagrant www-data` but not the restart: the files are
-    readable by the user now, the running nginx still has its old groups and answers 403."""
+def test_an_nginx_started_before_its_user_joined_the_group_is_told_to_reload(dev_server, monkeypatch):
+    """The student ran `usermod -aG vagrant www-data` but not the reload: the files are
+    readable by the user now, nginx's running workers still have their old groups and answer 403."""
     import subprocess
 
     from tests.support.otheruser import user_in_a_group
@@ -145,6 +161,15 @@ def test_an_nginx_started_before_its_user_joined_the_group_is_told_to_restart(de
                 subprocess.run(["usermod", "-aG", share, user], check=True, capture_output=True)
                 readable = grade(step05_static.www_data_reads_shared_folder, nginx)
                 served = grade(step05_static.static_served_by_nginx, nginx)
+                # What the hint says, and steps 5 and 7 teach: a reload (SIGHUP to the master,
+                # as `systemctl reload nginx` sends) starts new workers, which get the new group.
+                nginx.proc.send_signal(signal.SIGHUP)
+                deadline = time.monotonic() + 10
+                reloaded = grade(step05_static.static_served_by_nginx, nginx)
+                while reloaded.status != PASSED and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    reloaded = grade(step05_static.static_served_by_nginx, nginx)
+                master_kept = nginx.proc.poll() is None
         finally:
             subprocess.run(["groupdel", share], check=True, capture_output=True)
             shutil.rmtree(top, ignore_errors=True)
@@ -152,4 +177,6 @@ def test_an_nginx_started_before_its_user_joined_the_group_is_told_to_restart(de
     assert served.status == FAILED
     assert served.rationale.startswith(f"expected a text/css file from {nginx.url}/static/style.css?")
     assert served.rationale.endswith(", got 403 Forbidden")
-    assert "`sudo systemctl restart nginx`" in served.hint
+    assert "`sudo systemctl reload nginx`" in served.hint
+    assert reloaded.status == PASSED, reloaded.rationale
+    assert master_kept

@@ -23,28 +23,28 @@ def lab(kit, *args, module="lab"):
 def test_the_kit_lints_clean():
     run = lab(REPO, "lint")
     assert run.returncode == 0, run.stdout
-    assert run.stdout.strip().splitlines()[-1].startswith("lab: 11 steps, ")
-    assert run.stdout.strip().endswith("checks and 44 questions: no problems")
+    assert run.stdout.strip().splitlines()[-1].startswith("lab: 12 steps, ")
+    assert run.stdout.strip().endswith("checks and 48 questions: no problems")
 
 
 def test_new_scaffolds_a_step_that_lints_and_lists(kit):
-    run = lab(kit, "new", "step12-postgres", "--title", "PostgreSQL instead of SQLite")
+    run = lab(kit, "new", "step13-postgres", "--title", "PostgreSQL instead of SQLite")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert (kit / "exercises" / "step12-postgres.md").read_text().startswith("# PostgreSQL instead of SQLite")
-    assert "def postgres_done(ctx):" in (kit / "checks" / "step12_postgres.py").read_text()
-    solution = kit / "provision" / "solutions" / "step12-postgres.py"
-    assert solution.read_text().startswith('"""Reference solution of step12: PostgreSQL instead of SQLite.')
-    assert not (kit / "provision" / "solutions" / "step12-postgres.sh").exists()
-    assert 'id = "step12"' in (kit / "checks" / "steps.toml").read_text()
-    assert load(kit / "checks" / "steps.toml", import_checks=False).step("step12").writes == ()
+    assert (kit / "exercises" / "step13-postgres.md").read_text().startswith("# PostgreSQL instead of SQLite")
+    assert "def postgres_done(ctx):" in (kit / "checks" / "step13_postgres.py").read_text()
+    solution = kit / "provision" / "solutions" / "step13-postgres.py"
+    assert solution.read_text().startswith('"""Reference solution of step13: PostgreSQL instead of SQLite.')
+    assert not (kit / "provision" / "solutions" / "step13-postgres.sh").exists()
+    assert 'id = "step13"' in (kit / "checks" / "steps.toml").read_text()
+    assert load(kit / "checks" / "steps.toml", import_checks=False).step("step13").writes == ()
     listed = lab(kit, "--list", module="lab.check")
-    assert "step12: PostgreSQL instead of SQLite (2 points)" in listed.stdout  # its check and its question
+    assert "step13: PostgreSQL instead of SQLite (2 points)" in listed.stdout  # its check and its question
     assert lab(kit, "lint").returncode == 0
 
 
 def test_new_keeps_a_titles_braces_as_the_student_reads_them(kit):
     """A check's docstring names facts between braces; a title's own braces are no fact."""
-    assert lab(kit, "new", "step12-json", "--title", "Serve {json} answers").returncode == 0
+    assert lab(kit, "new", "step13-json", "--title", "Serve {json} answers").returncode == 0
     listed = lab(kit, "--list", module="lab.check")
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "Serve {json} answers: the first thing the student must get right" in listed.stdout
@@ -55,10 +55,10 @@ def test_new_writes_a_python_solution_that_solve_runs_and_that_says_it_is_unwrit
     """Like every solution of the kit: Python, run by solve.py with the guest's python3 and
     provision/ on its path. Until it is written it fails, so the selftest can't pass it by."""
     title = 'Say "hi" to C:\\Users'
-    assert lab(kit, "new", "step12-hello", "--title", title).returncode == 0
-    solution = kit / "provision" / "solutions" / "step12-hello.py"
-    assert load(kit / "checks" / "steps.toml", import_checks=False).step("step12").solution.resolve() == solution
-    assert ast.get_docstring(ast.parse(solution.read_text())).startswith(f"Reference solution of step12: {title}.")
+    assert lab(kit, "new", "step13-hello", "--title", title).returncode == 0
+    solution = kit / "provision" / "solutions" / "step13-hello.py"
+    assert load(kit / "checks" / "steps.toml", import_checks=False).step("step13").solution.resolve() == solution
+    assert ast.get_docstring(ast.parse(solution.read_text())).startswith(f"Reference solution of step13: {title}.")
     if str(REPO / "provision") not in sys.path:
         sys.path.insert(0, str(REPO / "provision"))
     import solve
@@ -66,8 +66,8 @@ def test_new_writes_a_python_solution_that_solve_runs_and_that_says_it_is_unwrit
     env = {**os.environ, "PYTHONPATH": str(kit / "provision")}  # as solve.py sets it
     run = subprocess.run([sys.executable, str(solution)], env=env, capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stdout) == (1, "")
-    assert run.stderr == ("step12: the solution is not written yet; write it in this file, then run "
-                          "`python -m lab.selftest step12`\n")
+    assert run.stderr == ("step13: the solution is not written yet; write it in this file, then run "
+                          "`python -m lab.selftest step13`\n")
     assert solve.run_solution(solution, env) == (0, 1)  # solve.py runs it with the interpreter, as the kit's
 
 
@@ -76,7 +76,7 @@ def test_new_refuses_a_taken_or_malformed_name(kit):
     taken = lab(kit, "new", "step3-again")
     assert "step3 is already in" in taken.stdout
     bad = lab(kit, "new", "postgres")
-    assert bad.returncode == 2 and "looks like step12-postgres (stepNN-words)" in bad.stdout
+    assert bad.returncode == 2 and "looks like step13-postgres (stepNN-words)" in bad.stdout
 
 
 def test_lint_finds_every_kind_of_problem(kit):
@@ -128,23 +128,23 @@ def test_new_writes_a_title_with_quotes_and_backslashes_as_toml(kit):
     manifest = kit / "checks" / "steps.toml"
     before = manifest.read_text()
     title = 'Say "hi" to C:\\Users\\jane'
-    run = lab(kit, "new", "step12-quotes", "--title", title)
+    run = lab(kit, "new", "step13-quotes", "--title", title)
     assert run.returncode == 0, run.stdout + run.stderr
     after = manifest.read_text()
     assert after.startswith(before)  # appended: the kit's comments are all still there
     assert "# What several steps' solutions change in turn." in after
-    step = load(manifest, import_checks=False).step("step12")
+    step = load(manifest, import_checks=False).step("step13")
     assert (step.title, step.writes) == (title, ())
-    assert f"step12: {title} (2 points)" in lab(kit, "--list", module="lab.check").stdout
+    assert f"step13: {title} (2 points)" in lab(kit, "--list", module="lab.check").stdout
     assert lab(kit, "lint").returncode == 0
 
 
 def test_new_refuses_a_title_of_two_lines(kit):
     manifest = kit / "checks" / "steps.toml"
     before = manifest.read_text()
-    run = lab(kit, "new", "step12-lines", "--title", "one\ntwo")
+    run = lab(kit, "new", "step13-lines", "--title", "one\ntwo")
     assert (run.returncode, run.stdout) == (2, "lab: a title is one line: leave the line breaks out of --title\n")
-    assert manifest.read_text() == before and not (kit / "exercises" / "step12-lines.md").exists()
+    assert manifest.read_text() == before and not (kit / "exercises" / "step13-lines.md").exists()
 
 
 def test_lint_names_where_a_step_writes_an_undeclared_thing(kit):
@@ -253,7 +253,7 @@ def assert_refused_in_one_line(run, *words):
 def test_new_with_a_read_only_manifest_writes_nothing(kit):
     before = kit_state(kit)
     with unwritable(kit / "checks" / "steps.toml"):
-        run = lab(kit, "new", "step12-postgres")
+        run = lab(kit, "new", "step13-postgres")
     assert_refused_in_one_line(run, "cannot write checks/steps.toml", "make checks/steps.toml writable")
     assert kit_state(kit) == before
 
@@ -261,8 +261,8 @@ def test_new_with_a_read_only_manifest_writes_nothing(kit):
 def test_new_with_an_unwritable_exercises_folder_leaves_the_manifest_as_it_was(kit):
     before = kit_state(kit)
     with unwritable(kit / "exercises"):
-        run = lab(kit, "new", "step12-postgres")
-    assert_refused_in_one_line(run, "cannot write exercises/step12-postgres.md", "make exercises writable")
+        run = lab(kit, "new", "step13-postgres")
+    assert_refused_in_one_line(run, "cannot write exercises/step13-postgres.md", "make exercises writable")
     assert kit_state(kit) == before
     assert lab(kit, "lint").returncode == 0
 
@@ -273,11 +273,11 @@ def test_new_whose_last_file_cannot_be_made_takes_back_the_first_two(kit):
     shutil.rmtree(solutions)
     solutions.write_text("not a folder\n")
     before = kit_state(kit)
-    run = lab(kit, "new", "step12-postgres")
-    assert_refused_in_one_line(run, "cannot write provision/solutions/step12-postgres.py")
+    run = lab(kit, "new", "step13-postgres")
+    assert_refused_in_one_line(run, "cannot write provision/solutions/step13-postgres.py")
     assert kit_state(kit) == before
-    assert not (kit / "exercises" / "step12-postgres.md").exists()
-    assert not (kit / "checks" / "step12_postgres.py").exists()
+    assert not (kit / "exercises" / "step13-postgres.md").exists()
+    assert not (kit / "checks" / "step13_postgres.py").exists()
 
 
 @pytest.mark.parametrize("damage", ['[[steps]\nid = "x"\n', b"\xff\xfe not UTF-8", 'format_version = "one"\n'],
@@ -289,7 +289,7 @@ def test_new_with_a_broken_manifest_says_so_in_one_line(kit, damage):
     else:
         manifest.write_text(damage)
     before = kit_state(kit)
-    run = lab(kit, "new", "step12-postgres")
+    run = lab(kit, "new", "step13-postgres")
     assert_refused_in_one_line(run, "fix checks/steps.toml first")
     assert kit_state(kit) == before
 
@@ -308,4 +308,4 @@ def test_lint_reports_python_it_cannot_read_with_file_and_line(kit):
     assert any(p.startswith("lab: problem: checks/helpers.py:2: Python cannot read it: (unicode error) 'utf-8' "
                             "codec can't decode byte 0xe9") for p in problems), problems
     assert any(p.startswith("lab: problem: checks/nul.py:2: Python cannot read it: ") for p in problems), problems
-    assert run.stdout.splitlines()[-1].endswith(f"checks and 44 questions: {len(problems)} problem(s)")
+    assert run.stdout.splitlines()[-1].endswith(f"checks and 48 questions: {len(problems)} problem(s)")

@@ -136,7 +136,7 @@ def test_a_courses_step_takes_over_what_it_writes_by_id(tmp_path):
     installers = {thing: step.id for step, things in kit_plan("basic_auth", course) for thing in things}
     assert installers == {"app_server": "step3", "site": "basic_auth"}
     installers = {thing: step.id for step, things in kit_plan("all", course) for thing in things}
-    assert installers["site"] == "step8"  # step11 is left out: step 8 installs the site
+    assert installers["site"] == "step12"  # step11 is left out: step 12, the last that writes it, installs it
     assert [step.id for step, _ in kit_plan("step5", course)][-3:] == ["step4", "basic_auth", "step5"]
 
 

@@ -249,12 +249,12 @@ def test_the_kit_plans_every_step_without_touching_a_guest():
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     headers = [line.split(":")[0] for line in lines if not line.startswith(" ")]
-    assert headers == [f"step{n}" for n in range(1, 12)]
+    assert headers == [f"step{n}" for n in range(1, 13)]
     assert "exercises/step04-proxy.md:" in run.stdout and "write /etc/nginx/sites-available/likes" in run.stdout
     assert "vagrant@lab:~$ sudo ufw enable   [answering 'y']" in run.stdout
     assert "(not run: opens an interactive shell" in run.stdout
     # every step has something to do, and each ends with its own check
-    for n in range(1, 12):
+    for n in range(1, 13):
         block = run.stdout.split(f"step{n}: ", 1)[1].split(f"\nstep{n + 1}: ", 1)[0]
         assert f"host$ python -m lab.check step{n}" in block
 
