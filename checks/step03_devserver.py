@@ -71,10 +71,7 @@ def database_on_guest_disk(ctx):
     """the app keeps its database in {DB_PATH}, on the guest's own disk"""
     # Observed: the app opens its database for a request and keeps it open, so after an
     # answer its processes hold the file they really use.
-    processes = ctx.guest.processes(APP_PROCESS)
-    for endpoint in ctx.guest.listeners(held_by=processes)[:1]:
-        ctx.guest.http_get(endpoint, "/likes")
-    held = ctx.guest.open_files(processes)
+    held = ctx.guest.held_after_answering(ctx.guest.processes(APP_PROCESS))
     if DB_PATH not in held:
         others = sorted(path for path in held if path.endswith(".db"))
         raise Mismatch("expected the app to hold {expected} open after answering /likes, found {actual}",

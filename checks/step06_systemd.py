@@ -137,10 +137,7 @@ def database_in_var_lib(ctx):
     posted(ctx, thing)
     try:
         for unit in running_units(ctx):
-            pids = ctx.guest.service(unit).pids
-            for endpoint in ctx.guest.listeners(held_by=pids)[:1]:
-                ctx.guest.http_get(endpoint, "/likes")
-            held = ctx.guest.open_files(pids)
+            held = ctx.guest.held_after_answering(ctx.guest.service(unit).pids)
             if DB_PATH not in held:
                 # What else it holds open names the mistake: a database in /tmp, in the shared folder.
                 others = sorted(path for path in held if path.endswith(".db"))

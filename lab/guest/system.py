@@ -154,6 +154,14 @@ class Guest:
                                  *folders, sudo=True)
         return {line for line in result.stdout.splitlines() if line.startswith("/")}
 
+    def held_after_answering(self, processes, path="/likes"):
+        """The files a server's processes hold open once one of them has answered a request for
+        path, asked of it directly (its first listening socket): where an app that opens its
+        database on its first request, and keeps it open, keeps its data."""
+        for endpoint in self.listeners(held_by=processes)[:1]:
+            self.http_get(endpoint, path)
+        return self.open_files(processes)
+
     def cwd_of(self, pid):
         """The folder a process runs in (its /proc/PID/cwd), or None once it has gone."""
         result = self.run_expect((0, 1), "readlink %s", f"/proc/{int(pid)}/cwd", sudo=True)

@@ -17,6 +17,7 @@ import pytest
 
 from lab.guest.system import Guest
 from lab.transports.local import LocalTransport
+from tests.support.localservers import DevServer, Gunicorn
 from tests.support.otheruser import user_in_a_group
 
 
@@ -127,3 +128,23 @@ def test_the_folder_a_process_runs_in_is_its_cwd(base):
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.parametrize("server", ["dev server", "gunicorn"])
+def test_an_app_server_holds_its_database_open_once_it_has_answered(tmp_path, server):
+    """What steps 3 and 6 observe: the likes app opens its database on its first request
+    and keeps it open, so after an answer its processes hold the file it really uses,
+    whatever its unit or command line merely mention."""
+    database = tmp_path / "its likes.db"
+    if server == "dev server":
+        running = DevServer(tmp_path / "dev", database)
+    else:
+        running = Gunicorn(tmp_path / "gunicorn", database, workers=2)
+    with running:
+        pids = [running.proc.pid]
+        if server == "gunicorn":
+            running.wait_for_workers()
+            pids += running.worker_pids()
+        guest = Guest(LocalTransport())
+        assert str(database) not in guest.open_files(pids)  # nothing asked yet: nothing opened
+        assert str(database) in guest.held_after_answering(pids)
