@@ -47,6 +47,7 @@ except Hung:
     answer(error="hung")
 except BaseException as exc:
     answer(error="import", detail=f"{type(exc).__name__}: {exc}")
+signal.alarm(0)  # the import returned: the call below has the transport's own time limit
 application = namespace.get("application")
 if not callable(application):
     answer(error="no_application", names=sorted(n for n in namespace if not n.startswith("_")))
