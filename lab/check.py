@@ -58,13 +58,16 @@ def list_steps(manifest, as_json=False):
     if as_json:
         print_json({"steps": [{
             "id": step.id, "title": step.title, "max_score": step.max_points,
+            "questions_max_score": step.question_points,
             "checks": [{"name": check.name, "step": check.step, "description": check.description,
-                        "max_points": check.points, "depends": [d.id for d in check.depends],
+                        "max_points": check.points, "separate": check.separate,
+                        "depends": [d.id for d in check.depends],
                         "applies_to": list(check.applies_to) if check.applies_to else None}
                        for check in step.checks]} for step in manifest.steps]})
         return
     for step in manifest.steps:
-        print(f"{step.id}: {step.title} ({step.max_points} points)")
+        asked = f", questions: {step.question_points}" if step.question_points else ""
+        print(f"{step.id}: {step.title} ({step.max_points} points{asked})")
         for check in step.checks:
             names = [d.name if d.step == check.step else d.id for d in check.depends]
             needs = f"  [needs {', '.join(names)}]" if names else ""

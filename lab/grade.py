@@ -26,10 +26,12 @@ from pathlib import Path
 from lab.core import manifest as manifest_mod
 from lab.tools.gradebook import (
     GRADEBOOK,
+    QUESTIONS_TAIL,
     TAIL,
     grade_row,
     gradebook,
     possible_points,
+    questions_column,
     read_gradebook,
     write_gradebook,
     write_student,
@@ -108,7 +110,10 @@ def _main(args):
     manifest = manifest_mod.load(course=args.course, questions=True)
     steps = manifest.select([s.strip() for s in args.steps.split(",") if s.strip()])
     step_ids = [s.id for s in steps]
-    header, students = read_roster(args.roster, reserved=step_ids + list(TAIL))
+    # The steps whose questions are a score of their own (questions = "separate"): a gradebook column each.
+    question_steps = [s.id for s in steps if s.question_points]
+    reserved = step_ids + [questions_column(sid) for sid in question_steps] + list(TAIL) + list(QUESTIONS_TAIL)
+    header, students = read_roster(args.roster, reserved=reserved)
     chosen = choose(students, args.only, args.roster)
     out = args.out
     try:
@@ -147,7 +152,9 @@ def _main(args):
                 for student, report in graded:
                     results = report.as_dict()
                     problems += write_student(out, student, results)
-                    new_rows[student.name] = grade_row(results, step_ids, possible_points(steps, student.guest))
+                    questions_max = possible_points(steps, student.guest, questions=True) if question_steps else None
+                    new_rows[student.name] = grade_row(results, step_ids, possible_points(steps, student.guest),
+                                                       questions_max)
                     if results["fault"]:
                         faults.append((student, results["fault"]))
                     progress.finished(student, results)
@@ -156,7 +163,8 @@ def _main(args):
         progress.end()
 
     columns, rows = gradebook(header, students, new_rows, old_header, old_rows, step_ids, manifest.ids(),
-                              keep_others=bool(args.only) or interrupted is not None)
+                              keep_others=bool(args.only) or interrupted is not None,
+                              question_steps=question_steps)
     try:
         write_gradebook(book, columns, rows)
     except OSError as exc:

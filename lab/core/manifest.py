@@ -31,7 +31,7 @@ A course's [course] table holds its settings (COURSE_SETTINGS):
     [course]
     lab_folder = "/home/student/lab"   # where the lab folder is in the guest (default /vagrant)
     kit_solutions = "zero"             # what a step the kit's solution applied earns: count, flag, zero
-    questions = "practice"             # what a step's concept questions earn: count (a point each), practice
+    questions = "separate"             # what a step's concept questions earn: count, practice, separate
 
 Reading the manifest needs only the standard library (and tomli before Python
 3.11): provision/solve.py reads it inside the guest with Debian's python3.
@@ -69,8 +69,9 @@ VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 KIT_SOLUTION_POLICIES = ("count", "flag", "zero")
 DEFAULT_KIT_POLICY = "flag"
 # What a step's concept questions (lab/core/questions.py) earn, the `questions` course setting:
-# a point each in the step's score (the default), or nothing: graded with feedback, for practice.
-QUESTION_POLICIES = ("count", "practice")
+# a point each in the step's score (the default); nothing, graded with feedback, for practice; or a
+# point each in a score of their own, the questions' score, apart from the deployment's.
+QUESTION_POLICIES = ("count", "practice", "separate")
 DEFAULT_QUESTION_POLICY = "count"
 
 
@@ -95,7 +96,13 @@ class Step:
 
     @property
     def max_points(self):
-        return sum(c.points for c in self.checks)
+        """The step's points, without its questions' when they are a score of their own."""
+        return sum(c.points for c in self.checks if not c.separate)
+
+    @property
+    def question_points(self):
+        """The points of its questions that are a score of their own (questions = "separate")."""
+        return sum(c.points for c in self.checks if c.separate)
 
     def visibility_of(self, check_name):
         """When Gradescope shows the student this step's check of that name."""
@@ -347,8 +354,9 @@ def load(path=None, course=None, import_checks=True, questions=False):
             if questions:
                 from lab.core import questions as questions_mod
 
-                points = 1 if manifest.course["questions"] == "count" else 0
-                step.checks += questions_mod.checks_for(step, points)
+                policy = manifest.course["questions"]
+                step.checks += questions_mod.checks_for(step, 0 if policy == "practice" else 1,
+                                                        separate=policy == "separate")
             _check_visibility_names(step)
         _check_graph(manifest)
     return manifest

@@ -265,9 +265,10 @@ def parse_answers(text, where):
 
 # --- the checks that grade a step's answers ------------------------------------------------
 
-def checks_for(step, points=1):
+def checks_for(step, points=1, separate=False):
     """One check per question of the step's exercise, named by the question's id, worth points
-    each (0: the course's questions are practice, graded with feedback, worth nothing)."""
+    each (0: the course's questions are practice, graded with feedback, worth nothing); with
+    separate, their points are the questions' score, apart from the step's."""
     from lab.core.registry import Check
 
     made = []
@@ -277,6 +278,7 @@ def checks_for(step, points=1):
         check = Check(_grader(step.id, question), points, (), 30)
         check.question = question
         check.step = step.id
+        check.separate = separate
         made.append(check)
     return made
 

@@ -30,6 +30,9 @@ class Check:
         self.depends = depends
         self.timeout = timeout
         self.step = None  # set by the manifest loader
+        # Its points are the questions' score, apart from the step's (a concept question of a course
+        # whose questions = "separate"); set by lab/core/questions.py.
+        self.separate = False
 
     @property
     def id(self):

@@ -58,6 +58,11 @@ class Result:
     def max_points(self):
         return 0 if self.status == NOT_APPLICABLE else self.check.points
 
+    @property
+    def separate(self):
+        """Whether its points are the questions' score, apart from the step's (questions = "separate")."""
+        return getattr(self.check, "separate", False)
+
     def as_dict(self):
         """This check's entry in the results dictionary."""
         return {
@@ -68,6 +73,7 @@ class Result:
             "passed": self.passed,
             "points": self.score,
             "max_points": self.max_points,
+            "separate": self.separate,
             # An address with a password (http=http://user:secret@host) is said without it.
             "rationale": without_passwords(self.rationale) if self.rationale else self.rationale,
             "hint": self.hint,
@@ -94,17 +100,28 @@ class StepReport:
 
     @property
     def score(self):
-        return sum(r.score for r in self.results)
+        """The step's points, without those of questions that are a score of their own."""
+        return sum(r.score for r in self.results if not r.separate)
 
     @property
     def max_score(self):
-        return sum(r.max_points for r in self.results)
+        return sum(r.max_points for r in self.results if not r.separate)
+
+    @property
+    def questions_score(self):
+        """The points of its questions that are a score of their own; 0 unless questions = "separate"."""
+        return sum(r.score for r in self.results if r.separate)
+
+    @property
+    def questions_max_score(self):
+        return sum(r.max_points for r in self.results if r.separate)
 
     def as_dict(self):
         """This step's entry in the results dictionary."""
         # When Gradescope shows each check: the course's manifest says (lab/core/manifest.py), else always.
         visibility_of = getattr(self.step, "visibility_of", lambda name: "visible")
         return {"id": self.step.id, "title": self.step.title, "score": self.score, "max_score": self.max_score,
+                "questions_score": self.questions_score, "questions_max_score": self.questions_max_score,
                 "kit_solved": self.kit_solved, "kit_policy": self.kit_policy,
                 "checks": [{**r.as_dict(), "visibility": visibility_of(r.check.name)} for r in self.results]}
 
@@ -132,6 +149,14 @@ class Report:
         return sum(s.max_score for s in self.steps)
 
     @property
+    def questions_score(self):
+        return sum(s.questions_score for s in self.steps)
+
+    @property
+    def questions_max_score(self):
+        return sum(s.questions_max_score for s in self.steps)
+
+    @property
     def exit_code(self):
         """0 all passed, 1 something failed, 2 something could not be checked."""
         if self.fault or any(r.status == COULD_NOT_CHECK for r in self.results):
@@ -151,6 +176,9 @@ class Report:
             "checked_at": self.checked_at,
             "score": self.score,
             "max_score": self.max_score,
+            # The concept questions' own score, where the course keeps it apart (questions = "separate").
+            "questions_score": self.questions_score,
+            "questions_max_score": self.questions_max_score,
             "exit_code": self.exit_code,
             # Never a secret: an address given with a password is kept as user@host:port.
             "guest": shown_guest(self.guest),
@@ -186,11 +214,15 @@ class BadResults(ValueError):
 # what the message says of a value of the right type that is not allowed, {value} standing for it.
 NUMBER, TEXT, NOTHING = (int, float), (str,), (type(None),)
 ANY = (object,)
+# The questions' own score and its max are optional: files saved before a course could keep them
+# apart have none, and read as 0 (every renderer uses .get).
+QUESTIONS_KEYS = {"questions_score": Field(NUMBER, required=False),
+                  "questions_max_score": Field(NUMBER, required=False)}
 REPORT_KEYS = {"format": Field((int,)), "checked_at": Field(TEXT), "score": Field(NUMBER),
-               "max_score": Field(NUMBER), "exit_code": Field((int,)), "guest": Field(TEXT),
+               "max_score": Field(NUMBER), **QUESTIONS_KEYS, "exit_code": Field((int,)), "guest": Field(TEXT),
                "fault": Field(TEXT + NOTHING), "steps": Field((list,))}
 STEP_KEYS = {"id": Field(TEXT), "title": Field(TEXT), "score": Field(NUMBER), "max_score": Field(NUMBER),
-             "checks": Field((list,))}
+             **QUESTIONS_KEYS, "checks": Field((list,))}
 CHECK_KEYS = {
     "name": Field(TEXT), "step": Field(TEXT + NOTHING), "description": Field(TEXT),
     "status": Field(TEXT, allowed=ALL_STATUSES,
@@ -201,6 +233,7 @@ CHECK_KEYS = {
     "log": Field((list,), allowed=lambda log: all(isinstance(line, str) for line in log),
                  wanted="every line of the log must be text"),
     "duration": Field(NUMBER),
+    "separate": Field((bool,), required=False),  # optional, as the questions' score above
     # Optional (files saved before a course could hide checks have none), but it goes
     # on into gradescope.json as it is, so only a value Gradescope knows.
     "visibility": Field(ANY, required=False, allowed=VISIBILITIES,

@@ -162,12 +162,15 @@ def to_gradescope(results):
                 "status": "passed" if fine else "failed",
                 "output": "\n".join(line for line in (note, f"{said}: {output}" if said else output) if line),
                 "output_format": "text",
-                "tags": [step["id"]],
+                # A question whose points are the questions' own score says so, for Gradescope's filters.
+                "tags": [step["id"]] + (["questions"] if check.get("separate") else []),
                 # A results dictionary saved before the course could hide checks has no visibility.
                 "visibility": check.get("visibility", "visible"),
             })
-    gradescope = {"score": results["score"], "tests": tests, "visibility": "visible",
-                  "stdout_visibility": "visible"}
+    # Gradescope has one total. Where the course keeps the questions' score apart, their tests carry their
+    # points as every test does, and the total is the sum of the tests, both scores, as Gradescope's own would be.
+    gradescope = {"score": results["score"] + results.get("questions_score", 0), "tests": tests,
+                  "visibility": "visible", "stdout_visibility": "visible"}
     if results["fault"]:
         gradescope["output"] = f"{STATUSES[COULD_NOT_CHECK].label}: {results['fault']}"
         gradescope["output_format"] = "text"

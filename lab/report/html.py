@@ -5,7 +5,7 @@ from pathlib import Path
 
 from lab.engine.results import COULD_NOT_CHECK, PASSED
 from lab.report.formats import shown_value
-from lab.report.statuses import STATUSES, kit_solved_note
+from lab.report.statuses import STATUSES, kit_solved_note, questions_said
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 
@@ -22,4 +22,5 @@ def to_html(results):
     checked_at = when.replace("T", " ")[:16] + (f" {when[19:]}" if re.fullmatch(r".{19}[+-]\d\d:\d\d", when) else "")
     return template.render(report=results, statuses=STATUSES, passed=STATUSES[PASSED],
                            could_not_check=STATUSES[COULD_NOT_CHECK], checked_at=checked_at,
-                           kit_solved_note=kit_solved_note, shown_value=shown_value)
+                           kit_solved_note=kit_solved_note, shown_value=shown_value,
+                           questions_said=questions_said)

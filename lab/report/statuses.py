@@ -47,3 +47,11 @@ def kit_solved_note(step):
     effect = {"zero": "its points don't count", "count": "its points count"}.get(step.get("kit_policy"),
                                                                                  "its points count, flagged")
     return f"solved by the kit's reference solution ({step['kit_solved']}): {effect}"
+
+
+def questions_said(scored):
+    """", questions: 3/4" after a step's or a run's score, where the course keeps the questions'
+    score apart (questions = "separate"); nothing otherwise, or in a file saved before there was one."""
+    if not scored.get("questions_max_score"):
+        return ""
+    return f", questions: {scored['questions_score']}/{scored['questions_max_score']}"

@@ -7,7 +7,7 @@ import sys
 from lab.core.outcomes import printable
 from lab.engine.results import COULD_NOT_CHECK, ERROR, NOT_APPLICABLE
 from lab.report.formats import expected_and_actual
-from lab.report.statuses import STATUSES, kit_solved_note
+from lab.report.statuses import STATUSES, kit_solved_note, questions_said
 
 BOLD, HINT = "1", "36"  # SGR codes for step headers and totals, and for hints; status colours are in statuses.py
 VALUE_LINES = 8  # of a long expected or actual value (a whole page), the lines shown
@@ -94,11 +94,14 @@ class Terminal:
             self.write()
         for step in results["steps"]:
             note = kit_solved_note(step)
-            self.write(f"{step['id']}: {step['score']}/{step['max_score']}" + (f"  ({note})" if note else ""))
+            self.write(f"{step['id']}: {step['score']}/{step['max_score']}{questions_said(step)}" +
+                       (f"  ({note})" if note else ""))
 
     def total(self, results):
         if len(results["steps"]) > 1:
-            self.write(self.paint(f"total: {results['score']}/{results['max_score']} points", BOLD))
+            self.write(self.paint(f"total: {results['score']}/{results['max_score']} points"
+                                  f"{questions_said(results)}", BOLD))
         if results["fault"]:
             self.write(self.paint(f"{STATUSES[COULD_NOT_CHECK].label}: {results['fault']}",
                                   STATUSES[COULD_NOT_CHECK].ansi))
+

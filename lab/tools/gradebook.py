@@ -13,6 +13,10 @@ from lab.tools.roster import RosterError
 GRADEBOOK = "gradebook.csv"
 # The gradebook's columns after the roster's own and the steps' scores.
 TAIL = ("total", "max", "status", "reason", "kit_solved")
+# Where the course keeps the questions' score apart (questions = "separate"): a column beside each
+# step with questions, "step6.questions" (no step id has a dot), and the questions' total and max
+# beside the deployment's.
+QUESTIONS_TAIL = ("questions_total", "questions_max")
 GRADED = "graded"
 # What each student's folder holds: file name -> how it is rendered from the results dictionary.
 STUDENT_FILES = ("results.json", "report.html", "gradescope.json")
@@ -20,19 +24,32 @@ STUDENT_FILES = ("results.json", "report.html", "gradescope.json")
 FREE_TEXT_FILE = "free-text.md"
 
 
-def possible_points(steps, guest):
+def possible_points(steps, guest, questions=False):
     """The points a student's guest can earn in these steps: a check of other kinds of guest only
     (applies_to="vagrant") is not applicable on it and counts neither way, as in a graded run's
-    max_score. So a student who could not be checked has the max of everyone graded beside them."""
+    max_score. So a student who could not be checked has the max of everyone graded beside them.
+    With questions, the points of the questions that are a score of their own instead."""
     kind = urlsplit(guest).scheme
-    return sum(c.points for s in steps for c in s.checks if c.applies_on(kind))
+    return sum(c.points for s in steps for c in s.checks if c.applies_on(kind) and c.separate == questions)
 
 
-def grade_row(results, step_ids, max_points):
+def questions_column(step_id):
+    """The gradebook's column of a step's questions' own score."""
+    return f"{step_id}.questions"
+
+
+def grade_row(results, step_ids, max_points, questions_max=None):
     """A student's grade columns of the gradebook, from their results dictionary; max_points is
-    what their guest could earn (possible_points), the max of a student who could not be checked."""
+    what their guest could earn (possible_points), the max of a student who could not be checked.
+    questions_max, where the course keeps the questions' score apart, is the same of that score,
+    and the row then has its columns too."""
     by_id = {step["id"]: step for step in results["steps"]}
     row = {sid: by_id[sid]["score"] if sid in by_id else "" for sid in step_ids}
+    if questions_max is not None:
+        row.update({questions_column(sid): by_id[sid]["questions_score"] if sid in by_id else ""
+                    for sid in step_ids})
+        row.update(questions_total="" if results["fault"] else results["questions_score"],
+                   questions_max=questions_max if results["fault"] else results["questions_max_score"])
     if results["fault"]:
         row.update(total="", max=max_points, status=COULD_NOT_CHECK, reason=results["fault"], kit_solved="")
         return row
@@ -69,13 +86,20 @@ def read_gradebook(path):
             from None
 
 
-def gradebook(header, students, new_rows, old_header, old_rows, step_ids, manifest_ids, keep_others):
+def gradebook(header, students, new_rows, old_header, old_rows, step_ids, manifest_ids, keep_others,
+              question_steps=()):
     """The gradebook's columns and rows: the roster's students in order, each with the row
     graded now, else (keep_others) their row from before; then, with keep_others, the
-    earlier rows of students no longer on the roster."""
+    earlier rows of students no longer on the roster. question_steps: the steps whose
+    questions are a score of their own, which get a column each and the questions' totals."""
     old_steps = [h for h in old_header if h in manifest_ids] if keep_others else []
     steps = [sid for sid in manifest_ids if sid in step_ids or sid in old_steps]
-    columns = header + steps + list(TAIL)
+    old_questions = [sid for sid in old_steps if questions_column(sid) in old_header]
+    asked = [sid for sid in steps if sid in question_steps or sid in old_questions]
+    columns = header
+    for sid in steps:
+        columns = columns + [sid] + ([questions_column(sid)] if sid in asked else [])
+    columns += list(TAIL[:2]) + (list(QUESTIONS_TAIL) if asked else []) + list(TAIL[2:])
     name_column = header[[h.casefold() for h in header].index("student")]
     rows, on_roster = [], set()
     # A gradebook read back has its names as written: "'=x" for a student the roster calls "=x".

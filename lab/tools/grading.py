@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from lab.core.manifest import DEFAULT_KIT_POLICY
 from lab.engine.results import Report
+from lab.report.statuses import questions_said
 
 
 def say(message):
@@ -128,7 +129,7 @@ class Progress:
             self._rewrite()
             return
         grade = (f"could not check: {results['fault']}" if results["fault"]
-                 else f"{results['score']}/{results['max_score']} points")
+                 else f"{results['score']}/{results['max_score']} points{questions_said(results)}")
         print(f"[{self.done}/{self.total}] {student.name}: {grade}", file=self.stream, flush=True)
 
     def end(self):

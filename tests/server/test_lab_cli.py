@@ -333,7 +333,8 @@ def test_list_with_json_prints_the_steps_and_checks_as_json(tmp_path):
     by_name = {check["name"]: check for check in steps["mixed"]["checks"]}
     assert by_name["needs_missing_file"] == {
         "name": "needs_missing_file", "step": "mixed", "description": "the missing file is not empty",
-        "max_points": 1, "depends": ["mixed.missing_file"], "applies_to": None}
+        "max_points": 1, "separate": False, "depends": ["mixed.missing_file"], "applies_to": None}
+    assert steps["mixed"]["questions_max_score"] == 0  # questions = "count" keeps no score apart
     assert by_name["missing_file"]["depends"] == ["good.echo_works"]
     assert [c["applies_to"] for c in steps["good"]["checks"]][-1] == ["vagrant"]
 

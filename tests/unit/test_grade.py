@@ -242,6 +242,31 @@ def test_regrading_some_keeps_the_other_rows():
     assert [r["student"] for r in rows] == ["bob"]
 
 
+def test_separate_questions_get_columns_beside_each_step_and_the_totals():
+    header = ["student", "guest"]
+    students = local_students("alice", "bob")
+    steps = [step_entry("step1", 5, 7, questions_score=2, questions_max_score=3),
+             step_entry("step2", 4, 4, questions_score=0, questions_max_score=0)]
+    graded = {**results_of(steps=steps), "questions_score": 2, "questions_max_score": 3}
+    rows = {"alice": grade_row(graded, ["step1", "step2"], 11, 3),
+            "bob": grade_row(results_of(fault="SSH at h:22 refused the connection"), ["step1", "step2"], 11, 3)}
+    columns, book = gradebook(header, students, rows, [], {}, ["step1", "step2"], ["step1", "step2"],
+                              keep_others=False, question_steps=["step1"])
+    assert columns == header + ["step1", "step1.questions", "step2", "total", "max", "questions_total",
+                                "questions_max", "status", "reason", "kit_solved"]
+    alice, bob = ({c: row.get(c) for c in columns[2:-3]} for row in book)
+    assert alice == {"step1": 5, "step1.questions": 2, "step2": 4, "total": 9, "max": 11, "questions_total": 2,
+                     "questions_max": 3}
+    assert bob == {"step1": "", "step1.questions": "", "step2": "", "total": "", "max": 11, "questions_total": "",
+                   "questions_max": 3}  # the max of everyone graded beside them
+
+    # Regraded with --only, the columns of the gradebook before are kept for the others' rows.
+    old_header = columns
+    columns, _ = gradebook(header, students, {"bob": rows["alice"]}, old_header, {"alice": book[0]}, ["step2"],
+                           ["step1", "step2"], keep_others=True, question_steps=[])
+    assert columns == old_header
+
+
 def test_progress_rewrites_one_line_on_a_terminal_and_prints_lines_elsewhere():
     class Stream:
         def __init__(self, tty):

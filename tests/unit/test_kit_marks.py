@@ -161,6 +161,8 @@ def test_a_course_sets_its_lab_folder_and_policies(tmp_path, monkeypatch):
     table = 'lab_folder = "/home/student/lab"\nkit_solutions = "zero"\nquestions = "practice"'
     manifest = load(course=course_with(tmp_path, table), import_checks=False)
     assert manifest.course == {"lab_folder": "/home/student/lab", "kit_solutions": "zero", "questions": "practice"}
+    separate = load(course=course_with(tmp_path, 'questions = "separate"'), import_checks=False)
+    assert separate.course["questions"] == "separate"
     # provision/facts.py reads it from there, in the checker and in the solutions.
     assert os.environ["LAB_FOLDER"] == "/home/student/lab"
 
@@ -172,7 +174,9 @@ def test_the_kit_alone_keeps_the_defaults(monkeypatch):
 
 @pytest.mark.parametrize("table, says", [
     ('kit_solutions = "sometimes"', 'kit_solutions must be one of "count", "flag" or "zero"'),
-    ('questions = "bonus"', 'questions must be one of "count" or "practice"'),
+    ('questions = "bonus"', 'questions must be one of "count", "practice" or "separate"'),
+    ('questions = "Separate"', 'questions must be one of "count", "practice" or "separate"'),
+    ('questions = true', 'questions must be one of "count", "practice" or "separate"'),
     ('lab_folder = "lab"', "lab_folder must be an absolute path in the guest"),
     ('colour = "red"', "[course] has no setting 'colour'"),
 ])

@@ -2,6 +2,7 @@
 missing and damaged answers, `python -m lab answer` with scripted input, the replay's
 answers from the key, and the reports that carry the question checks."""
 
+import io
 import json
 import os
 import subprocess
@@ -10,19 +11,21 @@ from types import SimpleNamespace
 
 import pytest
 
+from lab import Registry
 from lab.core import manifest as manifest_mod
 from lab.core import questions
-from lab.engine.results import PASSED, Report, StepReport
+from lab.engine.results import PASSED, BadResults, Report, StepReport, check_results
 from lab.engine.runner import run_checks
 from lab.report import formats
 from lab.report.html import to_html
+from lab.report.terminal import Terminal
 from lab.tools import answer as answer_mod
 from lab.tools import exercise
 from lab.tools import replay as replay_mod
 from tests.support.engine_fakes import FakeTransport
 from tests.support.engine_fakes import settings as settings_of
-from tests.support.gradescope import gradescope_of
-from tests.support.paths import REPO
+from tests.support.gradescope import GOOD_CHECKS, gradescope_of
+from tests.support.paths import COURSE, REPO
 from tests.unit.test_reports import valid_junit
 
 PAGE = """# A step
@@ -60,6 +63,11 @@ if systemctl restart likes: a restart uses the unit systemd already read
 
 def page(tmp_path, text=PAGE, name="quiz.md"):
     path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write(path, text):
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -215,7 +223,115 @@ def test_practice_questions_are_graded_and_earn_nothing(tmp_path):
 
 def test_the_course_chooses_what_questions_earn(tmp_path):
     assert manifest_mod.COURSE_DEFAULTS["questions"] == "count"
-    assert manifest_mod.QUESTION_POLICIES == ("count", "practice")
+    assert manifest_mod.QUESTION_POLICIES == ("count", "practice", "separate")
+
+
+# -- questions = "separate": the questions' score apart from the deployment's ----------------
+
+def quiz_report(tmp_path, separate=True, steps=1):
+    """A run of the quiz step, as many times as steps: a deployment check worth 2 that passes, and
+    the questions (q1 wrong), a score of their own when separate."""
+    step = step_of(tmp_path)
+    (tmp_path / "answers").mkdir(exist_ok=True)
+    (tmp_path / "answers" / "quiz.toml").write_text('q1 = "a"\nq2 = "systemctl daemon-reload"\nq3 = "mine"\n',
+                                                    encoding="utf-8")
+    check = Registry()
+
+    @check(points=2)
+    def deployed(ctx):
+        """the app is deployed"""
+
+    deployed.step = "quiz"
+    checks = [deployed, *questions.checks_for(step, 1, separate=separate)]
+    results = run_checks(checks, FakeTransport(), settings_of(tmp_path))
+    return Report([StepReport(step, [results[c] for c in checks]) for _ in range(steps)], guest="local://")
+
+
+def test_separate_questions_are_a_score_of_their_own_and_still_fail_the_run(tmp_path):
+    report = quiz_report(tmp_path)
+    assert (report.score, report.max_score, report.questions_score, report.questions_max_score) == (2, 2, 2, 3)
+    assert report.exit_code == 1  # q1 is wrong: the run's exit code means what it always did
+    data = report.as_dict()
+    step = data["steps"][0]
+    assert (step["score"], step["max_score"], step["questions_score"], step["questions_max_score"]) == (2, 2, 2, 3)
+    assert (data["questions_score"], data["questions_max_score"]) == (2, 3)
+    assert [c["separate"] for c in step["checks"]] == [False, True, True, True]
+    assert [c["points"] for c in step["checks"]] == [2, 0, 1, 1]
+
+    counted = quiz_report(tmp_path, separate=False).as_dict()
+    assert (counted["score"], counted["max_score"], counted["questions_score"], counted["questions_max_score"]) == \
+        (4, 5, 0, 0)
+
+
+def test_the_terminal_says_the_questions_score_apart(tmp_path):
+    text = io.StringIO()
+    Terminal(text).render(quiz_report(tmp_path, steps=2).as_dict())
+    lines = text.getvalue().splitlines()
+    assert lines.count("quiz: 2/2, questions: 2/3") == 2
+    assert lines[-1] == "total: 4/4 points, questions: 4/6"
+    counted = io.StringIO()
+    Terminal(counted).render(quiz_report(tmp_path, separate=False).as_dict())
+    assert "quiz: 4/5" in counted.getvalue().splitlines() and "questions:" not in counted.getvalue()
+
+
+def test_json_keeps_both_scores_and_a_file_saved_before_them_still_renders(tmp_path):
+    data = quiz_report(tmp_path).as_dict()
+    again = formats.read_json(write(tmp_path / "run.json", formats.to_json(data)))
+    assert again == data
+    old = {key: value for key, value in data.items() if not key.startswith("questions_")}
+    old["steps"] = [{k: v for k, v in step.items() if not k.startswith("questions_")} for step in data["steps"]]
+    for step in old["steps"]:
+        step["checks"] = [{k: v for k, v in c.items() if k != "separate"} for c in step["checks"]]
+    old = formats.read_json(write(tmp_path / "old.json", formats.to_json(old)))
+    text = io.StringIO()
+    Terminal(text).render(old)
+    assert "questions:" not in text.getvalue() + to_html(old)
+    assert gradescope_of(old)["score"] == 2
+    bad = {**data, "questions_score": "two"}
+    with pytest.raises(BadResults, match="questions_score: expected a number"):
+        check_results(bad)
+
+
+def test_gradescope_counts_both_scores_in_its_one_total(tmp_path):
+    data = quiz_report(tmp_path).as_dict()
+    gradescope = gradescope_of(data)
+    tests = gradescope["tests"]
+    assert [(t["score"], t["max_score"], t["status"]) for t in tests] == [
+        (2, 2, "passed"), (0, 1, "failed"), (1, 1, "passed"), (1, 1, "passed")]
+    assert gradescope["score"] == sum(t["score"] for t in tests) == 4
+    assert [t["tags"] for t in tests] == [["quiz"]] + [["quiz", "questions"]] * 3
+    assert gradescope_of(quiz_report(tmp_path, separate=False).as_dict())["score"] == 4
+
+
+def test_junit_keeps_the_questions_as_test_cases(tmp_path):
+    junit = valid_junit(formats.to_junit(quiz_report(tmp_path).as_dict()))
+    assert [case.get("name") for case in junit.findall(".//testcase")] == ["deployed", "q1", "q2", "q3"]
+    assert len(junit.findall(".//failure")) == 1 and junit.get("tests") == "4"
+
+
+def test_the_html_report_shows_the_questions_score_under_the_steps(tmp_path):
+    html = to_html(quiz_report(tmp_path).as_dict())
+    assert "Lab check: 2/2 points, questions: 2/3</h1>" in html
+    assert '<span>questions</span><span>2/3</span>' in html
+    assert 'aria-label="questions: 2 of 3 points"' in html and "width: 66.7%" in html
+    counted = to_html(quiz_report(tmp_path, separate=False).as_dict())
+    assert "Lab check: 4/5 points</h1>" in counted and 'class="questions"' not in counted
+
+
+def test_a_course_whose_questions_are_separate(tmp_path, monkeypatch):
+    monkeypatch.delenv("LAB_COURSE", raising=False)
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "steps.toml").write_text(
+        f'format_version = 1\nreplace = true\n\n[course]\nquestions = "separate"\n\n[[steps]]\nid = "good"\n'
+        f'title = "A quiz"\nexercise = "{page(tmp_path)}"\nchecks = "{GOOD_CHECKS}"\n'
+        f'solution = "{COURSE / "solutions" / "good.sh"}"\n', encoding="utf-8")
+    # The step id is the fixture's own, whose check module other tests import too.
+    step = manifest_mod.load(course=str(course), questions=True).steps[0]
+    asked = [c for c in step.checks if c.name.startswith("q")]
+    assert [(c.name, c.points, c.separate) for c in asked] == [("q1", 1, True), ("q2", 1, True), ("q3", 1, True)]
+    assert (step.max_points, step.question_points) == (9, 3)
+    assert not any(c.separate for c in step.checks if c not in asked)
 
 
 def test_every_report_format_carries_the_question_checks(tmp_path):
