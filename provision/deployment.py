@@ -13,7 +13,6 @@ step 10 twice changes nothing the second time.
 import json
 import os
 import sys
-from pathlib import Path
 
 from facts import (
     APP,
@@ -42,7 +41,7 @@ from facts import (
     instance_socket,
     instance_unit,
 )
-from guestconf import install_template, link, record, remove, set_owner_and_mode, sync_tree
+from guestconf import install_file, install_template, link, remove, render, sync_tree
 
 
 def _listed(variable):
@@ -144,11 +143,9 @@ def install_single_service():
 
 def install_hello():
     """The student's own WSGI app, as step 12's exercise writes it, in their home folder and theirs."""
-    changed = install_template("wsgi/hello.py.j2", HELLO_FILE)
-    if set_owner_and_mode(Path(HELLO_FILE), GUEST_USER, GUEST_USER, 0o644):
-        record(f"gave {HELLO_FILE} to {GUEST_USER}")
-        changed = True
-    return changed
+    # Owned by the student, as the file they write with nano would be; written once, and again
+    # only when it differs, so that solving twice changes nothing the second time.
+    return install_file(HELLO_FILE, render("wsgi/hello.py.j2"), mode=0o644, owner=GUEST_USER, group=GUEST_USER)
 
 
 def install_cheroot_service():

@@ -168,7 +168,8 @@ def test_a_class_is_graded_over_ssh(guest, tmp_path):
            f"&http=http://127.0.0.1:{cache['http_port']}&https=https://127.0.0.1:{cache['https_port']}")
     # The class answered the concept questions, as the keys do, in the lab folder each guest
     # sees: lab.grade reads them there, over the same connection as the checks.
-    answered = tmp_path / "answers"
+    answered = tmp_path / "class"
+    answered.mkdir()
     for step in load().steps:
         save(answered, step.id, questions.key_answers(questions.read(step.exercise)[0]), out=lambda line: None)
     for path in sorted((answered / questions.ANSWERS_FOLDER).iterdir()):

@@ -332,3 +332,18 @@ def test_step10_turns_server_tokens_off_once_on_every_nginx_conf(monkeypatch, tm
         "# server_tokens", "server_tokens")  # nothing else in nginx.conf changes
     nothing_to_do = shape == "on already" and not leftover_hardening
     assert done == ([] if nothing_to_do else ["reload"])
+
+
+def test_step12_gives_the_student_their_hello_py_once(tmp_path, monkeypatch, capsys):
+    """The student's WSGI app is theirs, as a file they wrote would be, and solving step 12
+    again changes nothing: a first version wrote it as root and gave it away on every run."""
+    monkeypatch.setattr(deployment, "HELLO_FILE", str(tmp_path / "home" / "hello.py"))
+    monkeypatch.setattr(deployment, "GUEST_USER", ME)
+    if GROUP != ME:
+        pytest.skip("install_file gives the file the group of the user's name, which this user lacks")
+    assert deployment.install_hello()
+    assert not deployment.install_hello()
+    hello = tmp_path / "home" / "hello.py"
+    assert hello.owner() == ME and (hello.stat().st_mode & 0o777) == 0o644
+    assert hello.read_text() == guestconf.render("wsgi/hello.py.j2")
+    assert capsys.readouterr().out.splitlines() == [f"  changed: wrote {hello}"]
