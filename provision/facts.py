@@ -94,7 +94,6 @@ def instance_socket(name):
     return f"/run/{APP}-{name}/gunicorn.sock"
 
 
-
 # -- a WSGI callable by hand, and a second WSGI server (step 12) --------------------
 # The student's own WSGI app, in their home folder, and the port it answers on when
 # run under the standard library's wsgiref.
