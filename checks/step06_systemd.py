@@ -77,8 +77,8 @@ def unit_explained(ctx):
 def restarts_on_failure(ctx):
     """the service is restarted when the app fails (Restart=on-failure)"""
     for unit in running_units(ctx):
-        policy = ctx.guest.service(unit).show("Restart")
-        if policy not in ("on-failure", "always", "on-abnormal"):
+        policy, restarts = ctx.guest.service(unit).restart_policy
+        if not restarts:
             raise Mismatch("expected Restart={expected} in {unit}, found Restart={actual}",
                            hint="add `Restart=on-failure` to the [Service] section, then daemon-reload and restart",
                            expected="on-failure", actual=policy, unit=unit)

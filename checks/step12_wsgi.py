@@ -104,8 +104,8 @@ def cheroot_service(ctx):
         raise Mismatch("expected cheroot to run as {expected}, found it running as {actual}",
                        hint=f"`User={APP}` and `Group={APP}` in the [Service] section",
                        expected=APP, actual=", ".join(users))
-    policy = service.show("Restart")
-    if policy not in ("on-failure", "always", "on-abnormal"):
+    policy, restarts = service.restart_policy
+    if not restarts:
         raise Mismatch("expected Restart={expected} in {unit}, found Restart={actual}",
                        hint="add `Restart=on-failure` to the [Service] section, then daemon-reload and restart",
                        expected="on-failure", actual=policy, unit=CHEROOT_SERVICE)

@@ -315,6 +315,16 @@ class Service:
             raise unexpected_exit(result, quote_command("systemctl is-enabled %s", self.name))
         return state in ("enabled", "enabled-runtime")
 
+    # The Restart= values under which systemd starts a unit again after it crashes or is
+    # killed by SIGKILL (systemd.service(5)'s table): on-failure and on-abnormal do, always too.
+    RESTARTS_AFTER_A_CRASH = ("on-failure", "always", "on-abnormal")
+
+    @property
+    def restart_policy(self):
+        """(its Restart= value, whether systemd starts it again after a crash)."""
+        policy = self.show("Restart")
+        return policy, policy in self.RESTARTS_AFTER_A_CRASH
+
     def show(self, prop):
         """One unit property from `systemctl show`, e.g. show("Restart") -> "on-failure"."""
         # show answers with rc 0 even for an unknown unit (with default values).

@@ -134,7 +134,8 @@ def serve_file_and_get(guest, path, url):
         return HttpAnswer(0, {}, "")
     head, _, body = result.stdout.replace("\r\n", "\n").partition("\n\n")
     lines = head.splitlines()
-    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 and lines[0].split()[1].isdigit() else 0
+    words = lines[0].split() if lines else []  # "HTTP/1.0 200 OK"
+    status = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
     headers = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")

@@ -269,3 +269,10 @@ def test_a_service_serves_once_one_of_its_processes_listens():
                               "python app.py\n 1406  1405 likes python app.py\n 1407  1406 likes python app.py\n"
                               " 1500     1 root /usr/sbin/sshd\n", "")))
     assert v1.service("likes@3").pids == [1405, 1406, 1407]
+
+
+@pytest.mark.parametrize("policy, restarts", [("on-failure", True), ("always", True), ("on-abnormal", True),
+                                              ("no", False), ("on-success", False), ("on-abort", False)])
+def test_a_units_restart_policy_says_whether_a_crash_brings_it_back(policy, restarts):
+    guest = Guest(FakeTransport({"systemctl show --value -p Restart likes": (0, policy + "\n")}))
+    assert guest.service("likes").restart_policy == (policy, restarts)
